@@ -1,0 +1,83 @@
+/**
+ * The one error-code table every tier uses. Codes cross the wire as `{ kind: 'error', code, message }`.
+ * `retryable` tells a client whether trying the same thing again later can succeed.
+ *
+ * @example
+ * ```ts
+ * throw fedError('SHAPE_MISMATCH', `tensor dense/kernel has shape [3,4], expected [4,4]`);
+ * ```
+ */
+export const ERROR_CODES = {
+  BAD_MESSAGE: { retryable: false, summary: 'a control message failed schema validation' },
+  VERSION_MISMATCH: { retryable: false, summary: 'the peer speaks another protocol or frame version' },
+  BAD_FRAME: { retryable: false, summary: 'a tensor frame is malformed (header, offsets, lengths, values)' },
+  FRAME_TOO_LARGE: { retryable: false, summary: 'a frame, chunk or inflated body exceeds its size limit' },
+  SHAPE_MISMATCH: { retryable: false, summary: 'tensor names, shapes or dtypes differ from the global model' },
+  NON_FINITE: { retryable: false, summary: 'a tensor holds NaN or Infinity' },
+  HASH_MISMATCH: { retryable: true, summary: 'SHA-256 of received bytes differs from the announced one' },
+  BAD_CHUNK: { retryable: true, summary: 'a chunk is missing, duplicated, out of window or inconsistent' },
+  COMPRESSION: { retryable: false, summary: 'deflate/inflate failed' },
+  STALE_ROUND: { retryable: false, summary: 'the update is for a round that is closed or unknown' },
+  NOT_SELECTED: { retryable: false, summary: 'this client was not selected for the round' },
+  DUPLICATE_UPDATE: { retryable: false, summary: 'an update for this round from this client was already counted' },
+  NORM_EXCEEDED: { retryable: false, summary: 'the update L2 norm exceeds the session bound' },
+  UNAUTHORIZED: { retryable: false, summary: 'missing or invalid token' },
+  FORBIDDEN: { retryable: false, summary: 'the token role may not do this' },
+  NOT_FOUND: { retryable: false, summary: 'no such session, model, package or client' },
+  CONFLICT: { retryable: false, summary: 'the request conflicts with the current state' },
+  BAD_CONFIG: { retryable: false, summary: 'a configuration or request body is invalid' },
+  UNAVAILABLE: { retryable: true, summary: 'the service or combiner is not available now' },
+  TIMEOUT: { retryable: true, summary: 'an operation did not finish in time' },
+  ABORTED: { retryable: true, summary: 'the operation was aborted' },
+  WORKER_DIED: { retryable: true, summary: 'the training worker terminated unexpectedly' },
+  BACKEND_UNAVAILABLE: { retryable: false, summary: 'no tfjs backend can train this model here' },
+  PACKAGE_INVALID: { retryable: false, summary: 'the compute package is malformed or fails its hash' },
+  STORAGE: { retryable: true, summary: 'local or server storage failed' },
+  INTERNAL: { retryable: true, summary: 'an unexpected internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+/** The single error class of fedweb. `code` is from {@link ERROR_CODES}. */
+export class FedError extends Error {
+  override readonly name = 'FedError';
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.details = details;
+  }
+
+  /** The wire form: `{ code, message }` (details are kept local; they may hold paths or values). */
+  toJSON(): { code: ErrorCode; message: string; retryable: boolean } {
+    return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+/**
+ * Factory for {@link FedError}.
+ * @example
+ * ```ts
+ * if (len > limit) throw fedError('FRAME_TOO_LARGE', `body is ${len} bytes, limit ${limit}`);
+ * ```
+ */
+export function fedError(code: ErrorCode, message: string, details?: Record<string, unknown>, cause?: unknown): FedError {
+  return new FedError(code, message, details, cause === undefined ? undefined : { cause });
+}
+
+/** True when `e` is a {@link FedError}, optionally of the given code. */
+export function isFedError(e: unknown, code?: ErrorCode): e is FedError {
+  return e instanceof FedError && (code === undefined || e.code === code);
+}
+
+/** Wraps any thrown value as a {@link FedError} (unknown errors become `INTERNAL`). */
+export function toFedError(e: unknown, fallback: ErrorCode = 'INTERNAL'): FedError {
+  if (e instanceof FedError) return e;
+  if (e instanceof Error && e.name === 'AbortError') return fedError('ABORTED', e.message, undefined, e);
+  return fedError(fallback, e instanceof Error ? e.message : String(e), undefined, e);
+}
