@@ -81,8 +81,6 @@ export const TrainTaskSchema = envelope('task.train', {
   settings: TrainSettingsSchema,
   /** Epoch ms after which the combiner closes its part of the round. */
   deadline: finite,
-  /** Simulation only: the data shard this client should fetch (see README "Simulations"). */
-  shardUrl: z.string().max(2048).optional(),
 });
 export const ValidateTaskSchema = envelope('task.validate', {
   taskId: id,
@@ -149,7 +147,6 @@ export const RoundStartSchema = envelope('round.start', {
   deadline: finite,
   /** Close early once this many updates are folded. */
   quota: z.number().int().positive(),
-  shardBaseUrl: z.string().max(2048).optional(),
 });
 /** A combiner's partial aggregate; its frame (strategy-defined tensors) follows as binary chunks. */
 export const RoundPartialSchema = envelope('round.partial', {
@@ -184,6 +181,30 @@ export const ValidatePartialSchema = envelope('validate.partial', {
   numExamples: count,
   count: count,
 });
+
+// ---------------------------------------------------------------- compute package
+/**
+ * The manifest of a compute package: an ES module bundle exporting `createModel`, `train` and `validate`
+ * (names overridable in `entry`), receiving the worker's `tf` instance as an argument (the bundle never
+ * bundles tfjs). `sha256` is the bundle's; clients refuse to run a bundle whose hash differs.
+ * Model weights travel as frames whose tensors are named `w0`, `w1`, ... in `model.getWeights()` order.
+ */
+export const ComputePackageManifestSchema = z.object({
+  name: z.string().min(1).max(128),
+  version: z.string().min(1).max(64),
+  sha256: sha256Hex,
+  bytes: count,
+  entry: z
+    .object({ createModel: z.string().max(64).default('createModel'), train: z.string().max(64).default('train'), validate: z.string().max(64).default('validate') })
+    .default({ createModel: 'createModel', train: 'train', validate: 'validate' }),
+  /** Default client settings (merged under the session's). */
+  settings: z.record(z.string().max(64), z.unknown()).default({}),
+  /** Input and label shapes the package expects, without the batch dimension (documentation and checks). */
+  inputShape: z.array(z.number().int().positive()).max(8).optional(),
+  numClasses: z.number().int().positive().optional(),
+  description: z.string().max(2000).optional(),
+});
+export type ComputePackageManifest = z.infer<typeof ComputePackageManifestSchema>;
 
 // ---------------------------------------------------------------- any direction
 export const ErrorMessageSchema = envelope('error', {
