@@ -1,0 +1,185 @@
+/**
+ * Simulation mode: the server hands each simulated client (a demo tab, a harness tab, a Node client) its
+ * shard of MNIST, like `GetData` in a classroom federated setup. In a real deployment a client brings its
+ * own data and these routes are NOT registered; everything they return is flagged `simulation: true`
+ * (JSON meta and the `X-Fedweb-Simulation` header), and registering them logs a warning.
+ *
+ * Routes:
+ * - `GET /api/sim/shard?client=<id>`: this client's shard (binary, see `format.ts`). The same id always
+ *   gets the same shard; a new id gets the next shard round-robin over `clients` shards.
+ * - `GET /api/sim/testset`: the fixed held-out test set (2,000 digits), for global accuracy.
+ * - `GET /api/sim/info`: the configuration and which shard each known client holds (JSON).
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { fedError, isFedError, toFedError } from '@fedweb/codec';
+import { encodeShard, type ShardMeta } from './format.js';
+import { gather, loadMnist, NUM_CLASSES, type MnistSet } from './mnist.js';
+import { formatSplit, labelHistogram, parseSplit, partition, type SplitSpec } from './split.js';
+
+export interface SimOptions {
+  /** `iid`, `dirichlet:<alpha>` or `labels:<k>` (or a parsed spec). Default `iid`. */
+  split?: string | SplitSpec;
+  /** Seed of the split; the same seed gives the same shards. Default 42. */
+  seed?: number | string;
+  /** Number of shards (simulated data owners); client ids map onto them round-robin. Default 10. */
+  clients?: number;
+  /** Truncates every shard to its first N examples (after the seeded shuffle), for fast CNN runs. */
+  maxExamplesPerShard?: number;
+  /** How many client-id -> shard assignments to remember (oldest forgotten first). Default 10,000. */
+  maxAssignments?: number;
+}
+
+export const SIM_NOTE = 'SIMULATION MODE: MNIST digits handed out by the server for demos and simulations; real clients bring their own data';
+
+const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** The shards of one simulation configuration, computed once. */
+export interface SimShards {
+  split: string;
+  seed: number | string;
+  numShards: number;
+  /** Training-pool indices of each shard. */
+  indices: number[][];
+  train: MnistSet;
+  test: MnistSet;
+}
+
+/**
+ * Computes the shards of a configuration in-process (what the routes serve), e.g. for a centralized
+ * baseline trained on their union.
+ * @example
+ * ```ts
+ * const sim = simShards({ split: 'dirichlet:0.5', seed: 42, clients: 10 });
+ * sim.indices[3].length; // examples of shard 3
+ * ```
+ */
+export function simShards(options: SimOptions = {}): SimShards {
+  const spec = typeof options.split === 'object' ? options.split : parseSplit(options.split ?? 'iid');
+  const seed = options.seed ?? 42;
+  const numShards = options.clients ?? 10;
+  const max = options.maxExamplesPerShard;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw fedError('BAD_CONFIG', `maxExamplesPerShard must be an integer >= 1, got ${max}`);
+  const { train, test } = loadMnist();
+  let indices = partition(train.y, numShards, spec, seed, { numClasses: NUM_CLASSES });
+  if (max !== undefined) indices = indices.map((s) => s.slice(0, max));
+  return { split: formatSplit(spec), seed, numShards, indices, train, test };
+}
+
+/**
+ * The simulation routes as a Fastify plugin. Register it only in demo / simulation mode.
+ * @example
+ * ```ts
+ * await app.register(simRoutes({ split: 'dirichlet:0.5', seed: 42, clients: 10 }));
+ * // GET /api/sim/shard?client=tab-1 -> binary shard, GET /api/sim/testset -> the held-out digits
+ * ```
+ */
+export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
+  // Parse eagerly so a bad configuration fails at registration, not at the first request.
+  const spec = typeof options.split === 'object' ? options.split : parseSplit(options.split ?? 'iid');
+  const numShards = options.clients ?? 10;
+  if (!Number.isInteger(numShards) || numShards < 1 || numShards > 10_000) throw fedError('BAD_CONFIG', `clients must be an integer in 1..10000, got ${numShards}`);
+  const maxAssignments = options.maxAssignments ?? 10_000;
+
+  return async (app) => {
+    let sim: SimShards | undefined;
+    const encoded = new Map<number, Uint8Array>();
+    let testBody: Uint8Array | undefined;
+    const assigned = new Map<string, number>();
+    let nextShard = 0;
+    const getSim = (): SimShards => (sim ??= simShards({ ...options, split: spec, clients: numShards }));
+
+    app.log.warn({ split: formatSplit(spec), seed: options.seed ?? 42, shards: numShards }, SIM_NOTE);
+
+    const sendError = (reply: FastifyReply, e: unknown) => {
+      const err = toFedError(e);
+      const status = err.code === 'BAD_CONFIG' || err.code === 'BAD_MESSAGE' ? 400 : err.code === 'NOT_FOUND' ? 404 : 500;
+      return reply.code(status).header('x-fedweb-simulation', 'true').send({ error: err.toJSON(), simulation: true });
+    };
+
+    app.get('/api/sim/shard', async (request, reply) => {
+      try {
+        const client = (request.query as Record<string, unknown>)['client'];
+        if (typeof client !== 'string' || !CLIENT_ID.test(client)) {
+          throw fedError('BAD_CONFIG', 'query parameter client must be 1..128 characters of letters, digits and . _ : @ -');
+        }
+        let shard = assigned.get(client);
+        if (shard === undefined) {
+          shard = nextShard;
+          nextShard = (nextShard + 1) % numShards;
+          if (assigned.size >= maxAssignments) {
+            const oldest = assigned.keys().next().value;
+            if (oldest !== undefined) assigned.delete(oldest);
+          }
+          assigned.set(client, shard);
+          request.log.info({ client, shard }, 'simulation: shard assigned');
+        }
+        let body = encoded.get(shard);
+        if (!body) {
+          const s = getSim();
+          const idx = s.indices[shard] as number[];
+          const part = gather(s.train, idx);
+          const meta: ShardMeta = {
+            simulation: true,
+            kind: 'shard',
+            n: part.n,
+            xShape: [28, 28, 1],
+            numClasses: NUM_CLASSES,
+            labelCounts: labelHistogram(s.train.y, idx, NUM_CLASSES),
+            split: s.split,
+            seed: s.seed,
+            shard,
+            numShards,
+            note: SIM_NOTE,
+          };
+          body = encodeShard(meta, part.x, part.y);
+          encoded.set(shard, body);
+        }
+        return reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-fedweb-simulation', 'true')
+          .header('x-fedweb-shard', String(shard))
+          .header('cache-control', 'no-store')
+          .send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      } catch (e) {
+        if (!isFedError(e)) request.log.error({ err: e }, 'simulation shard failed');
+        return sendError(reply, e);
+      }
+    });
+
+    app.get('/api/sim/testset', async (request, reply) => {
+      try {
+        if (!testBody) {
+          const { test } = getSim();
+          const all = Array.from({ length: test.n }, (_, i) => i);
+          testBody = encodeShard(
+            { simulation: true, kind: 'testset', n: test.n, xShape: [28, 28, 1], numClasses: NUM_CLASSES, labelCounts: labelHistogram(test.y, all, NUM_CLASSES), note: SIM_NOTE },
+            test.x,
+            test.y,
+          );
+        }
+        return reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-fedweb-simulation', 'true')
+          .header('cache-control', 'public, max-age=3600')
+          .send(Buffer.from(testBody.buffer, testBody.byteOffset, testBody.byteLength));
+      } catch (e) {
+        request.log.error({ err: e }, 'simulation testset failed');
+        return sendError(reply, e);
+      }
+    });
+
+    app.get('/api/sim/info', async (_request, reply) => {
+      const s = sim;
+      return reply.header('x-fedweb-simulation', 'true').send({
+        simulation: true,
+        note: SIM_NOTE,
+        split: formatSplit(spec),
+        seed: options.seed ?? 42,
+        numShards,
+        maxExamplesPerShard: options.maxExamplesPerShard ?? null,
+        shardSizes: s ? s.indices.map((i) => i.length) : null,
+        assignments: Object.fromEntries(assigned),
+      });
+    });
+  };
+}
