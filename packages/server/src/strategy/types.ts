@@ -82,4 +82,26 @@ export interface Strategy<Options = unknown, State = unknown> {
   /** State must survive a controller restart: it is persisted with the model trail as JSON + tensors. */
   encodeState(state: State): { json: unknown; tensors: Record<string, Float32Array> };
   decodeState(json: unknown, tensors: Record<string, Float32Array>): State;
+
+  // ---- optional members (additive; hosts must treat them as absent when undefined) ----
+
+  /** One line for `listStrategies()`, the CLI and the dashboard. */
+  readonly description?: string;
+  /**
+   * Buffer-based strategies (median, trimmed mean) hold every update in memory: the most updates one
+   * partial (and the merged partial) may hold for this layout. The controller should cap a round's quota
+   * to it; beyond it `foldUpdate`/`mergePartials` throw BAD_CONFIG. Undefined = unbounded (streaming sum).
+   */
+  maxUpdates?(options: Options, ctx: StrategyContext): number;
+  /**
+   * Async strategies (`mode: 'async'`, FedBuff): the server steps every `bufferSize` folded updates
+   * (counted across all combiners); updates more than `maxStaleness` versions old are refused (STALE_ROUND).
+   */
+  asyncConfig?(options: Options): { bufferSize: number; maxStaleness: number };
+  /**
+   * Tensors the client needs besides the global model (e.g. SCAFFOLD's server control variate, named
+   * `c/<layout name>`). The controller encodes them as one f32 frame, serves it like a model blob and puts
+   * its BlobRef in `settings.strategy.tensors` of the training task. Undefined or empty = nothing to ship.
+   */
+  clientTensors?(options: Options, state: State, ctx: StrategyContext): NamedTensor[];
 }

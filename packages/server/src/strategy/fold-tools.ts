@@ -1,0 +1,112 @@
+/**
+ * The host side of {@link FoldTools}: combiners build one per round from the global layout and hand it to
+ * `strategy.foldUpdate`, so strategies never touch compressors, frame parsing or limits themselves.
+ */
+import { decodeFrame, fedError, foldInto } from '@fedweb/codec';
+import type { Compressor, FrameLimits, NamedTensor, TensorSpec } from '@fedweb/codec';
+import type { FoldTools } from './types.js';
+
+export interface FoldToolsOptions {
+  /** The global model's tensors, in order. */
+  layout: TensorSpec[];
+  /** The inflater for deflated frames (`nodeZlibCompressor` on the server). */
+  compressor?: Compressor;
+  limits?: Partial<FrameLimits>;
+  /**
+   * Prefixes of extra tensors `decode` accepts besides the layout, each as `<prefix><layout name>` with the
+   * layout tensor's shape (SCAFFOLD's control-variate delta `c/<name>`). Default `['c/']`.
+   */
+  extraPrefixes?: readonly string[];
+}
+
+/**
+ * Builds the {@link FoldTools} a combiner hands to `foldUpdate`, on top of `@fedweb/codec`'s streaming
+ * `foldInto` and `decodeFrame`. `decode` checks names, shapes and finiteness against the layout and
+ * returns the layout tensors first (layout order), then the accepted extras.
+ *
+ * @example
+ * ```ts
+ * import { nodeZlibCompressor } from '@fedweb/codec/node';
+ * const tools = createFoldTools({ layout, compressor: nodeZlibCompressor });
+ * await strategy.foldUpdate(options, partial, update, tools, ctx);
+ * ```
+ */
+export function createFoldTools(opts: FoldToolsOptions): FoldTools {
+  const { layout, compressor, limits } = opts;
+  const prefixes = opts.extraPrefixes ?? ['c/'];
+  const specs = new Map(layout.map((s) => [s.name, s]));
+  const foldOpts = { layout, ...(compressor ? { compressor } : {}), ...(limits ? { limits } : {}) };
+  const decodeOpts = { ...(compressor ? { compressor } : {}), ...(limits ? { limits } : {}) };
+
+  return {
+    foldInto(acc, frame, weight) {
+      if (!Number.isFinite(weight)) return Promise.reject(fedError('BAD_MESSAGE', `fold weight ${weight} is not finite`));
+      return foldInto(acc, frame, weight, foldOpts);
+    },
+    async decode(frame) {
+      const tensors = await decodeFrame(frame, decodeOpts);
+      return checkAgainstLayout(tensors, layout, specs, prefixes);
+    },
+  };
+}
+
+function checkAgainstLayout(
+  tensors: NamedTensor[],
+  layout: TensorSpec[],
+  specs: Map<string, TensorSpec>,
+  prefixes: readonly string[],
+): NamedTensor[] {
+  const byName = new Map<string, NamedTensor>();
+  for (const t of tensors) {
+    if (byName.has(t.name)) throw fedError('SHAPE_MISMATCH', `tensor '${t.name}' appears twice in the update`);
+    byName.set(t.name, t);
+  }
+  const out: NamedTensor[] = [];
+  for (const spec of layout) {
+    const t = byName.get(spec.name);
+    if (!t) throw fedError('SHAPE_MISMATCH', `update lacks tensor '${spec.name}'`);
+    checkTensor(t, spec);
+    out.push(t);
+    byName.delete(spec.name);
+  }
+  for (const t of byName.values()) {
+    const prefix = prefixes.find((p) => t.name.startsWith(p));
+    const spec = prefix === undefined ? undefined : specs.get(t.name.slice(prefix.length));
+    if (!spec) throw fedError('SHAPE_MISMATCH', `update has unexpected tensor '${t.name}' (not in the model layout)`);
+    checkTensor(t, spec);
+    out.push(t);
+  }
+  return out;
+}
+
+function checkTensor(t: NamedTensor, spec: TensorSpec): void {
+  const same = t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
+  if (!same) throw fedError('SHAPE_MISMATCH', `tensor '${t.name}' has shape [${t.shape.join(',')}], expected [${spec.shape.join(',')}]`);
+  const expected = spec.shape.reduce((a, b) => a * b, 1);
+  if (t.data.length !== expected) throw fedError('SHAPE_MISMATCH', `tensor '${t.name}' has ${t.data.length} values, expected ${expected}`);
+  for (let i = 0; i < t.data.length; i++) {
+    if (!Number.isFinite(t.data[i]!)) throw fedError('NON_FINITE', `tensor '${t.name}' holds a non-finite value at index ${i}`);
+  }
+}
+
+/**
+ * Concatenates the layout tensors of a decoded update into one flat array (layout order), ignoring extras.
+ * @example
+ * ```ts
+ * const delta = flattenLayout(await tools.decode(update.frame), layout, ctx.paramCount);
+ * ```
+ */
+export function flattenLayout(tensors: NamedTensor[], layout: TensorSpec[], paramCount: number, prefix = ''): Float32Array {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const out = new Float32Array(paramCount);
+  let off = 0;
+  for (const spec of layout) {
+    const t = byName.get(prefix + spec.name);
+    if (!t) throw fedError('SHAPE_MISMATCH', `update lacks tensor '${prefix + spec.name}'`);
+    if (off + t.data.length > paramCount) throw fedError('SHAPE_MISMATCH', `update tensors exceed the model's ${paramCount} parameters`);
+    out.set(t.data, off);
+    off += t.data.length;
+  }
+  if (off !== paramCount) throw fedError('SHAPE_MISMATCH', `update has ${off} parameters, the model has ${paramCount}`);
+  return out;
+}
