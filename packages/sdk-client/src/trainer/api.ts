@@ -43,6 +43,12 @@ export interface TrainRequest {
   /** The global model as an f32 frame (tensors `w0..wN`), transferred. */
   model: ArrayBuffer;
   settings: TrainSettings;
+  /**
+   * Top-k error-feedback residual carried from the previous round (flat f32 in model layout), restored by
+   * FedClient from its cache after a reload; transferred. Absent: the trainer uses what it holds in memory, or zeros.
+   * (Additive field, added by the FedClient side.)
+   */
+  residual?: ArrayBuffer;
 }
 
 export interface TrainResult {
@@ -53,6 +59,11 @@ export interface TrainResult {
   trainMs: number;
   /** Bytes the same update would take as raw f32 (for the "bytes saved" display). */
   f32Bytes: number;
+  /**
+   * With `encoding: 'topk'`: the error-feedback residual left after this round (flat f32, model layout), transferred,
+   * so FedClient can persist it for the next round across reloads. (Additive field, added by the FedClient side.)
+   */
+  residual?: ArrayBuffer;
 }
 
 export interface ValidateResult {
