@@ -49,6 +49,17 @@ export interface TrainRequest {
    * (Additive field, added by the FedClient side.)
    */
   residual?: ArrayBuffer;
+  /**
+   * SCAFFOLD (`settings.strategy.scaffold`): the f32 frame FedClient fetched from the BlobRef in
+   * `settings.strategy.tensors` (server control variate, tensors `c/w0..c/wN`), SHA-256-verified; transferred.
+   * Absent under SCAFFOLD: c = 0. (Additive field, added by the trainer side.)
+   */
+  strategyTensors?: ArrayBuffer;
+  /**
+   * SCAFFOLD: this client's control variate c_i (flat f32, model layout) restored from the cache; transferred.
+   * Absent: the trainer uses what it holds in memory, or zeros. (Additive field, added by the trainer side.)
+   */
+  controlVariate?: ArrayBuffer;
 }
 
 export interface TrainResult {
@@ -64,6 +75,11 @@ export interface TrainResult {
    * so FedClient can persist it for the next round across reloads. (Additive field, added by the FedClient side.)
    */
   residual?: ArrayBuffer;
+  /**
+   * SCAFFOLD: the updated client control variate c_i⁺ (flat f32, model layout), transferred, for FedClient to
+   * persist per session. (Additive field, added by the trainer side.)
+   */
+  controlVariate?: ArrayBuffer;
 }
 
 export interface ValidateResult {
