@@ -5,6 +5,8 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 /** Workspace packages resolve to their sources, so tests and the demo need no build step. */
 export const alias = {
+  // Subpath entries first: an alias also matches '<key>/...', and the first match wins.
+  '@fedweb/codec/node': src('./packages/codec/src/node.ts'),
   '@fedweb/codec': src('./packages/codec/src/index.ts'),
   '@fedweb/server': src('./packages/server/src/index.ts'),
   '@fedweb/sdk-client': src('./packages/sdk-client/src/index.ts'),

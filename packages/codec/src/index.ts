@@ -1,14 +1,14 @@
 /**
  * @fedweb/codec: the wire format every fedweb tier speaks. Pure TypeScript (browsers, workers, Node).
  *
- * Public surface (implemented in the modules below):
+ * Public surface:
  *  - errors:   ERROR_CODES, FedError, fedError, isFedError, toFedError
  *  - messages: PROTOCOL_VERSION, MessageSchema (+ one schema per kind), parseMessage, expectMessage, encodeMessage, errorMessage
  *  - frames:   encodeFrame(tensors, opts) / decodeFrame(bytes, opts) / readFrameHeader(bytes)
  *  - int8:     quantizeInt8 / dequantizeInt8 (block-wise symmetric)
  *  - top-k:    selectTopK, ErrorFeedback (residual carried to the next round)
- *  - deflate:  fflateCompressor (portable), createCompressionStreamCompressor (browsers); node:zlib adapter lives in the server
- *  - chunks:   splitIntoChunks / ChunkAssembler (bounded reassembly)
+ *  - deflate:  fflateCompressor (portable), createCompressionStreamCompressor (browsers); node:zlib in '@fedweb/codec/node'
+ *  - chunks:   splitIntoChunks / parseChunk / ChunkAssembler (bounded reassembly)
  *  - hash:     sha256Hex (WebCrypto)
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
@@ -16,3 +16,35 @@
 export * from './errors.js';
 export * from './messages.js';
 export * from './types.js';
+export {
+  FRAME_MAGIC,
+  FRAME_VERSION,
+  FRAME_HEADER_BYTES,
+  MAX_MANIFEST_BYTES,
+  DEFAULT_FRAME_LIMITS,
+  FrameTensorEntrySchema,
+  encodeFrame,
+  decodeFrame,
+  readFrameHeader,
+  type FrameTensorEntry,
+  type FrameHeader,
+  type EncodeFrameOptions,
+  type DecodeFrameOptions,
+} from './frame.js';
+export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, quantizeInt8, dequantizeInt8, type Int8Quantized } from './quantize.js';
+export { selectTopK, ErrorFeedback, type TopK } from './topk.js';
+export { fflateCompressor, createCompressionStreamCompressor, deflateRawSync, inflateRawSync, DEFLATE_LEVEL } from './compress.js';
+export {
+  CHUNK_MAGIC,
+  CHUNK_VERSION,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_CHUNK_WINDOW,
+  splitIntoChunks,
+  parseChunk,
+  ChunkAssembler,
+  type Chunk,
+  type ChunkAssemblerOptions,
+} from './chunks.js';
+export { sha256Hex } from './hash.js';
+export { foldInto, type FoldOptions } from './fold.js';
+export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layout.js';

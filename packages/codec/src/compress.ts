@@ -1,0 +1,171 @@
+/**
+ * Raw deflate (RFC 1951) adapters. The codec takes a {@link Compressor} by injection so it stays pure:
+ * `fflateCompressor` (portable, pure JS), `createCompressionStreamCompressor()` (the browser's native
+ * `CompressionStream('deflate-raw')`), and `nodeZlibCompressor` in `@fedweb/codec/node` (the server's hot path).
+ * Every `inflate` stops with `FRAME_TOO_LARGE` as soon as its output would pass `maxOutputBytes`,
+ * so a zip bomb costs at most a bounded amount of work and memory.
+ */
+import { Inflate, deflateSync } from 'fflate';
+import { fedError, isFedError } from './errors.js';
+import type { Compressor } from './types.js';
+
+/** Deflate level used by every adapter (zlib's default: a good ratio/speed point for int8 bodies). */
+export const DEFLATE_LEVEL = 6;
+
+/**
+ * Deflate's best case is about 1032:1 (a 258-byte match in 2 bits), so no valid stream of `n` bytes inflates
+ * to more than this. Frames declaring a larger body are refused before anything is allocated.
+ */
+export function maxInflatedSize(compressedBytes: number): number {
+  return compressedBytes * 1032 + 1024;
+}
+
+// fflate's streaming inflater is fed this much compressed input at a time: the output of one push is then at
+// most ~1032 * SLICE bytes beyond the cap, so a bomb is stopped after a bounded amount of work.
+const FFLATE_SLICE = 16 * 1024;
+
+function tooLarge(max: number): never {
+  throw fedError('FRAME_TOO_LARGE', `inflated body exceeds ${max} bytes`);
+}
+
+function asCompressionError(e: unknown, what: string): never {
+  if (isFedError(e)) throw e;
+  throw fedError('COMPRESSION', `${what} failed: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
+}
+
+/**
+ * Synchronous capped raw inflate with fflate (for synchronous paths). Throws `FRAME_TOO_LARGE` or `COMPRESSION`.
+ * @example
+ * ```ts
+ * const body = inflateRawSync(deflated, 1 << 20);
+ * ```
+ */
+export function inflateRawSync(data: Uint8Array, maxOutputBytes: number): Uint8Array {
+  const out = new Uint8Array(Math.min(maxOutputBytes, maxInflatedSize(data.length)));
+  let pos = 0;
+  let over = false;
+  try {
+    const inf = new Inflate((chunk: Uint8Array) => {
+      if (over) return;
+      if (pos + chunk.length > maxOutputBytes || pos + chunk.length > out.length) {
+        over = true;
+        return;
+      }
+      out.set(chunk, pos);
+      pos += chunk.length;
+    });
+    if (data.length === 0) inf.push(data, true);
+    for (let i = 0; i < data.length && !over; i += FFLATE_SLICE) inf.push(data.subarray(i, i + FFLATE_SLICE), i + FFLATE_SLICE >= data.length);
+  } catch (e) {
+    if (over) tooLarge(maxOutputBytes);
+    asCompressionError(e, 'inflate (fflate)');
+  }
+  if (over) tooLarge(maxOutputBytes);
+  return out.subarray(0, pos);
+}
+
+/**
+ * Synchronous raw deflate with fflate.
+ * @example
+ * ```ts
+ * const z = deflateRawSync(body);
+ * ```
+ */
+export function deflateRawSync(data: Uint8Array): Uint8Array {
+  try {
+    return deflateSync(data, { level: DEFLATE_LEVEL });
+  } catch (e) {
+    return asCompressionError(e, 'deflate (fflate)');
+  }
+}
+
+/**
+ * The portable pure-JS compressor (fflate). Works in browsers, workers and Node.
+ * @example
+ * ```ts
+ * const frame = await encodeFrame(tensors, { encoding: 'int8', compressor: fflateCompressor });
+ * ```
+ */
+export const fflateCompressor: Compressor = {
+  name: 'fflate',
+  async deflate(data) {
+    return deflateRawSync(data);
+  },
+  async inflate(data, maxOutputBytes) {
+    return inflateRawSync(data, maxOutputBytes);
+  },
+};
+
+async function readCapped(readable: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const reader = readable.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > max) {
+        await reader.cancel().catch(() => undefined);
+        tooLarge(max);
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
+}
+
+async function pipeThrough(stream: CompressionStream | DecompressionStream, data: Uint8Array, max: number): Promise<Uint8Array> {
+  const writer = stream.writable.getWriter();
+  // The write side settles on its own; its rejection (corrupt input, or the reader cancelled) is reported by the read side.
+  const written = writer.write(data as Uint8Array<ArrayBuffer>).then(() => writer.close());
+  written.catch(() => undefined);
+  const out = await readCapped(stream.readable as ReadableStream<Uint8Array>, max);
+  await written;
+  return out;
+}
+
+/**
+ * The browser-native compressor (`CompressionStream('deflate-raw')`), also present in Node >= 20.
+ * Throws `UNAVAILABLE` where the platform lacks it (then use {@link fflateCompressor}).
+ * @example
+ * ```ts
+ * const compressor = typeof CompressionStream !== 'undefined' ? createCompressionStreamCompressor() : fflateCompressor;
+ * ```
+ */
+export function createCompressionStreamCompressor(): Compressor {
+  if (typeof CompressionStream === 'undefined' || typeof DecompressionStream === 'undefined') {
+    throw fedError('UNAVAILABLE', 'CompressionStream is not available on this platform');
+  }
+  try {
+    new CompressionStream('deflate-raw');
+  } catch (e) {
+    throw fedError('UNAVAILABLE', `CompressionStream('deflate-raw') is not supported: ${(e as Error).message}`);
+  }
+  return {
+    name: 'compression-stream',
+    async deflate(data) {
+      try {
+        return await pipeThrough(new CompressionStream('deflate-raw'), data, Number.POSITIVE_INFINITY);
+      } catch (e) {
+        return asCompressionError(e, 'deflate (CompressionStream)');
+      }
+    },
+    async inflate(data, maxOutputBytes) {
+      try {
+        return await pipeThrough(new DecompressionStream('deflate-raw'), data, maxOutputBytes);
+      } catch (e) {
+        return asCompressionError(e, 'inflate (DecompressionStream)');
+      }
+    },
+  };
+}

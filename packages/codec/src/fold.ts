@@ -1,0 +1,75 @@
+/**
+ * The streaming fold: `acc += weight * update`, straight from a frame's payload (int8 read through an
+ * Int8Array view, no f32 copy of the update is materialised). This is the combiner's hot loop.
+ */
+import { fedError, isFedError } from './errors.js';
+import { F32_MAX } from './bytes.js';
+import { parseFrame, type ParsedFrame } from './frame.js';
+import { layoutSize } from './layout.js';
+import type { Compressor, FrameLimits, TensorSpec } from './types.js';
+
+export interface FoldOptions {
+  /** The global model's layout: the frame must hold exactly these tensors in this order. */
+  layout: readonly TensorSpec[];
+  compressor?: Compressor;
+  limits?: Partial<FrameLimits>;
+}
+
+/**
+ * Adds `weight * frame` into `acc` (the flat concatenation of `layout`). The whole frame is validated first
+ * (header, manifest, names and shapes against `layout`, every scale and f32 value finite, top-k indices in range
+ * and increasing, `weight * value` representable as float32): if anything is wrong it throws a FedError and
+ * `acc` is untouched. Codes: `SHAPE_MISMATCH`, `BAD_FRAME`, `NON_FINITE`, `FRAME_TOO_LARGE`, `COMPRESSION`,
+ * `VERSION_MISMATCH`, `BAD_CONFIG` (bad weight or acc length).
+ *
+ * @example
+ * ```ts
+ * const acc = new Float32Array(layoutSize(layout));
+ * await foldInto(acc, frame, update.numExamples, { layout, compressor: nodeZlibCompressor });
+ * totalWeight += update.numExamples;
+ * ```
+ */
+export async function foldInto(acc: Float32Array, frame: Uint8Array, weight: number, opts: FoldOptions): Promise<void> {
+  if (typeof weight !== 'number' || !Number.isFinite(weight)) throw fedError('BAD_CONFIG', `fold weight must be a finite number, got ${String(weight)}`);
+  if (!(acc instanceof Float32Array)) throw fedError('BAD_CONFIG', 'acc must be a Float32Array');
+  const n = layoutSize(opts.layout);
+  if (acc.length !== n) throw fedError('BAD_CONFIG', `acc has ${acc.length} values, layout needs ${n}`);
+  let parsed: ParsedFrame;
+  try {
+    parsed = await parseFrame(frame, { expect: opts.layout, compressor: opts.compressor, limits: opts.limits });
+  } catch (e) {
+    if (isFedError(e)) throw e;
+    throw fedError('BAD_FRAME', `frame rejected: ${(e as Error)?.message ?? String(e)}`, undefined, e);
+  }
+  if (!(Math.abs(weight) * parsed.maxAbs <= F32_MAX)) {
+    throw fedError('NON_FINITE', `weight ${weight} times a value of magnitude ${parsed.maxAbs} overflows float32`);
+  }
+  // Everything is validated: from here on nothing throws.
+  let off = 0;
+  for (const t of parsed.tensors) {
+    if (t.encoding === 'f32') {
+      const x = t.values;
+      const m = t.n;
+      for (let i = 0, a = off; i < m; i++, a++) acc[a] = acc[a]! + weight * x[i]!;
+    } else if (t.encoding === 'int8') {
+      foldInt8(acc, off, t.n, t.blockSize, t.scales, t.q, weight);
+    } else {
+      const { k, blockSize, scales, q, indices } = t;
+      for (let j = 0; j < k; j++) {
+        const a = off + indices[j]!;
+        acc[a] = acc[a]! + weight * scales[(j / blockSize) | 0]! * q[j]!;
+      }
+    }
+    off += t.n;
+  }
+}
+
+// Kept as its own small monomorphic function so the JIT compiles one tight loop.
+function foldInt8(acc: Float32Array, off: number, n: number, blockSize: number, scales: Float32Array, q: Int8Array, weight: number): void {
+  for (let b = 0, start = 0; start < n; b++, start += blockSize) {
+    const s = weight * scales[b]!;
+    const end = start + blockSize < n ? start + blockSize : n;
+    if (s === 0) continue;
+    for (let i = start, a = off + start; i < end; i++, a++) acc[a] = acc[a]! + s * q[i]!;
+  }
+}
