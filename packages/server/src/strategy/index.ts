@@ -4,12 +4,22 @@
  *
  * @example
  * ```ts
- * import { resolveStrategy, createFoldTools } from './strategy/index.js';
- * const { strategy, options } = resolveStrategy(session.strategy);
+ * import { resolveStrategy, createFoldTools, encodePartial } from './strategy/index.js';
+ * const { strategy, options } = resolveStrategy(session.strategy); // { name: 'fedadam', options: { eta: 0.03 } }
+ * const partial = strategy.createPartial(options, ctx);
+ * await strategy.foldUpdate(options, partial, update, createFoldTools({ layout, compressor }), ctx);
  * ```
  */
+import { dp } from './dp/index.js';
 import { fedavg } from './fedavg/index.js';
+import { fedbuff } from './fedbuff/index.js';
+import { fedadagrad, fedadam, fedyogi } from './fedopt/index.js';
+import { fedprox } from './fedprox/index.js';
+import { median } from './median/index.js';
+import { normclip } from './normclip/index.js';
 import { registerStrategy } from './registry.js';
+import { scaffold } from './scaffold/index.js';
+import { trimmedmean } from './trimmedmean/index.js';
 import type { Strategy } from './types.js';
 
 export type * from './types.js';
@@ -20,9 +30,14 @@ export { encodePartial, decodePartial } from './partial-codec.js';
 export type { EncodedPartial } from './partial-codec.js';
 export { createRng, mixSeed } from './prng.js';
 export type { Rng } from './prng.js';
-export { fedavg };
+export { computeRdp, epsilonFromRdp, dpEpsilon, DEFAULT_RDP_ORDERS } from './dp/rdp.js';
+export { stalenessWeight } from './fedbuff/index.js';
+export { SCAFFOLD_PREFIX } from './scaffold/index.js';
+export { fedavg, fedadam, fedyogi, fedadagrad, fedprox, fedbuff, scaffold, median, trimmedmean, normclip, dp };
 
 /** Every built-in strategy, in documentation order. */
-export const BUILTIN_STRATEGIES: readonly Strategy<any, any>[] = [fedavg];
+export const BUILTIN_STRATEGIES: readonly Strategy<any, any>[] = [
+  fedavg, fedadam, fedyogi, fedadagrad, fedprox, fedbuff, scaffold, median, trimmedmean, normclip, dp,
+];
 
 for (const s of BUILTIN_STRATEGIES) registerStrategy(s, { replace: true });

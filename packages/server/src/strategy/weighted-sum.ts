@@ -20,7 +20,8 @@ export function createSumPartial(ctx: StrategyContext): PartialAggregate {
 }
 
 /**
- * Folds one update with weight `numExamples` (or `weight` when given): `sum += w Δ`, `weight += w`.
+ * Folds one update with weight `numExamples` (or `weight` when given): `sum += w Δ`, `weight += w`
+ * (`countWeight`, default `weight`, is what is added to the partial's weight, for FedBuff's staleness).
  * The codec validates the whole frame before touching `sum`, so a bad update leaves the partial intact.
  * @example
  * ```ts
@@ -33,12 +34,13 @@ export async function foldWeighted(
   tools: FoldTools,
   ctx: StrategyContext,
   weight: number = exampleWeight(update),
+  countWeight: number = weight,
 ): Promise<void> {
   const sum = requireTensor(partial, 'sum', ctx);
   if (!Number.isFinite(weight) || weight < 0) throw fedError('BAD_MESSAGE', `update weight ${weight} is not finite and non-negative`);
   await tools.foldInto(sum, update.frame, weight);
   partial.count += 1;
-  partial.weight += weight;
+  partial.weight += countWeight;
 }
 
 /**

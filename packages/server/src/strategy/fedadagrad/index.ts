@@ -1,0 +1,3 @@
+/** FedAdagrad: see `../fedopt/index.ts` for the formulas (Reddi et al. 2021, Algorithm 2). */
+export { fedadagrad, FedOptOptionsSchema } from '../fedopt/index.js';
+export type { FedOptOptions, FedOptState } from '../fedopt/index.js';

@@ -1,0 +1,3 @@
+/** FedAdam: see `../fedopt/index.ts` for the formulas (Reddi et al. 2021, Algorithm 2). */
+export { fedadam, FedOptOptionsSchema } from '../fedopt/index.js';
+export type { FedOptOptions, FedOptState } from '../fedopt/index.js';
