@@ -94,6 +94,11 @@ describe('simRoutes', () => {
     expect(t.meta.kind).toBe('testset');
     expect(t.meta.n).toBe(2000);
     expect(t.meta.labelCounts).toEqual(new Array(10).fill(200));
+    const sub = decodeShard(new Uint8Array((await app.inject({ method: 'GET', url: '/api/sim/testset?n=500' })).rawPayload));
+    expect(sub.meta.n).toBe(500);
+    // A seeded permutation of a class-ordered set: every class is represented.
+    expect(sub.meta.labelCounts.every((c) => c > 20)).toBe(true);
+    expect((await app.inject({ method: 'GET', url: '/api/sim/testset?n=0' })).statusCode).toBe(400);
     const info = (await app.inject({ method: 'GET', url: '/api/sim/info' })).json();
     expect(info.simulation).toBe(true);
     expect(info.assignments['tab-a']).toBe(0);

@@ -14,6 +14,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { fedError, isFedError, toFedError } from '@fedweb/codec';
 import { encodeShard, type ShardMeta } from './format.js';
 import { gather, loadMnist, NUM_CLASSES, type MnistSet } from './mnist.js';
+import { createRng, shuffleInPlace } from './prng.js';
 import { formatSplit, labelHistogram, parseSplit, partition, type SplitSpec } from './split.js';
 
 export interface SimOptions {
@@ -42,6 +43,17 @@ export interface SimShards {
   indices: number[][];
   train: MnistSet;
   test: MnistSet;
+}
+
+/**
+ * The fixed order in which test-set subsets are taken (`GET /api/sim/testset?n=500` is its first 500).
+ * @example
+ * ```ts
+ * testOrder(2000).slice(0, 500); // indices of the 500-digit stratified-ish subset
+ * ```
+ */
+export function testOrder(n: number): number[] {
+  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng('fedweb-mnist-test-order'));
 }
 
 /**
@@ -83,7 +95,7 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
   return async (app) => {
     let sim: SimShards | undefined;
     const encoded = new Map<number, Uint8Array>();
-    let testBody: Uint8Array | undefined;
+    const testBodies = new Map<number, Uint8Array>();
     const assigned = new Map<string, number>();
     let nextShard = 0;
     const getSim = (): SimShards => (sim ??= simShards({ ...options, split: spec, clients: numShards }));
@@ -148,22 +160,34 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
 
     app.get('/api/sim/testset', async (request, reply) => {
       try {
-        if (!testBody) {
-          const { test } = getSim();
-          const all = Array.from({ length: test.n }, (_, i) => i);
-          testBody = encodeShard(
-            { simulation: true, kind: 'testset', n: test.n, xShape: [28, 28, 1], numClasses: NUM_CLASSES, labelCounts: labelHistogram(test.y, all, NUM_CLASSES), note: SIM_NOTE },
-            test.x,
-            test.y,
+        const raw = (request.query as Record<string, unknown>)['n'];
+        const { test } = getSim();
+        let n = test.n;
+        if (raw !== undefined) {
+          n = Number(raw);
+          if (!Number.isInteger(n) || n < 1 || n > test.n) throw fedError('BAD_CONFIG', `query parameter n must be an integer in 1..${test.n}`);
+        }
+        let body = testBodies.get(n);
+        if (!body) {
+          // A stratified subset: the first n of a fixed seeded permutation of the (class-ordered) test set.
+          const order = n === test.n ? Array.from({ length: test.n }, (_, i) => i) : testOrder(test.n).slice(0, n);
+          const part = gather(test, order);
+          body = encodeShard(
+            { simulation: true, kind: 'testset', n, xShape: [28, 28, 1], numClasses: NUM_CLASSES, labelCounts: labelHistogram(test.y, order, NUM_CLASSES), note: SIM_NOTE },
+            part.x,
+            part.y,
           );
+          // Bounded: at most a few distinct sizes are ever asked for; forget them all if someone probes many.
+          if (testBodies.size >= 8) testBodies.clear();
+          testBodies.set(n, body);
         }
         return reply
           .header('content-type', 'application/octet-stream')
           .header('x-fedweb-simulation', 'true')
           .header('cache-control', 'public, max-age=3600')
-          .send(Buffer.from(testBody.buffer, testBody.byteOffset, testBody.byteLength));
+          .send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
       } catch (e) {
-        request.log.error({ err: e }, 'simulation testset failed');
+        if (!isFedError(e)) request.log.error({ err: e }, 'simulation testset failed');
         return sendError(reply, e);
       }
     });

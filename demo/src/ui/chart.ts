@@ -1,0 +1,71 @@
+/**
+ * The round-by-round chart of the global model (uPlot): accuracy on the left axis (0-100 %), loss on the right.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface RoundPoint {
+  round: number;
+  accuracy?: number;
+  loss?: number;
+}
+
+export interface RoundChart {
+  /** Replaces the data (points sorted by round). */
+  set(points: RoundPoint[]): void;
+}
+
+/**
+ * Mounts the chart in `el`; it resizes with its container.
+ * @example
+ * ```ts
+ * const chart = createRoundChart(document.getElementById('chart')!);
+ * chart.set([{ round: 0, accuracy: 0.1, loss: 2.3 }, { round: 1, accuracy: 0.8, loss: 0.7 }]);
+ * ```
+ */
+export function createRoundChart(el: HTMLElement): RoundChart {
+  let plot: uPlot | undefined;
+  const empty = document.createElement('div');
+  empty.className = 'empty';
+  empty.textContent = 'waiting for the first round to finish…';
+  el.append(empty);
+
+  const opts = (width: number): uPlot.Options => ({
+    width,
+    height: 240,
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: false }, acc: { range: [0, 100] }, loss: { auto: true, range: (_u, _min, max) => [0, Math.max(0.1, max * 1.1)] } },
+    axes: [
+      { label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100], values: (_u, ticks) => ticks.map((t) => String(t)), grid: { stroke: '#eef0f4' } },
+      { scale: 'acc', label: 'accuracy %', values: (_u, ticks) => ticks.map((t) => `${t}`), grid: { stroke: '#eef0f4' } },
+      { scale: 'loss', side: 1, label: 'loss', grid: { show: false } },
+    ],
+    series: [
+      { label: 'round' },
+      { label: 'accuracy', scale: 'acc', stroke: '#3567e0', width: 2.5, fill: 'rgba(53,103,224,0.08)', points: { size: 6 }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)}%`) },
+      { label: 'loss', scale: 'loss', stroke: '#e08a35', width: 2, dash: [6, 4], points: { size: 5 }, value: (_u, v) => (v == null ? '–' : v.toFixed(3)) },
+    ],
+  });
+
+  const width = () => Math.max(280, el.clientWidth || 600);
+  let last: uPlot.AlignedData = [[], [], []];
+  new ResizeObserver(() => plot?.setSize({ width: width(), height: 240 })).observe(el);
+
+  return {
+    set(points) {
+      const sorted = [...points].sort((a, b) => a.round - b.round);
+      last = [
+        sorted.map((p) => p.round),
+        sorted.map((p) => (p.accuracy === undefined ? null : p.accuracy * 100)),
+        sorted.map((p) => (p.loss === undefined ? null : p.loss)),
+      ];
+      if (sorted.length === 0) return;
+      if (!plot) {
+        empty.remove();
+        plot = new uPlot(opts(width()), last, el);
+      } else {
+        plot.setData(last);
+      }
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Options of `npm run simulate` (parsed with node:util `parseArgs`, validated with zod).
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const SimulateOptionsSchema = z
+  .object({
+    tabs: z.number().int().min(0).max(64),
+    rounds: z.number().int().min(1).max(1000),
+    split: z.string().regex(/^(iid|dirichlet:[0-9.]+|labels:[0-9]+)$/, 'iid, dirichlet:<alpha> or labels:<k>'),
+    strategy: z.string().min(1).max(64),
+    model: z.enum(['cnn', 'mlp']),
+    nodeClients: z.number().int().min(0).max(64),
+    combiners: z.number().int().min(1).max(16),
+    killTabEvery: z.number().int().min(0).max(1000),
+    killCombinerAtRound: z.number().int().min(0).max(1000),
+    /** Examples per shard (the shards are cut from the 8,000-digit training pool, then truncated). */
+    shardSize: z.number().int().min(1).max(8000),
+    epochs: z.number().int().min(1).max(100),
+    batchSize: z.number().int().min(1).max(4096),
+    learningRate: z.number().positive(),
+    encoding: z.enum(['f32', 'int8', 'topk']),
+    seed: z.number().int().min(0),
+    roundTimeoutS: z.number().positive(),
+    /** Skip the centralized baseline (it costs as much compute as the federated run). */
+    centralized: z.boolean(),
+    out: z.string().min(1),
+    headful: z.boolean(),
+  })
+  .refine((o) => o.tabs + o.nodeClients >= 1, 'at least one tab or Node client');
+export type SimulateOptions = z.infer<typeof SimulateOptionsSchema>;
+
+/** Defaults per model, planned from measured speeds (see demo/README.md, "Simulations"). */
+export const MODEL_DEFAULTS = {
+  cnn: { shardSize: 300, epochs: 1, batchSize: 16, learningRate: 0.1 },
+  mlp: { shardSize: 800, epochs: 1, batchSize: 32, learningRate: 0.1 },
+} as const;
+
+export const USAGE = `usage: npm run simulate -- [options]
+  --tabs N                    headless Chromium tabs (clients), default 10
+  --rounds R                  rounds, default 20
+  --split S                   iid | dirichlet:<alpha> | labels:<k>, default dirichlet:0.5
+  --strategy NAME             aggregation strategy (fedavg, fedadam, ...), default fedavg
+  --model cnn|mlp             compute package: small CNN (WebGL) or MLP (WASM), default cnn
+  --node-clients M            also M Node clients (sdk-client in Node), default 0
+  --combiners K               K combiner processes, default 1
+  --kill-tab-every N          every N rounds close a random tab mid-round and open a new one (0 = never)
+  --kill-combiner-at-round R  kill a combiner process during round R (needs --combiners >= 2; 0 = never)
+  --shard-size N              examples per client shard (default: cnn 300, mlp 800)
+  --epochs E                  local epochs per round (default 1)
+  --batch-size B              local batch size (default: cnn 16, mlp 32)
+  --lr X                      local learning rate (default 0.1)
+  --encoding int8|f32|topk    update encoding, default int8
+  --seed N                    split and sampling seed, default 42
+  --round-timeout S           seconds before a round's deadline, default 600
+  --no-centralized            skip the centralized baseline
+  --out FILE                  result JSON, default bench/results/simulate.json
+  --headful                   show the browser (debugging)`;
+
+/**
+ * Parses `process.argv`-style arguments into validated options.
+ * @example
+ * ```ts
+ * const o = parseSimulateArgs(['--tabs', '4', '--model', 'mlp']);
+ * o.tabs; // 4
+ * ```
+ */
+export function parseSimulateArgs(argv: string[]): SimulateOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      tabs: { type: 'string' },
+      rounds: { type: 'string' },
+      split: { type: 'string' },
+      strategy: { type: 'string' },
+      model: { type: 'string' },
+      'node-clients': { type: 'string' },
+      combiners: { type: 'string' },
+      'kill-tab-every': { type: 'string' },
+      'kill-combiner-at-round': { type: 'string' },
+      'shard-size': { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      encoding: { type: 'string' },
+      seed: { type: 'string' },
+      'round-timeout': { type: 'string' },
+      'no-centralized': { type: 'boolean' },
+      out: { type: 'string' },
+      headful: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
+  const model = (values.model ?? 'cnn') as 'cnn' | 'mlp';
+  const d = MODEL_DEFAULTS[model] ?? MODEL_DEFAULTS.cnn;
+  const r = SimulateOptionsSchema.safeParse({
+    tabs: num(values.tabs, 10),
+    rounds: num(values.rounds, 20),
+    split: (values.split ?? 'dirichlet:0.5').toLowerCase(),
+    strategy: values.strategy ?? 'fedavg',
+    model,
+    nodeClients: num(values['node-clients'], 0),
+    combiners: num(values.combiners, 1),
+    killTabEvery: num(values['kill-tab-every'], 0),
+    killCombinerAtRound: num(values['kill-combiner-at-round'], 0),
+    shardSize: num(values['shard-size'], d.shardSize),
+    epochs: num(values.epochs, d.epochs),
+    batchSize: num(values['batch-size'], d.batchSize),
+    learningRate: num(values.lr, d.learningRate),
+    encoding: values.encoding ?? 'int8',
+    seed: num(values.seed, 42),
+    roundTimeoutS: num(values['round-timeout'], 600),
+    centralized: !values['no-centralized'],
+    out: values.out ?? 'bench/results/simulate.json',
+    headful: values.headful ?? false,
+  });
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new Error(`bad option ${issue?.path.join('.') ?? ''}: ${issue?.message}\n\n${USAGE}`);
+  }
+  if (r.data.killCombinerAtRound > 0 && r.data.combiners < 2) throw new Error('--kill-combiner-at-round needs --combiners 2 or more (the surviving combiners finish the run)');
+  return r.data;
+}
