@@ -147,6 +147,11 @@ export const RoundStartSchema = envelope('round.start', {
   deadline: finite,
   /** Close early once this many updates are folded. */
   quota: z.number().int().positive(),
+  /** 1-based round number and the round's seed (the strategy context on the combiner). */
+  round: z.number().int().positive().optional(),
+  seed: z.number().int().nonnegative().optional(),
+  /** Refuse updates whose L2 norm exceeds this (NORM_EXCEEDED). */
+  maxUpdateNorm: z.number().positive().finite().optional(),
 });
 /** A combiner's partial aggregate; its frame (strategy-defined tensors) follows as binary chunks. */
 export const RoundPartialSchema = envelope('round.partial', {
@@ -163,6 +168,9 @@ export const RoundPartialSchema = envelope('round.partial', {
   sha256: sha256Hex.optional(),
   byteLength: count,
   chunkCount: count,
+  /** Epoch ms of the first and last update folded (round timing on the dashboard and in benchmarks). */
+  firstUpdateAt: finite.optional(),
+  lastUpdateAt: finite.optional(),
 });
 export const RoundAbortSchema = envelope('round.abort', { roundId: id, reason: z.string().max(500) });
 export const ValidateStartSchema = envelope('validate.start', {
