@@ -9,6 +9,7 @@ export const alias = {
   '@fedweb/codec/node': src('./packages/codec/src/node.ts'),
   '@fedweb/codec': src('./packages/codec/src/index.ts'),
   '@fedweb/server': src('./packages/server/src/index.ts'),
+  '@fedweb/sdk-client/node': src('./packages/sdk-client/src/node/index.ts'),
   '@fedweb/sdk-client': src('./packages/sdk-client/src/index.ts'),
 };
 
