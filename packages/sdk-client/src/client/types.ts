@@ -1,0 +1,212 @@
+/**
+ * Public types of FedClient: options, data providers, events, and the platform seam that lets the same client
+ * run in browsers (Web Worker trainer, IndexedDB, global WebSocket) and in Node (in-process trainer, file cache, `ws`).
+ */
+import type { Capabilities, FedError, Metrics } from '@fedweb/codec';
+import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress } from '../trainer/api.js';
+import type { ClientCache, CacheKind } from '../cache/types.js';
+import type { BackoffOptions } from './backoff.js';
+import type { SocketConstructor } from '../transport/socket.js';
+import type { FetchLike } from '../transport/http.js';
+
+/**
+ * Where the local examples come from. `load()` is called when the trainer starts, and again if the worker has to be
+ * restarted: return fresh arrays each time (the buffers are transferred to the worker, which detaches them here).
+ * The data never leaves the device: only weight updates are sent.
+ * @example
+ * ```ts
+ * const data: DataProvider = {
+ *   load: () => ({ x: new Float32Array(pixels), xShape: [28, 28, 1], y: new Int32Array(labels), yShape: [] }),
+ * };
+ * ```
+ */
+export interface DataProvider {
+  load(): Promise<Dataset> | Dataset;
+}
+
+/**
+ * A trainer instance FedClient drives: `createWorkerTrainer()` (browsers) and `createInProcessTrainer()` (Node) return one.
+ * `terminate()` ends it at once (pending calls reject with `WORKER_DIED`); `died`, when present, resolves when it died
+ * on its own, so FedClient replaces it before the next task.
+ */
+export interface TrainerHandle {
+  api: TrainerApi;
+  terminate(): void | Promise<void>;
+  died?: Promise<unknown>;
+}
+
+/**
+ * Creates a fresh trainer. Called at start and after the trainer died (pending calls rejected with `WORKER_DIED`).
+ * @example
+ * ```ts
+ * new FedClient({ server, data, trainer: () => createWorkerTrainer() });
+ * ```
+ */
+export type TrainerFactory = () => TrainerHandle | Promise<TrainerHandle>;
+
+/** Bounds on every wait that crosses a boundary, ms. */
+export interface FedClientTimeouts {
+  /** `POST /api/discover` (default 10 s). */
+  discoverMs: number;
+  /** WebSocket handshake (default 10 s). */
+  connectMs: number;
+  /** From `hello` to `welcome` (default 10 s). */
+  welcomeMs: number;
+  /** One model or package download (default 120 s). */
+  downloadMs: number;
+  /** From the last chunk to `update.ack` (default 60 s). */
+  ackMs: number;
+  /** Starting the trainer, loading the data, loading a package incl. the backend probe (default 180 s). */
+  trainerSetupMs: number;
+  /** Longest local training, whatever the task deadline says (default 30 min). */
+  trainMs: number;
+  /** Validation (default 10 min). */
+  validateMs: number;
+  /** `data.load()` (default 60 s). */
+  dataMs: number;
+  /** `stop()` waits this long for work to wind down before forcing (default 5 s). */
+  stopMs: number;
+}
+
+/** Receives warnings (cache degraded to memory, ...); default `console`. */
+export interface FedLogger {
+  warn(message: string): void;
+}
+
+/**
+ * Options of {@link FedClient}.
+ * @example
+ * ```ts
+ * const options: FedClientOptions = { server: 'https://fl.example.com', token, data, backend: 'auto' };
+ * ```
+ */
+export interface FedClientOptions {
+  /** The fedweb server's base URL: `https://host[:port]` or `wss://host[:port]` (http/ws on localhost). */
+  server: string;
+  /** Client JWT (or a function returning a fresh one before each connection), when the server has auth on. */
+  token?: string | (() => string | Promise<string>);
+  /** Stable client id. Default: generated once and kept in the cache, so a reload is the same client. */
+  id?: string;
+  /** The local examples. */
+  data: DataProvider;
+  /** tfjs backend; `auto` (default) measures each backend on the model and keeps the fastest (decision cached). */
+  backend?: BackendChoice;
+  /** Aborting it stops the client, as `stop()` does. */
+  signal?: AbortSignal;
+  /** Trainer factory. Default: a Web Worker in browsers, in-process tfjs in Node. */
+  trainer?: TrainerFactory;
+  /**
+   * The cache: a {@link ClientCache}, a name (IndexedDB database name in browsers, directory in Node), or `false`
+   * for memory only. Default: IndexedDB `fedweb` in browsers, `./.fedweb-cache` in Node.
+   */
+  cache?: ClientCache | string | false;
+  /** Where tfjs-backend-wasm's `.wasm` files are served (a local path or URL prefix; never a CDN). */
+  wasmPaths?: string;
+  timeouts?: Partial<FedClientTimeouts>;
+  /** Reconnect backoff (default 0.5 s doubling to 30 s, equal jitter). */
+  backoff?: BackoffOptions;
+  logger?: FedLogger;
+}
+
+/** Where a client is in its life cycle. */
+export type ClientStatus =
+  | 'idle'
+  | 'starting'
+  | 'connecting'
+  | 'connected'
+  | 'downloading'
+  | 'training'
+  | 'uploading'
+  | 'validating'
+  | 'reconnecting'
+  | 'stopped'
+  | 'failed';
+
+/** Payload of the `status` event. */
+export interface StatusEvent {
+  status: ClientStatus;
+  clientId?: string;
+  combinerId?: string;
+  /** The backend in use and why the others lost (after the first package load). */
+  backend?: BackendReport;
+  /** Where the cache lives (`memory` when storage was unavailable). */
+  cache?: CacheKind;
+  /** When reconnecting: the delay before the next attempt, and the attempt number. */
+  retryInMs?: number;
+  attempt?: number;
+  /** What caused a `reconnecting` or `failed` status. */
+  error?: FedError;
+}
+
+/** Phases of a round as seen by this client. */
+export type RoundPhase =
+  | 'started'
+  | 'resumed'
+  | 'trained'
+  | 'uploaded'
+  | 'acknowledged'
+  | 'deferred'
+  | 'refused'
+  | 'cancelled'
+  | 'failed'
+  | 'validated';
+
+/** Payload of the `round` event. */
+export interface RoundEvent {
+  roundId: string;
+  taskId: string;
+  sessionId?: string;
+  task: 'train' | 'validate';
+  phase: RoundPhase;
+  /** Encoded update size, and what f32 would have taken (phases `trained`..`acknowledged`). */
+  bytes?: number;
+  f32Bytes?: number;
+  /** Why (phases `refused`, `cancelled`, `failed`, `deferred`). */
+  error?: FedError;
+}
+
+/** Payload of the `progress` event: one batch of local training. */
+export interface ProgressEvent extends TrainProgress {
+  roundId: string;
+  taskId: string;
+}
+
+/** Payload of the `metrics` event: results of local training or validation. */
+export interface MetricsEvent {
+  roundId: string;
+  taskId: string;
+  task: 'train' | 'validate';
+  numExamples: number;
+  metrics: Metrics;
+  trainMs?: number;
+}
+
+/**
+ * The typed event map of {@link FedClient}.
+ * @example
+ * ```ts
+ * client.on('progress', (p) => bar.value = (p.epoch * p.batches + p.batch) / (p.epochs * p.batches));
+ * ```
+ */
+export interface FedClientEvents {
+  status: StatusEvent;
+  round: RoundEvent;
+  progress: ProgressEvent;
+  metrics: MetricsEvent;
+  error: FedError;
+}
+
+/** The platform seam: what differs between browsers and Node. Internal to the SDK's two entry points. */
+export interface FedPlatform {
+  name: 'browser' | 'node';
+  WebSocket: SocketConstructor;
+  fetch: FetchLike;
+  /** The default trainer when `options.trainer` is not given. */
+  createTrainer: TrainerFactory;
+  /** Opens the default persistent cache (`name` from the `cache` option). Rejects with `STORAGE` when unavailable. */
+  openCache(name: string | undefined): Promise<ClientCache>;
+  capabilities(): Promise<Capabilities>;
+  /** Identifies this device class for the backend-decision cache key. */
+  deviceKey(): Promise<string>;
+  onVisibilityChange?(cb: () => void): () => void;
+}
