@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fedavg } from './index.js';
+import { runStrategyContract } from '../contract.js';
 import type { StrategyContext } from '../types.js';
+import { fedavg } from './index.js';
+
+runStrategyContract(() => fedavg);
 
 const ctx: StrategyContext = { sessionId: 's', round: 1, layout: [{ name: 'w0', shape: [2] }], paramCount: 2, seed: 1 };
 
