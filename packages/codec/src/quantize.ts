@@ -3,7 +3,7 @@
  * Block-wise Quantization", ICLR 2022, with linear rather than dynamic codes).
  *
  * For each block of `blockSize` consecutive values the encoder stores one float32 scale
- * `s = fround(maxabs(block) / 127)` (the smallest positive float32 if that underflows to 0) and one int8 per value `q = round(x / s)`, ties rounded half away from zero so that
+ * `s = fround(maxabs(block) / 127)` (for subnormal scales, rounded up far enough that `maxabs / s <= 127.5`) and one int8 per value `q = round(x / s)`, ties rounded half away from zero so that
  * `q(-x) = -q(x)`. A block of zeros has `s = 0` and all `q = 0`. Decoding is `x' = q * s`.
  *
  * **Error bound.** For every value, `|x - x'| <= s / 2` where `s` is its block's stored scale
@@ -40,6 +40,8 @@ export function scaleForMaxAbs(maxAbs: number): number {
   let s = Math.fround(maxAbs / 127);
   // maxAbs < 127 * 2^-150: the quotient underflows; every such block is a multiple of 2^-149 and <= 127 of them.
   if (s === 0) s = MIN_F32;
+  // Subnormal scales are coarse: if round(maxAbs / s) would pass 127, take the next float32 up (then maxAbs/s < 127).
+  if (maxAbs > 127.5 * s) s = Math.fround(s + MIN_F32);
   if (!(s <= MAX_INT8_SCALE)) throw fedError('NON_FINITE', `value ${maxAbs} is too large for int8 encoding`);
   return s;
 }
