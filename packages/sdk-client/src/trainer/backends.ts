@@ -1,0 +1,219 @@
+/**
+ * Backend selection. A fixed order (WebGPU > WebGL > WASM > CPU) is wrong: on a software GPU, WASM trains an
+ * MLP 12x faster than WebGPU, and cannot train a CNN at all (no `Conv2DBackpropFilter` kernel). So `auto`
+ * initialises each candidate, runs a few real training steps of THE package's model on synthetic data of the
+ * right shape, and keeps the fastest, recording why every other one lost.
+ */
+import type * as TfModule from '@tensorflow/tfjs';
+import { fedError } from '@fedweb/codec';
+import type { BackendName, BackendReport } from './api.js';
+import type { LossFn, Model, Tf } from '../package/types.js';
+import { defaultLoss, trainStep, trainableVariables, type RoundContext } from './train-loop.js';
+
+/** Every backend name, in the order `auto` probes them (ties go to the earlier one). */
+export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/**
+ * How a platform makes a backend available: import its module (it registers itself with tfjs) and configure it
+ * (e.g. `setWasmPaths`). Absent entries mean the backend is built into the tfjs bundle (webgl, cpu).
+ */
+export interface BackendEnv {
+  /** Candidates `auto` may probe on this platform (Node: `['wasm', 'cpu']`). */
+  candidates: readonly BackendName[];
+  /** Called once before the first `tf.setBackend(name)`. */
+  register?: Partial<Record<BackendName, (opts: { wasmPaths?: string }) => Promise<void>>>;
+}
+
+/** Probe budget. Defaults keep `auto` under a few seconds even for a slow CNN on a software GPU. */
+export interface ProbeOptions {
+  /** Examples per probe step (default: the round's batch size, at most 32). */
+  batchSize?: number;
+  /** Timed steps at least (default 3) ... */
+  minSteps?: number;
+  /** ... and at least this long (default 300 ms) ... */
+  minMs?: number;
+  /** ... but never longer than this per backend, warm-up included (default 4000 ms). */
+  maxMs?: number;
+}
+
+/** Result of one backend's probe. */
+export type ProbeResult = { ok: true; examplesPerSecond: number } | { ok: false; reason: string };
+
+const registered = new WeakMap<object, Set<BackendName>>();
+
+/**
+ * Makes `name` the active tfjs backend, registering its module first if needed. Returns null on success, or
+ * why it could not initialise (no WebGPU adapter, no WebGL context, wasm file not found ...).
+ *
+ * @example
+ * ```ts
+ * const why = await activateBackend(tf, 'wasm', env, { wasmPaths: '/tfjs-wasm/' });
+ * if (why) console.warn('wasm unavailable:', why);
+ * ```
+ */
+export async function activateBackend(tf: Tf, name: BackendName, env: BackendEnv, opts: { wasmPaths?: string }): Promise<string | null> {
+  let done = registered.get(tf);
+  if (!done) registered.set(tf, (done = new Set()));
+  try {
+    const reg = env.register?.[name];
+    if (reg && !done.has(name)) {
+      await reg(opts);
+      done.add(name);
+    }
+    if (!tf.findBackendFactory(name)) return 'not registered on this platform';
+    if (tf.getBackend() === name) return null;
+    const ok = await tf.setBackend(name);
+    if (!ok) return `failed to initialise${name === 'webgpu' ? ' (no WebGPU adapter)' : name === 'webgl' ? ' (no WebGL context)' : ''}`;
+    await tf.ready();
+    return null;
+  } catch (e) {
+    return `failed to initialise: ${short(e)}`;
+  }
+}
+
+/**
+ * Trains `makeModel()`'s model for a few steps on synthetic data on the ACTIVE backend and measures
+ * examples/s. Catches missing kernels and any other failure, and disposes everything it created.
+ *
+ * @example
+ * ```ts
+ * const r = await probeActiveBackend(tf, () => pkg.createModel(tf, {}), { learningRate: 0.01 });
+ * r.ok ? r.examplesPerSecond : r.reason; // e.g. "missing kernel Conv2DBackpropFilter"
+ * ```
+ */
+export async function probeActiveBackend(
+  tf: Tf,
+  makeModel: () => Model | Promise<Model>,
+  opts: ProbeOptions & { learningRate: number; loss?: LossFn; inputShape?: number[] },
+): Promise<ProbeResult> {
+  const before = tf.memory().numTensors;
+  let model: Model | undefined;
+  let optimizer: TfModule.Optimizer | undefined;
+  let x: TfModule.Tensor | undefined;
+  let y: TfModule.Tensor | undefined;
+  try {
+    model = await makeModel();
+    const bs = Math.max(1, Math.min(opts.batchSize ?? 32, 32));
+    const inShape = sampleShape(model.inputs[0]?.shape, opts.inputShape, 'input');
+    const outShape = sampleShape(model.outputs[0]?.shape, undefined, 'output');
+    const numClasses = outShape.length === 1 ? outShape[0]! : 0;
+    const m = model;
+    x = tf.tidy(() => tf.randomUniform([bs, ...inShape]));
+    y = tf.tidy(() => (numClasses > 1 ? tf.oneHot(tf.randomUniform([bs], 0, numClasses, 'int32'), numClasses).toFloat() : tf.randomUniform([bs, ...outShape])));
+    optimizer = tf.train.sgd(opts.learningRate);
+    const ctx: RoundContext = { tf, model: m, vars: trainableVariables(m), optimizer, loss: opts.loss ?? defaultLoss(m, numClasses > 1), corrections: { mu: 0, global: null, control: null }, steps: 0, learningRate: opts.learningRate };
+    const step = async () => {
+      const l = trainStep(ctx, x!, y!);
+      try {
+        const v = (await l.data())[0]!;
+        if (!Number.isFinite(v)) throw new Error(`loss is ${v}`);
+      } finally {
+        l.dispose();
+      }
+    };
+    const maxMs = opts.maxMs ?? 4000;
+    const t0 = performance.now();
+    await step(); // warm-up: shader compilation, kernel caches
+    const warm = performance.now() - t0;
+    if (warm >= maxMs) return { ok: true, examplesPerSecond: bs / (warm / 1000) };
+    const minSteps = opts.minSteps ?? 3;
+    const minMs = opts.minMs ?? 300;
+    let steps = 0;
+    const t1 = performance.now();
+    let elapsed = 0;
+    while ((steps < minSteps || elapsed < minMs) && performance.now() - t0 < maxMs) {
+      await step();
+      steps++;
+      elapsed = performance.now() - t1;
+    }
+    return { ok: true, examplesPerSecond: (steps * bs) / (elapsed / 1000) };
+  } catch (e) {
+    recoverEngine(tf);
+    return { ok: false, reason: short(e) };
+  } finally {
+    optimizer?.dispose();
+    x?.dispose();
+    y?.dispose();
+    if (model && typeof model.dispose === 'function') model.dispose();
+    const leaked = tf.memory().numTensors - before;
+    if (leaked > 0) console.warn(`[fedweb] backend probe left ${leaked} tensors`);
+  }
+}
+
+/**
+ * After a kernel throws inside `tf.variableGrads` (e.g. a missing gradient kernel), tfjs 4 leaves its gradient
+ * tape active, so every later op would be recorded on it forever. Clear it when no gradient is in progress.
+ */
+export function recoverEngine(tf: Tf): void {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number; activeTape?: unknown } }).state;
+  if (state && state.gradientDepth === 0 && state.activeTape) state.activeTape = null;
+}
+
+function sampleShape(shape: (number | null)[] | undefined, fallback: number[] | undefined, what: string): number[] {
+  const rest = shape?.slice(1);
+  if (rest && rest.every((d): d is number => typeof d === 'number' && d > 0)) return rest;
+  if (fallback) return fallback;
+  throw new Error(`the model's ${what} shape ${JSON.stringify(shape)} is not fully known (give the manifest an inputShape)`);
+}
+
+/** Turns an error into a short reason: `missing kernel Conv2DBackpropFilter` for tfjs' kernel errors. */
+export function short(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const k = /Kernel '([^']+)' not registered/.exec(msg);
+  if (k) return `missing kernel ${k[1]}`;
+  return msg.length > 160 ? `${msg.slice(0, 157)}...` : msg;
+}
+
+/** Formats a probe result for {@link BackendReport.candidates} (at most 200 characters, the wire limit). */
+export function describe(r: ProbeResult): string {
+  return r.ok ? `${r.examplesPerSecond.toFixed(r.examplesPerSecond < 10 ? 1 : 0)} ex/s` : r.reason.slice(0, 200);
+}
+
+/**
+ * Chooses the backend: a fixed choice is activated as is (`BACKEND_UNAVAILABLE` if it cannot initialise);
+ * `auto` probes every candidate that initialises with this model and keeps the fastest. Leaves the chosen
+ * backend active.
+ *
+ * @example
+ * ```ts
+ * const report = await selectBackend(tf, 'auto', env, { makeModel: () => pkg.createModel(tf, {}), learningRate: 0.01 });
+ * report.chosen;      // 'wasm'
+ * report.candidates;  // { wasm: '3012 ex/s', cpu: '894 ex/s' }
+ * ```
+ */
+export async function selectBackend(
+  tf: Tf,
+  choice: BackendName | 'auto',
+  env: BackendEnv,
+  opts: ProbeOptions & { makeModel: () => Model | Promise<Model>; learningRate: number; loss?: LossFn; inputShape?: number[]; wasmPaths?: string; candidates?: readonly BackendName[] },
+): Promise<BackendReport> {
+  const wasm = opts.wasmPaths === undefined ? {} : { wasmPaths: opts.wasmPaths };
+  if (choice !== 'auto') {
+    const why = await activateBackend(tf, choice, env, wasm);
+    if (why) throw fedError('BACKEND_UNAVAILABLE', `backend ${choice} is not available here: ${why}; use backend 'auto'`, { backend: choice, reason: why });
+    return { chosen: choice, candidates: { [choice]: 'fixed by configuration' }, cached: false };
+  }
+  const allowed = opts.candidates ?? env.candidates;
+  const list = env.candidates.filter((c) => allowed.includes(c));
+  const candidates: Partial<Record<BackendName, string>> = {};
+  const speeds: [BackendName, number][] = [];
+  for (const name of list) {
+    const why = await activateBackend(tf, name, env, wasm);
+    if (why) {
+      candidates[name] = why.slice(0, 200);
+      continue;
+    }
+    const r = await probeActiveBackend(tf, opts.makeModel, opts);
+    candidates[name] = describe(r);
+    if (r.ok) speeds.push([name, r.examplesPerSecond]);
+  }
+  for (const name of env.candidates) if (!list.includes(name)) candidates[name] = 'excluded by configuration';
+  let best: [BackendName, number] | undefined;
+  for (const s of speeds) if (!best || s[1] > best[1]) best = s;
+  if (!best) {
+    throw fedError('BACKEND_UNAVAILABLE', `no backend can train this model here: ${Object.entries(candidates).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { candidates });
+  }
+  const why = await activateBackend(tf, best[0], env, wasm);
+  if (why) throw fedError('BACKEND_UNAVAILABLE', `backend ${best[0]} won the probe but failed to re-activate: ${why}`, { candidates });
+  return { chosen: best[0], candidates, cached: false };
+}
