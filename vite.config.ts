@@ -8,6 +8,7 @@ export const alias = {
   // Subpath entries first: an alias also matches '<key>/...', and the first match wins.
   '@fedweb/codec/node': src('./packages/codec/src/node.ts'),
   '@fedweb/codec': src('./packages/codec/src/index.ts'),
+  '@fedweb/server/testing': src('./packages/server/src/testing/index.ts'),
   '@fedweb/server': src('./packages/server/src/index.ts'),
   '@fedweb/sdk-client/node': src('./packages/sdk-client/src/node/index.ts'),
   '@fedweb/sdk-client': src('./packages/sdk-client/src/index.ts'),

@@ -1,0 +1,903 @@
+/**
+ * The combiner (reference 000, tier 2): owns its clients' sockets, runs its part of each round and hands a
+ * partial aggregate to the reducer. It is stateless beyond the current round and knows nothing of the other
+ * combiners. The embedded combiner (inside `fedweb server`) and an external one (`fedweb combiner`) are both
+ * this class; only the pipe to the controller differs (in-process pair or WebSocket).
+ *
+ * Memory does not grow with the number of clients: each update is folded into one running weighted sum
+ * (`strategy.foldUpdate` -> codec `foldInto`) as soon as its last chunk arrives, and inbound sockets are
+ * paused while more than `maxInflightBytes` of update bytes wait to be folded.
+ */
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  ChunkAssembler,
+  fedError,
+  parseChunk,
+  readFrameHeader,
+  toFedError,
+  type BlobRef,
+  type Capabilities,
+  type ClientInfo,
+  type Compressor,
+  type FedError,
+  type Message,
+  type MessageOf,
+  type Metrics,
+  type TensorSpec,
+} from '@fedweb/codec';
+import { authorizeClientId, type Authenticator } from '../auth.js';
+import { isEligible, SelectionPolicySchema } from '../config.js';
+import type { Logger } from '../log.js';
+import { sha256Node } from '../store/fs-blob-store.js';
+import { createFoldTools, encodePartial, getStrategy } from '../strategy/index.js';
+import type { FoldTools, PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
+import { chunkFrame, guard, sendChunks, wsPeer, type Peer } from '../transport.js';
+
+export interface CombinerOptions {
+  combinerId: string;
+  /** The WebSocket URL clients dial: absolute (`ws://host:port/ws/client`) or a path on the controller's origin. */
+  clientUrl: string;
+  auth: Authenticator;
+  /** Inflates deflated update frames (`nodeZlibCompressor`). */
+  compressor: Compressor;
+  /** Fetches a blob the controller announced (the global model), SHA-256 verified. */
+  fetchBlob(ref: BlobRef, signal: AbortSignal): Promise<Uint8Array>;
+  log: Logger;
+  /** Heartbeat interval told to clients; a client silent for 3x this is dropped. Default 5000. */
+  heartbeatMs?: number;
+  /** Largest update frame accepted (bytes); default derived from the model (4.5 bytes/param + 1 MiB), capped at 512 MiB. */
+  maxUploadBytes?: number;
+  /** Update bytes held before folding beyond which client sockets are paused. Default 256 MiB. */
+  maxInflightBytes?: number;
+  /** Most connected clients. Default 20,000. */
+  maxClients?: number;
+  /** Folds running at once (inflate runs on the libuv pool). Default 2. */
+  foldConcurrency?: number;
+  /** A socket that sends no `hello` within this is closed. Default 10 s. */
+  helloTimeoutMs?: number;
+}
+
+interface Upload {
+  msg: MessageOf<'update'>;
+  assembler: ChunkAssembler;
+  bytes: number;
+}
+
+interface ClientConn {
+  peer: Peer;
+  clientId: string | null;
+  capabilities: Capabilities;
+  connectedAt: number;
+  lastSeen: number;
+  upload: Upload | null;
+  /** Bytes this connection holds in uploads or frames waiting to fold. */
+  heldBytes: number;
+  paused: boolean;
+  closed: boolean;
+  helloTimer: NodeJS.Timeout | null;
+}
+
+interface RoundPart {
+  sessionId: string;
+  roundId: string;
+  strategy: Strategy<unknown, unknown>;
+  options: unknown;
+  ctx: StrategyContext;
+  tools: FoldTools;
+  partial: PartialAggregate;
+  start: MessageOf<'round.start'>;
+  selected: Set<string>;
+  taskIds: Map<string, string>;
+  delivered: Set<string>;
+  folding: Set<string>;
+  failed: Set<string>;
+  quota: number;
+  state: 'collecting' | 'closing' | 'closed';
+  timer: NodeJS.Timeout | null;
+  inflight: number;
+  drained: Array<() => void>;
+  metricSums: Record<string, number>;
+  metricWeights: Record<string, number>;
+  refusedStale: number;
+  refused: number;
+  firstUpdateAt: number | null;
+  lastUpdateAt: number | null;
+  maxUploadBytes: number;
+  maxUpdateNorm: number | undefined;
+}
+
+interface ValidationPart {
+  roundId: string;
+  start: MessageOf<'validate.start'>;
+  expected: Set<string>;
+  taskIds: Map<string, string>;
+  done: Set<string>;
+  metricSums: Record<string, number>;
+  numExamples: number;
+  count: number;
+  timer: NodeJS.Timeout | null;
+  closed: boolean;
+}
+
+const DEFAULT_HEARTBEAT_MS = 5000;
+const ROUND_ID = /\.r(\d+)\./;
+
+const shortId = (prefix: string): string => `${prefix}${randomBytes(6).toString('hex')}`;
+
+/** Parses the round number out of a controller round id (`<session>.r<round>.<nonce>`). */
+export function roundNumberOf(roundId: string): number {
+  const m = ROUND_ID.exec(roundId);
+  return m ? Number(m[1]) : 1;
+}
+
+/** The layout (names and shapes, in order) of an f32 model frame. */
+export function layoutOf(frame: Uint8Array): TensorSpec[] {
+  const header = readFrameHeader(frame);
+  return header.tensors.map((t) => ({ name: t.name, shape: [...t.shape] }));
+}
+
+/**
+ * One combiner. Attach client sockets with {@link Combiner.attachClient} and the controller link with
+ * {@link Combiner.attachController}.
+ * @example
+ * ```ts
+ * const combiner = new Combiner({ combinerId: 'c2', clientUrl: 'ws://10.0.0.2:9000/ws/client', auth, compressor, fetchBlob, log });
+ * app.get('/ws/client', { websocket: true }, (socket) => combiner.attachClient(socket));
+ * combiner.attachController(peerToController);
+ * ```
+ */
+export class Combiner {
+  readonly id: string;
+  readonly heartbeatMs: number;
+  /** The URL announced to the controller (set once the client port is known). */
+  clientUrl: string;
+  private readonly log: Logger;
+  private readonly clients = new Map<string, ClientConn>();
+  private readonly conns = new Set<ClientConn>();
+  private controller: Peer | null = null;
+  private round: RoundPart | null = null;
+  private validation: ValidationPart | null = null;
+  private readonly closedRounds: string[] = [];
+  private inflightBytes = 0;
+  private readonly maxInflightBytes: number;
+  private readonly pausedConns = new Set<ClientConn>();
+  private foldSlots: number;
+  private readonly foldQueue: Array<() => void> = [];
+  private statusTimer: NodeJS.Timeout | null = null;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly keepaliveTimer: NodeJS.Timeout;
+  private modelCache: { sha256: string; layout: TensorSpec[] } | null = null;
+  private closing = false;
+  /** Partial uploads in flight to the controller (so close() can wait for them in tests). */
+  private readonly pendingSends = new Set<Promise<void>>();
+
+  constructor(private readonly opts: CombinerOptions) {
+    this.id = opts.combinerId;
+    this.clientUrl = opts.clientUrl;
+    this.log = opts.log;
+    this.heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.maxInflightBytes = opts.maxInflightBytes ?? 256 * 1024 * 1024;
+    this.foldSlots = opts.foldConcurrency ?? 2;
+    this.sweepTimer = setInterval(() => guard(this.log, 'heartbeat sweep', () => this.sweep()), Math.max(50, Math.floor(this.heartbeatMs / 2)));
+    this.keepaliveTimer = setInterval(() => guard(this.log, 'status keepalive', () => this.sendStatus()), Math.max(1000, this.heartbeatMs));
+    this.sweepTimer.unref();
+    this.keepaliveTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ introspection
+
+  /** Connected clients that sent `hello`. */
+  clientInfos(): ClientInfo[] {
+    return [...this.clients.values()].map((c) => ({
+      clientId: c.clientId as string,
+      capabilities: c.capabilities,
+      connectedAt: c.connectedAt,
+      lastSeen: c.lastSeen,
+    }));
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** The round this combiner is collecting, if any. */
+  get openRoundId(): string | null {
+    return this.round && this.round.state === 'collecting' ? this.round.roundId : null;
+  }
+
+  // ------------------------------------------------------------------ controller link
+
+  /**
+   * Uses `peer` as the link to the controller: announces this combiner and its clients. Messages from the
+   * controller must be passed to {@link Combiner.handleControllerMessage} / `handleControllerClosed` by the
+   * owner of the peer (see `connectController`).
+   */
+  attachController(peer: Peer, token?: string): void {
+    this.controller = peer;
+    peer.send({ v: 1, kind: 'combiner.hello', combinerId: this.id, url: this.clientUrl, ...(token ? { token } : {}) });
+    this.sendStatus();
+  }
+
+  /** The controller link dropped: whatever round was open can no longer be reduced, so it is abandoned. */
+  handleControllerClosed(): void {
+    this.controller = null;
+    if (this.round && this.round.state !== 'closed') this.abortRound(this.round, 'controller link lost');
+    if (this.validation && !this.validation.closed) this.finishValidation(this.validation, false);
+  }
+
+  handleControllerMessage(msg: Message): void {
+    switch (msg.kind) {
+      case 'round.prepare':
+        return this.onPrepare(msg);
+      case 'round.start':
+        return void this.onStart(msg).catch((e: unknown) => this.failStart(msg.roundId, toFedError(e)));
+      case 'round.abort':
+        if (this.round && this.round.roundId === msg.roundId) this.abortRound(this.round, msg.reason);
+        return;
+      case 'validate.start':
+        return this.onValidateStart(msg);
+      case 'error':
+        this.log.warn({ code: msg.code, ref: msg.ref }, `controller says: ${msg.message}`);
+        return;
+      default:
+        this.log.warn({ kind: msg.kind }, 'unexpected message from the controller');
+        this.controller?.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `a combiner does not accept '${msg.kind}'` });
+    }
+  }
+
+  private sendToController(msg: Parameters<Peer['send']>[0]): boolean {
+    if (!this.controller?.open) return false;
+    return this.controller.send(msg);
+  }
+
+  /** Announces the client list now (debounced by callers through {@link scheduleStatus}). */
+  private sendStatus(): void {
+    if (this.statusTimer) {
+      clearTimeout(this.statusTimer);
+      this.statusTimer = null;
+    }
+    this.sendToController({ v: 1, kind: 'combiner.status', clients: this.clientInfos() });
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer || this.closing) return;
+    this.statusTimer = setTimeout(() => guard(this.log, 'status', () => this.sendStatus()), 100);
+    this.statusTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ clients
+
+  /**
+   * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
+   * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
+   */
+  attachClient(ws: WebSocket, httpToken?: string): void {
+    if (this.closing) {
+      ws.close(1001, 'combiner shutting down');
+      return;
+    }
+    const now = Date.now();
+    const conn: ClientConn = {
+      peer: null as unknown as Peer,
+      clientId: null,
+      capabilities: {},
+      connectedAt: now,
+      lastSeen: now,
+      upload: null,
+      heldBytes: 0,
+      paused: false,
+      closed: false,
+      helloTimer: null,
+    };
+    let helloPending = false;
+    conn.peer = wsPeer(ws, this.log, {
+      message: (msg) => {
+        conn.lastSeen = Date.now();
+        if (conn.clientId === null) {
+          if (msg.kind !== 'hello' || helloPending) {
+            this.sendError(conn, fedError('BAD_MESSAGE', helloPending ? 'wait for welcome before sending more' : 'the first message must be hello'));
+            return;
+          }
+          helloPending = true;
+          void this.onHello(conn, msg, httpToken).finally(() => {
+            helloPending = false;
+          });
+          return;
+        }
+        this.onClientMessage(conn, msg);
+      },
+      binary: (bytes) => {
+        conn.lastSeen = Date.now();
+        this.onClientBinary(conn, bytes);
+      },
+      close: () => this.onClientClosed(conn),
+    });
+    conn.helloTimer = setTimeout(() => {
+      if (conn.clientId === null && !conn.closed) {
+        this.sendError(conn, fedError('TIMEOUT', 'no hello received'));
+        conn.peer.close(4408, 'hello timeout');
+      }
+    }, this.opts.helloTimeoutMs ?? 10_000);
+    conn.helloTimer.unref();
+    this.conns.add(conn);
+  }
+
+  private async onHello(conn: ClientConn, hello: MessageOf<'hello'>, httpToken?: string): Promise<void> {
+    try {
+      const principal = await this.opts.auth.verify(hello.token ?? httpToken);
+      authorizeClientId(principal, hello.clientId);
+    } catch (e) {
+      const err = toFedError(e);
+      this.log.warn({ clientId: hello.clientId, code: err.code }, `client refused: ${err.message}`);
+      this.sendError(conn, err);
+      conn.peer.close(4401, err.code);
+      return;
+    }
+    if (conn.closed) return;
+    if (this.clients.size >= (this.opts.maxClients ?? 20_000) && !this.clients.has(hello.clientId)) {
+      this.sendError(conn, fedError('UNAVAILABLE', 'this combiner is full'));
+      conn.peer.close(4503, 'full');
+      return;
+    }
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    const old = this.clients.get(hello.clientId);
+    if (old && old !== conn) {
+      // A reconnect with the same id replaces the old socket (no ghost); its partial upload is dropped.
+      this.dropUpload(old);
+      old.clientId = null;
+      old.peer.close(4000, 'replaced by a new connection');
+      this.log.info({ clientId: hello.clientId }, 'client reconnected, old socket replaced');
+    }
+    conn.clientId = hello.clientId;
+    conn.capabilities = hello.capabilities;
+    conn.lastSeen = Date.now();
+    this.clients.set(hello.clientId, conn);
+    const round = this.round;
+    const pendingTask = round && round.state === 'collecting' && round.selected.has(hello.clientId) && !round.delivered.has(hello.clientId);
+    conn.peer.send({
+      v: 1,
+      kind: 'welcome',
+      clientId: hello.clientId,
+      combinerId: this.id,
+      heartbeatMs: this.heartbeatMs,
+      ...(pendingTask ? { openRoundId: round.roundId } : {}),
+    });
+    if (pendingTask) {
+      round.failed.delete(hello.clientId);
+      this.sendTrainTask(round, conn);
+    }
+    const v = this.validation;
+    if (v && !v.closed && v.expected.has(hello.clientId) && !v.done.has(hello.clientId)) this.sendValidateTask(v, conn);
+    this.scheduleStatus();
+  }
+
+  private onClientMessage(conn: ClientConn, msg: Message): void {
+    switch (msg.kind) {
+      case 'heartbeat':
+        if (msg.capabilities) conn.capabilities = msg.capabilities;
+        return;
+      case 'update':
+        return this.onUpdate(conn, msg);
+      case 'validation':
+        return this.onValidation(conn, msg);
+      case 'hello':
+        return this.sendError(conn, fedError('BAD_MESSAGE', 'already joined; open a new socket to rejoin'));
+      case 'error':
+        this.log.info({ clientId: conn.clientId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
+        if (msg.ref && this.round && this.round.taskIds.get(conn.clientId as string) === msg.ref) {
+          // The client gave up on its task (e.g. BACKEND_UNAVAILABLE): do not wait for it.
+          this.round.failed.add(conn.clientId as string);
+          this.maybeClose(this.round);
+        }
+        return;
+      default:
+        this.sendError(conn, fedError('BAD_MESSAGE', `a client may not send '${msg.kind}'`));
+    }
+  }
+
+  private onClientClosed(conn: ClientConn): void {
+    conn.closed = true;
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    this.conns.delete(conn);
+    this.pausedConns.delete(conn);
+    this.dropUpload(conn);
+    const id = conn.clientId;
+    if (id === null || this.clients.get(id) !== conn) return;
+    this.clients.delete(id);
+    this.log.info({ clientId: id }, 'client disconnected');
+    this.scheduleStatus();
+    // A client that leaves mid-round is not waited for (its partial upload was dropped above).
+    if (this.round) this.maybeClose(this.round);
+    if (this.validation) this.maybeFinishValidation(this.validation);
+  }
+
+  /** Drops clients whose heartbeats stopped (online only while heartbeats arrive). */
+  private sweep(): void {
+    const limit = Date.now() - 3 * this.heartbeatMs;
+    for (const conn of this.clients.values()) {
+      if (conn.lastSeen < limit && !conn.closed) {
+        this.log.info({ clientId: conn.clientId }, 'heartbeat timeout');
+        this.sendError(conn, fedError('TIMEOUT', `no heartbeat for ${3 * this.heartbeatMs} ms`));
+        conn.peer.close(4001, 'heartbeat timeout');
+        // Count it gone now; the close event may be late on a dead TCP connection.
+        this.onClientClosed(conn);
+        conn.peer.terminate();
+      }
+    }
+  }
+
+  private sendError(conn: ClientConn, err: FedError, ref?: string): void {
+    conn.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ...(ref ? { ref } : {}) });
+  }
+
+  // ------------------------------------------------------------------ updates
+
+  private onUpdate(conn: ClientConn, msg: MessageOf<'update'>): void {
+    const clientId = conn.clientId as string;
+    const round = this.round;
+    if (!round || round.roundId !== msg.roundId || round.state !== 'collecting') {
+      if (round && round.state === 'collecting') round.refusedStale += 1;
+      this.log.info({ clientId, roundId: msg.roundId }, 'stale update refused');
+      return this.sendError(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
+    }
+    if (!round.selected.has(clientId)) {
+      round.refused += 1;
+      return this.sendError(conn, fedError('NOT_SELECTED', `client ${clientId} was not selected for round ${msg.roundId}`), msg.uploadId);
+    }
+    if (round.taskIds.get(clientId) !== msg.taskId) {
+      round.refusedStale += 1;
+      return this.sendError(conn, fedError('STALE_ROUND', `task ${msg.taskId} is not this client's task for round ${msg.roundId}`), msg.uploadId);
+    }
+    if (round.delivered.has(clientId) || round.folding.has(clientId)) {
+      return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} for round ${msg.roundId} was already counted`), msg.uploadId);
+    }
+    if (msg.byteLength > round.maxUploadBytes) {
+      round.refused += 1;
+      return this.sendError(conn, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${round.maxUploadBytes}`), msg.uploadId);
+    }
+    this.dropUpload(conn);
+    try {
+      conn.upload = {
+        msg,
+        assembler: new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: round.maxUploadBytes }),
+        bytes: 0,
+      };
+    } catch (e) {
+      this.sendError(conn, toFedError(e, 'BAD_MESSAGE'), msg.uploadId);
+    }
+  }
+
+  private onClientBinary(conn: ClientConn, bytes: Uint8Array): void {
+    if (conn.clientId === null) return this.sendError(conn, fedError('BAD_MESSAGE', 'the first message must be hello'));
+    const upload = conn.upload;
+    if (!upload) return this.sendError(conn, fedError('BAD_CHUNK', 'binary data without an announced update'));
+    let frame: Uint8Array | null;
+    try {
+      const chunk = parseChunk(bytes);
+      if (chunk.uploadId !== upload.msg.uploadId) {
+        throw fedError('BAD_CHUNK', `chunk for upload ${chunk.uploadId}, expected ${upload.msg.uploadId}`);
+      }
+      this.hold(conn, bytes.byteLength);
+      upload.bytes += bytes.byteLength;
+      frame = upload.assembler.push(bytes);
+    } catch (e) {
+      const err = toFedError(e, 'BAD_CHUNK');
+      this.log.warn({ clientId: conn.clientId, code: err.code }, `bad chunk: ${err.message}`);
+      this.dropUpload(conn);
+      if (this.round && this.round.roundId === upload.msg.roundId && !err.retryable) this.markFailed(this.round, conn.clientId);
+      return this.sendError(conn, err, upload.msg.uploadId);
+    }
+    if (frame) {
+      conn.upload = null;
+      // The held bytes move from the upload to the frame; released when the fold is done.
+      const held = upload.bytes;
+      void this.processFrame(conn, upload.msg, frame).finally(() => this.release(conn, held));
+    }
+  }
+
+  private markFailed(round: RoundPart, clientId: string): void {
+    round.refused += 1;
+    round.failed.add(clientId);
+    this.maybeClose(round);
+  }
+
+  private async processFrame(conn: ClientConn, msg: MessageOf<'update'>, frame: Uint8Array): Promise<void> {
+    const clientId = conn.clientId as string;
+    const round = this.round;
+    if (sha256Node(frame) !== msg.sha256) {
+      this.log.warn({ clientId }, 'update hash mismatch');
+      return this.sendError(conn, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), msg.uploadId);
+    }
+    if (!round || round.roundId !== msg.roundId || round.state !== 'collecting') {
+      if (round && round.state !== 'closed') round.refusedStale += 1;
+      return this.sendError(conn, fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), msg.uploadId);
+    }
+    if (round.delivered.has(clientId) || round.folding.has(clientId)) {
+      return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} for round ${msg.roundId} was already counted`), msg.uploadId);
+    }
+    round.folding.add(clientId);
+    round.inflight += 1;
+    await this.acquireFoldSlot();
+    try {
+      if (round.maxUpdateNorm !== undefined) {
+        const tensors = await round.tools.decode(frame);
+        let sq = 0;
+        for (const t of tensors) for (let i = 0; i < t.data.length; i++) sq += (t.data[i] as number) ** 2;
+        const norm = Math.sqrt(sq);
+        if (norm > round.maxUpdateNorm) throw fedError('NORM_EXCEEDED', `update L2 norm ${norm.toPrecision(4)} exceeds ${round.maxUpdateNorm}`);
+      }
+      // foldInto validates names, shapes, dtypes, finiteness and sizes before it touches the running sum.
+      await round.strategy.foldUpdate(round.options, round.partial, { clientId, frame, numExamples: msg.numExamples, staleness: 0 }, round.tools, round.ctx);
+      const now = Date.now();
+      round.delivered.add(clientId);
+      round.firstUpdateAt ??= now;
+      round.lastUpdateAt = now;
+      for (const [name, value] of Object.entries(msg.metrics)) {
+        round.metricSums[name] = (round.metricSums[name] ?? 0) + value * msg.numExamples;
+        round.metricWeights[name] = (round.metricWeights[name] ?? 0) + msg.numExamples;
+      }
+      conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
+    } catch (e) {
+      const err = toFedError(e, 'BAD_FRAME');
+      this.log.warn({ clientId, code: err.code, roundId: msg.roundId }, `update refused: ${err.message}`);
+      this.sendError(conn, err, msg.uploadId);
+      round.refused += 1;
+      if (!err.retryable) round.failed.add(clientId);
+    } finally {
+      round.folding.delete(clientId);
+      round.inflight -= 1;
+      this.releaseFoldSlot();
+      if (round.inflight === 0) for (const resolve of round.drained.splice(0)) resolve();
+      this.maybeClose(round);
+    }
+  }
+
+  private acquireFoldSlot(): Promise<void> {
+    if (this.foldSlots > 0) {
+      this.foldSlots -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.foldQueue.push(resolve));
+  }
+
+  private releaseFoldSlot(): void {
+    const next = this.foldQueue.shift();
+    if (next) next();
+    else this.foldSlots += 1;
+  }
+
+  /** Inbound backpressure: pause a socket while too many update bytes wait to be folded. */
+  private hold(conn: ClientConn, bytes: number): void {
+    conn.heldBytes += bytes;
+    this.inflightBytes += bytes;
+    if (this.inflightBytes > this.maxInflightBytes && !conn.paused) {
+      conn.paused = true;
+      conn.peer.pause();
+      this.pausedConns.add(conn);
+    }
+  }
+
+  private release(conn: ClientConn, bytes: number): void {
+    const n = Math.min(bytes, conn.heldBytes);
+    conn.heldBytes -= n;
+    this.inflightBytes = Math.max(0, this.inflightBytes - n);
+    if (this.inflightBytes <= this.maxInflightBytes / 2 && this.pausedConns.size > 0) {
+      for (const c of this.pausedConns) {
+        c.paused = false;
+        if (!c.closed) c.peer.resume();
+      }
+      this.pausedConns.clear();
+    }
+  }
+
+  private dropUpload(conn: ClientConn): void {
+    if (!conn.upload) return;
+    this.release(conn, conn.upload.bytes);
+    conn.upload = null;
+  }
+
+  // ------------------------------------------------------------------ round part
+
+  private onPrepare(msg: MessageOf<'round.prepare'>): void {
+    const policy = SelectionPolicySchema.safeParse(msg.selection);
+    if (!policy.success) {
+      this.sendToController({ v: 1, kind: 'error', code: 'BAD_CONFIG', message: `bad selection policy: ${policy.error.issues[0]?.message}`, ref: msg.roundId });
+      return;
+    }
+    if (this.round && this.round.state === 'collecting' && this.round.roundId !== msg.roundId) {
+      // The controller moved on (e.g. it restarted): the old round can never be reduced.
+      this.abortRound(this.round, 'superseded by a new round');
+    }
+    const eligible = [...this.clients.values()]
+      .filter((c) => isEligible(c.capabilities, policy.data))
+      .map((c) => c.clientId as string)
+      .sort();
+    this.sendToController({ v: 1, kind: 'round.ready', roundId: msg.roundId, eligible });
+  }
+
+  private failStart(roundId: string, err: FedError): void {
+    this.log.error({ roundId, code: err.code }, `cannot start round: ${err.message}`);
+    if (this.round && this.round.roundId === roundId && this.round.state !== 'closed') this.abortRound(this.round, err.message);
+    this.sendToController({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
+  }
+
+  private async onStart(msg: MessageOf<'round.start'>): Promise<void> {
+    if (this.round && this.round.state !== 'closed') this.abortRound(this.round, 'superseded by a new round');
+    const strategy = getStrategy(msg.strategy.name) as Strategy<unknown, unknown>;
+    const parsed = strategy.optionsSchema.safeParse(msg.strategy.options);
+    if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
+    const layout = await this.layoutFor(msg.model);
+    const paramCount = layout.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+    const ctx: StrategyContext = {
+      sessionId: msg.sessionId,
+      round: msg.round ?? roundNumberOf(msg.roundId),
+      layout,
+      paramCount,
+      seed: msg.seed ?? 0,
+    };
+    const maxUploadBytes = Math.min(this.opts.maxUploadBytes ?? 512 * 1024 * 1024, Math.ceil(paramCount * 4.5) + 1024 * 1024);
+    const limits = { maxFrameBytes: maxUploadBytes, maxBodyBytes: paramCount * 8 + 1024 * 1024, maxElements: paramCount * 2 + 16, maxTensors: layout.length * 2 + 16 };
+    const round: RoundPart = {
+      sessionId: msg.sessionId,
+      roundId: msg.roundId,
+      strategy,
+      options: parsed.data,
+      ctx,
+      tools: createFoldTools({ layout, compressor: this.opts.compressor, limits }),
+      partial: strategy.createPartial(parsed.data, ctx),
+      start: msg,
+      selected: new Set(msg.clientIds),
+      taskIds: new Map(msg.clientIds.map((id) => [id, shortId('t')])),
+      delivered: new Set(),
+      folding: new Set(),
+      failed: new Set(),
+      quota: Math.min(msg.quota, msg.clientIds.length),
+      state: 'collecting',
+      timer: null,
+      inflight: 0,
+      drained: [],
+      metricSums: {},
+      metricWeights: {},
+      refusedStale: 0,
+      refused: 0,
+      firstUpdateAt: null,
+      lastUpdateAt: null,
+      maxUploadBytes,
+      maxUpdateNorm: msg.maxUpdateNorm,
+    };
+    this.round = round;
+    const wait = Math.max(0, msg.deadline - Date.now());
+    round.timer = setTimeout(() => guard(this.log, 'round deadline', () => this.closeRound(round, 'deadline')), wait);
+    round.timer.unref();
+    this.log.info({ roundId: msg.roundId, selected: msg.clientIds.length, quota: round.quota }, 'round part started');
+    for (const id of msg.clientIds) {
+      const conn = this.clients.get(id);
+      if (conn) this.sendTrainTask(round, conn);
+    }
+    this.maybeClose(round);
+  }
+
+  private sendTrainTask(round: RoundPart, conn: ClientConn): void {
+    const clientId = conn.clientId as string;
+    const start = round.start;
+    conn.peer.send({
+      v: 1,
+      kind: 'task.train',
+      taskId: round.taskIds.get(clientId) as string,
+      sessionId: round.sessionId,
+      roundId: round.roundId,
+      model: start.model,
+      package: start.package,
+      settings: start.settings,
+      deadline: start.deadline,
+    });
+  }
+
+  private async layoutFor(model: BlobRef): Promise<TensorSpec[]> {
+    if (this.modelCache?.sha256 === model.sha256) return this.modelCache.layout;
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 60_000);
+    try {
+      const bytes = await this.opts.fetchBlob(model, ac.signal);
+      if (sha256Node(bytes) !== model.sha256) throw fedError('HASH_MISMATCH', `model ${model.id} does not match its SHA-256`);
+      const layout = layoutOf(bytes);
+      this.modelCache = { sha256: model.sha256, layout };
+      return layout;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the part when every selected client delivered, failed or left, or the quota is reached. */
+  private maybeClose(round: RoundPart): void {
+    if (round.state !== 'collecting' || round !== this.round) return;
+    if (round.delivered.size >= round.quota) return this.closeRound(round, 'quota');
+    for (const id of round.selected) {
+      if (round.delivered.has(id) || round.failed.has(id)) continue;
+      if (round.folding.has(id)) return;
+      const conn = this.clients.get(id);
+      if (conn && !conn.closed) return;
+    }
+    this.closeRound(round, 'all selected clients done or gone');
+  }
+
+  private closeRound(round: RoundPart, reason: string): void {
+    if (round.state !== 'collecting') return;
+    round.state = 'closing';
+    if (round.timer) clearTimeout(round.timer);
+    this.rememberClosed(round.roundId);
+    this.cancelOutstanding(round, `round closed (${reason})`);
+    const send = this.finishRound(round, reason)
+      .catch((e: unknown) => this.log.error({ roundId: round.roundId, err: toFedError(e).message }, 'sending the partial failed'))
+      .finally(() => this.pendingSends.delete(send));
+    this.pendingSends.add(send);
+  }
+
+  private async finishRound(round: RoundPart, reason: string): Promise<void> {
+    // Updates whose last chunk arrived before the close are folded; nothing new starts after it.
+    if (round.inflight > 0) await new Promise<void>((resolve) => round.drained.push(resolve));
+    round.state = 'closed';
+    if (this.round === round) this.round = null;
+    const metrics: Metrics = {};
+    for (const [name, sum] of Object.entries(round.metricSums)) {
+      const w = round.metricWeights[name] ?? 0;
+      if (w > 0 && Number.isFinite(sum / w)) metrics[name] = sum / w;
+    }
+    const enc = await encodePartial(round.partial);
+    const uploadId = shortId('p');
+    const chunks = chunkFrame(enc.frame, uploadId);
+    this.log.info({ roundId: round.roundId, count: enc.count, weight: enc.totalWeight, reason }, 'round part closed');
+    if (!this.controller?.open) throw fedError('UNAVAILABLE', 'no controller link to send the partial to');
+    const peer = this.controller;
+    peer.send({
+      v: 1,
+      kind: 'round.partial',
+      roundId: round.roundId,
+      combinerId: this.id,
+      uploadId,
+      count: enc.count,
+      totalWeight: enc.totalWeight,
+      metrics,
+      scalars: enc.scalars,
+      refusedStale: round.refusedStale,
+      refused: round.refused,
+      sha256: sha256Node(enc.frame),
+      byteLength: enc.frame.byteLength,
+      chunkCount: chunks.length,
+      ...(round.firstUpdateAt !== null ? { firstUpdateAt: round.firstUpdateAt } : {}),
+      ...(round.lastUpdateAt !== null ? { lastUpdateAt: round.lastUpdateAt } : {}),
+    });
+    await sendChunks(peer, chunks);
+  }
+
+  private cancelOutstanding(round: RoundPart, reason: string): void {
+    for (const id of round.selected) {
+      if (round.delivered.has(id) || round.folding.has(id)) continue;
+      const conn = this.clients.get(id);
+      conn?.peer.send({ v: 1, kind: 'task.cancel', taskId: round.taskIds.get(id) as string, roundId: round.roundId, reason: reason.slice(0, 500) });
+    }
+  }
+
+  private abortRound(round: RoundPart, reason: string): void {
+    if (round.state === 'closed') return;
+    this.log.warn({ roundId: round.roundId, reason }, 'round part aborted');
+    if (round.timer) clearTimeout(round.timer);
+    if (round.state === 'collecting') this.cancelOutstanding(round, `round aborted: ${reason}`);
+    round.state = 'closed';
+    this.rememberClosed(round.roundId);
+    if (this.round === round) this.round = null;
+  }
+
+  private rememberClosed(roundId: string): void {
+    this.closedRounds.push(roundId);
+    if (this.closedRounds.length > 64) this.closedRounds.shift();
+  }
+
+  // ------------------------------------------------------------------ validation
+
+  private onValidateStart(msg: MessageOf<'validate.start'>): void {
+    if (this.validation && !this.validation.closed) this.finishValidation(this.validation, false);
+    const v: ValidationPart = {
+      roundId: msg.roundId,
+      start: msg,
+      expected: new Set(msg.clientIds),
+      taskIds: new Map(msg.clientIds.map((id) => [id, shortId('v')])),
+      done: new Set(),
+      metricSums: {},
+      numExamples: 0,
+      count: 0,
+      timer: null,
+      closed: false,
+    };
+    this.validation = v;
+    v.timer = setTimeout(() => guard(this.log, 'validation deadline', () => this.finishValidation(v, true)), Math.max(0, msg.deadline - Date.now()));
+    v.timer.unref();
+    for (const id of msg.clientIds) {
+      const conn = this.clients.get(id);
+      if (conn) this.sendValidateTask(v, conn);
+    }
+    this.maybeFinishValidation(v);
+  }
+
+  private sendValidateTask(v: ValidationPart, conn: ClientConn): void {
+    const id = conn.clientId as string;
+    conn.peer.send({
+      v: 1,
+      kind: 'task.validate',
+      taskId: v.taskIds.get(id) as string,
+      sessionId: v.start.sessionId,
+      roundId: v.roundId,
+      model: v.start.model,
+      package: v.start.package,
+      deadline: v.start.deadline,
+    });
+  }
+
+  private onValidation(conn: ClientConn, msg: MessageOf<'validation'>): void {
+    const id = conn.clientId as string;
+    const v = this.validation;
+    if (!v || v.closed || v.roundId !== msg.roundId || v.taskIds.get(id) !== msg.taskId) {
+      return this.sendError(conn, fedError('STALE_ROUND', `validation for ${msg.roundId} is closed or unknown`), msg.taskId);
+    }
+    if (v.done.has(id)) return this.sendError(conn, fedError('DUPLICATE_UPDATE', 'validation already counted'), msg.taskId);
+    v.done.add(id);
+    v.count += 1;
+    v.numExamples += msg.numExamples;
+    for (const [name, value] of Object.entries(msg.metrics)) v.metricSums[name] = (v.metricSums[name] ?? 0) + value * msg.numExamples;
+    this.maybeFinishValidation(v);
+  }
+
+  private maybeFinishValidation(v: ValidationPart): void {
+    if (v.closed) return;
+    for (const id of v.expected) {
+      if (v.done.has(id)) continue;
+      const conn = this.clients.get(id);
+      if (conn && !conn.closed) return;
+    }
+    this.finishValidation(v, true);
+  }
+
+  private finishValidation(v: ValidationPart, report: boolean): void {
+    if (v.closed) return;
+    v.closed = true;
+    if (v.timer) clearTimeout(v.timer);
+    if (this.validation === v) this.validation = null;
+    for (const id of v.expected) {
+      if (v.done.has(id)) continue;
+      this.clients.get(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: v.taskIds.get(id) as string, roundId: v.roundId, reason: 'validation closed' });
+    }
+    if (report) {
+      this.sendToController({ v: 1, kind: 'validate.partial', roundId: v.roundId, combinerId: this.id, metricSums: v.metricSums, numExamples: v.numExamples, count: v.count });
+    }
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Closes every client socket and stops timers. Waits (bounded) for a partial being sent. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    clearInterval(this.keepaliveTimer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.round && this.round.state === 'collecting') this.abortRound(this.round, 'combiner shutting down');
+    if (this.validation) this.finishValidation(this.validation, false);
+    for (const conn of this.conns) {
+      if (conn.helloTimer) clearTimeout(conn.helloTimer);
+      conn.peer.close(1001, 'combiner shutting down');
+    }
+    if (this.pendingSends.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.pendingSends]), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+    }
+    for (const conn of this.conns) conn.peer.terminate();
+    this.conns.clear();
+    this.clients.clear();
+  }
+
+  /** For tests and `/healthz`: an error is never thrown from here. */
+  health(): { combinerId: string; clients: number; openRoundId: string | null; controller: boolean; inflightBytes: number } {
+    return { combinerId: this.id, clients: this.clients.size, openRoundId: this.openRoundId, controller: !!this.controller?.open, inflightBytes: this.inflightBytes };
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Session configuration: what an operator sends to `POST /api/sessions` (validated with zod, every field defaulted).
+ * The README's "Session config" table documents each field; keep the two in step.
+ */
+import { z } from 'zod';
+import type { Capabilities } from '@fedweb/codec';
+
+/**
+ * Which online clients may be picked for a round. Clients that do not report a capability pass the filter
+ * (a desktop browser has no battery API; an unknown connection is not assumed cellular).
+ */
+export const SelectionPolicySchema = z
+  .object({
+    /** Exclude clients whose battery level is below this (0..1) unless they are charging. */
+    minBattery: z.number().min(0).max(1).optional(),
+    /** Exclude clients that report a battery and are not charging. */
+    requireCharging: z.boolean().default(false),
+    /** Exclude clients whose `connection.type` is in this list, e.g. `['cellular']`. */
+    excludeConnectionTypes: z.array(z.string().max(32)).max(32).default([]),
+    /** Exclude clients whose `connection.saveData` is true. */
+    excludeSaveData: z.boolean().default(false),
+    /** Keep only these platforms (empty = all). */
+    platforms: z.array(z.enum(['browser', 'node'])).max(2).default([]),
+    /** Exclude browser tabs that report `visible: false`. */
+    requireVisible: z.boolean().default(false),
+  })
+  .strict();
+export type SelectionPolicy = z.infer<typeof SelectionPolicySchema>;
+
+/**
+ * When a round counts (reference 000, step 4). A partial "qualifies" when it folded at least
+ * `minClients` updates; the round is valid when at least `minCombiners` partials qualify.
+ */
+export const ValidityPolicySchema = z
+  .object({
+    minCombiners: z.number().int().min(1).max(10_000).default(1),
+    /** Minimum updates over all partials (0 = no extra condition). */
+    minTotalUpdates: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type ValidityPolicy = z.infer<typeof ValidityPolicySchema>;
+
+export const SessionConfigSchema = z
+  .object({
+    /** Optional human-readable name shown on the dashboard. */
+    name: z.string().max(200).optional(),
+    /** Rounds to run (committed + failed rounds count; an interrupted round is re-run). */
+    rounds: z.number().int().min(1).max(1_000_000).default(5),
+    /** A combiner takes part in a round only if it has at least this many eligible clients (reference 000, step 1). */
+    clientsRequired: z.number().int().min(1).max(100_000).default(1),
+    /** A partial qualifies for the validity policy only if it folded at least this many updates. */
+    minClients: z.number().int().min(1).max(100_000).default(1),
+    /** Sample this many clients from all eligible ones (seeded); absent = all eligible clients. */
+    clientsPerRound: z.number().int().min(1).max(100_000).optional(),
+    /** Deadline of the training part of a round, from `round.start`. */
+    roundTimeoutMs: z.number().int().min(100).max(86_400_000).default(60_000),
+    /** Deadline of the validation part of a round. */
+    validateTimeoutMs: z.number().int().min(100).max(86_400_000).default(30_000),
+    localEpochs: z.number().int().min(1).max(1000).default(1),
+    batchSize: z.number().int().min(1).max(65_536).default(32),
+    learningRate: z.number().positive().finite().default(0.01),
+    /** How clients encode their update (delta = local - global). */
+    encoding: z.enum(['f32', 'int8', 'topk']).default('int8'),
+    /** Fraction of entries a client sends with `topk` encoding. */
+    topkFraction: z.number().gt(0).lte(1).optional(),
+    strategy: z
+      .object({ name: z.string().min(1).max(64).default('fedavg'), options: z.record(z.string(), z.unknown()).default({}) })
+      .strict()
+      .default({ name: 'fedavg', options: {} }),
+    /** Send validation tasks after each committed round and store their example-weighted metrics. */
+    validate: z.boolean().default(false),
+    /** Seed for client sampling and strategy randomness (mixed with the round number). */
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    selection: SelectionPolicySchema.default({ requireCharging: false, excludeConnectionTypes: [], excludeSaveData: false, platforms: [], requireVisible: false }),
+    validity: ValidityPolicySchema.default({ minCombiners: 1, minTotalUpdates: 0 }),
+    /** Refuse updates whose L2 norm exceeds this bound (NORM_EXCEEDED); absent = no bound. */
+    maxUpdateNorm: z.number().positive().finite().optional(),
+    /** Free-form settings passed to the compute package's `train` (`settings.extra`), over the manifest's. */
+    extra: z.record(z.string().max(64), z.unknown()).default({}),
+    /** Start from this model of the trail instead of the active package's seed model. */
+    initialModelId: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+export type SessionConfig = z.infer<typeof SessionConfigSchema>;
+export type SessionConfigInput = z.input<typeof SessionConfigSchema>;
+
+/**
+ * True when a client with these capabilities passes the selection policy.
+ * @example
+ * ```ts
+ * isEligible({ battery: { level: 0.1, charging: false } }, { minBattery: 0.2, ...defaults }) // false
+ * ```
+ */
+export function isEligible(caps: Capabilities, policy: SelectionPolicy): boolean {
+  const battery = caps.battery;
+  if (battery) {
+    if (policy.minBattery !== undefined && !battery.charging && battery.level < policy.minBattery) return false;
+    if (policy.requireCharging && !battery.charging) return false;
+  }
+  const conn = caps.connection;
+  if (conn?.type && policy.excludeConnectionTypes.includes(conn.type)) return false;
+  if (policy.excludeSaveData && conn?.saveData) return false;
+  if (policy.platforms.length > 0 && caps.platform && !policy.platforms.includes(caps.platform)) return false;
+  if (policy.requireVisible && caps.visible === false) return false;
+  return true;
+}
+
+/**
+ * Deterministic 32-bit PRNG (mulberry32), used to sample clients from the session seed.
+ * @example
+ * ```ts
+ * const rand = mulberry32(42); rand(); // 0.6011037519201636
+ * ```
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Mixes the session seed with the round number (so each round samples differently, reproducibly).
+ * @example
+ * ```ts
+ * roundSeed(0, 1) !== roundSeed(0, 2)
+ * ```
+ */
+export function roundSeed(seed: number, round: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(round, 0xc2b2ae35)) >>> 0;
+}
+
+/**
+ * Picks `k` items from `items` uniformly without replacement (partial Fisher-Yates), deterministic for a seed.
+ * @example
+ * ```ts
+ * sample(['a', 'b', 'c'], 2, 7) // two of them, always the same two for seed 7
+ * ```
+ */
+export function sample<T>(items: readonly T[], k: number, seed: number): T[] {
+  const copy = items.slice();
+  if (k >= copy.length) return copy;
+  const rand = mulberry32(seed);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rand() * (copy.length - i));
+    const tmp = copy[i] as T;
+    copy[i] = copy[j] as T;
+    copy[j] = tmp;
+  }
+  return copy.slice(0, k);
+}

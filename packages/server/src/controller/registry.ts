@@ -1,0 +1,312 @@
+/**
+ * The controller's view of the combiners: who is connected, which clients each one holds (from
+ * `combiner.status`), and the per-round waits (ready / partial / validation) that the round loop awaits.
+ * Discovery (reference 000, tier 3) assigns clients to the least-loaded live combiner through a pluggable policy.
+ */
+import { ChunkAssembler, fedError, parseChunk, toFedError, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
+import type { Logger } from '../log.js';
+import { sha256Node } from '../store/fs-blob-store.js';
+import { guard, type Peer } from '../transport.js';
+
+/** A combiner connected to the controller. */
+export interface CombinerHandle {
+  id: string;
+  /** URL clients dial (absolute `ws://...` or a path on the controller's origin for the embedded one). */
+  url: string;
+  embedded: boolean;
+  connectedAt: number;
+  lastStatusAt: number;
+  clients: Map<string, ClientInfo>;
+  peer: Peer;
+}
+
+/** What discovery policies see about each live combiner. */
+export interface CombinerLoad {
+  id: string;
+  url: string;
+  embedded: boolean;
+  /** Connected clients plus clients assigned in the last few seconds that have not connected yet. */
+  load: number;
+}
+
+/**
+ * Picks a combiner for a client; return `null` to refuse (UNAVAILABLE). The default is least-loaded with
+ * ties broken by id, which spreads clients evenly.
+ * @example
+ * ```ts
+ * const firstExternal: DiscoveryPolicy = (clientId, combiners) => combiners.find((c) => !c.embedded)?.id ?? combiners[0]?.id ?? null;
+ * ```
+ */
+export type DiscoveryPolicy = (clientId: string, combiners: CombinerLoad[]) => string | null;
+
+export const leastLoaded: DiscoveryPolicy = (_clientId, combiners) => {
+  let best: CombinerLoad | null = null;
+  for (const c of combiners) if (!best || c.load < best.load || (c.load === best.load && c.id < best.id)) best = c;
+  return best?.id ?? null;
+};
+
+interface PartialUpload {
+  meta: MessageOf<'round.partial'>;
+  assembler: ChunkAssembler;
+}
+
+/** A combiner's partial as the reducer receives it (frame reassembled and SHA-256 checked). */
+export interface ReceivedPartial {
+  meta: MessageOf<'round.partial'>;
+  frame: Uint8Array;
+  receivedAt: number;
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: FedError };
+
+/** One outstanding wait of the round loop on a combiner. */
+interface Waiter<T> {
+  resolve(outcome: Outcome<T>): void;
+}
+
+const PENDING_ASSIGNMENT_MS = 15_000;
+
+export interface RegistryEvents {
+  /** A combiner sent `combiner.status`: the clients it holds now. */
+  status(combiner: CombinerHandle, clients: ClientInfo[]): void;
+  connected(combiner: CombinerHandle): void;
+  disconnected(combiner: CombinerHandle): void;
+}
+
+export class CombinerRegistry {
+  private readonly combiners = new Map<string, CombinerHandle>();
+  /** clientId -> (combinerId, when) for clients sent to a combiner that did not report them yet. */
+  private readonly assignments = new Map<string, { combinerId: string; at: number }>();
+  private readonly readyWaits = new Map<string, Waiter<string[]>>();
+  private readonly partialWaits = new Map<string, Waiter<ReceivedPartial>>();
+  private readonly validationWaits = new Map<string, Waiter<MessageOf<'validate.partial'>>>();
+  private readonly uploads = new Map<string, PartialUpload>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly events: RegistryEvents,
+    private readonly policy: DiscoveryPolicy = leastLoaded,
+    private readonly maxPartialBytes = 2 * 1024 * 1024 * 1024 - 1,
+  ) {}
+
+  list(): CombinerHandle[] {
+    return [...this.combiners.values()];
+  }
+
+  get(id: string): CombinerHandle | undefined {
+    return this.combiners.get(id);
+  }
+
+  /** Which live combiner holds this client now, if any. */
+  combinerOf(clientId: string): CombinerHandle | undefined {
+    for (const c of this.combiners.values()) if (c.clients.has(clientId)) return c;
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ discovery
+
+  /**
+   * Assigns a client to a combiner: the one already holding it, else the policy's choice.
+   * @throws FedError UNAVAILABLE when no combiner is connected.
+   */
+  assign(clientId: string): CombinerHandle {
+    const current = this.combinerOf(clientId);
+    if (current) return current;
+    const now = Date.now();
+    for (const [id, a] of this.assignments) if (now - a.at > PENDING_ASSIGNMENT_MS || !this.combiners.has(a.combinerId)) this.assignments.delete(id);
+    const pending = new Map<string, number>();
+    for (const [id, a] of this.assignments) if (id !== clientId) pending.set(a.combinerId, (pending.get(a.combinerId) ?? 0) + 1);
+    const loads: CombinerLoad[] = this.list().map((c) => ({ id: c.id, url: c.url, embedded: c.embedded, load: c.clients.size + (pending.get(c.id) ?? 0) }));
+    const chosen = loads.length ? this.policy(clientId, loads) : null;
+    const handle = chosen === null ? undefined : this.combiners.get(chosen);
+    if (!handle) throw fedError('UNAVAILABLE', 'no combiner is available; retry shortly');
+    this.assignments.set(clientId, { combinerId: handle.id, at: now });
+    return handle;
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  /**
+   * Registers a combiner after its `combiner.hello`. A second hello with the same id replaces the old link.
+   */
+  register(hello: MessageOf<'combiner.hello'>, peer: Peer, embedded: boolean): CombinerHandle {
+    const old = this.combiners.get(hello.combinerId);
+    if (old && old.peer !== peer) {
+      this.log.warn({ combinerId: hello.combinerId }, 'combiner re-registered; dropping its old link');
+      this.drop(old, 'replaced by a new connection');
+      old.peer.close(4000, 'replaced');
+    }
+    const now = Date.now();
+    const handle: CombinerHandle = { id: hello.combinerId, url: hello.url, embedded, connectedAt: now, lastStatusAt: now, clients: new Map(), peer };
+    this.combiners.set(handle.id, handle);
+    this.log.info({ combinerId: handle.id, url: handle.url, embedded }, 'combiner connected');
+    guard(this.log, 'connected event', () => this.events.connected(handle));
+    return handle;
+  }
+
+  /** The combiner's link closed (or it was replaced): fail every wait on it. */
+  drop(handle: CombinerHandle, reason: string): void {
+    if (this.combiners.get(handle.id) !== handle) return;
+    this.combiners.delete(handle.id);
+    this.log.warn({ combinerId: handle.id, reason }, 'combiner disconnected');
+    const err = fedError('UNAVAILABLE', `combiner ${handle.id} disconnected: ${reason}`);
+    for (const waits of [this.readyWaits, this.partialWaits, this.validationWaits] as Map<string, Waiter<unknown>>[]) {
+      for (const [key, w] of waits) {
+        if (key.startsWith(`${handle.id}\u0000`)) {
+          waits.delete(key);
+          w.resolve({ ok: false, error: err });
+        }
+      }
+    }
+    for (const key of this.uploads.keys()) if (key.startsWith(`${handle.id}\u0000`)) this.uploads.delete(key);
+    guard(this.log, 'disconnected event', () => this.events.disconnected(handle));
+  }
+
+  /** Routes a message from a registered combiner. */
+  handleMessage(handle: CombinerHandle, msg: Message): void {
+    switch (msg.kind) {
+      case 'combiner.status': {
+        handle.lastStatusAt = Date.now();
+        handle.clients = new Map(msg.clients.map((c) => [c.clientId, c]));
+        for (const c of msg.clients) this.assignments.delete(c.clientId);
+        // A client lives on one combiner: if it moved here, forget it elsewhere.
+        for (const other of this.combiners.values()) {
+          if (other === handle) continue;
+          for (const c of msg.clients) if (other.clients.get(c.clientId) && (other.clients.get(c.clientId)?.lastSeen ?? 0) <= c.lastSeen) other.clients.delete(c.clientId);
+        }
+        guard(this.log, 'status event', () => this.events.status(handle, msg.clients));
+        return;
+      }
+      case 'round.ready':
+        return this.settle(this.readyWaits, handle.id, msg.roundId, { ok: true, value: msg.eligible });
+      case 'round.partial': {
+        const key = `${handle.id}\u0000${msg.uploadId}`;
+        if (msg.combinerId !== handle.id) {
+          handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `partial says combiner ${msg.combinerId}, link is ${handle.id}`, ref: msg.roundId });
+          return;
+        }
+        if (msg.byteLength > this.maxPartialBytes || msg.chunkCount === 0) {
+          return this.failPartial(handle, msg.roundId, fedError('FRAME_TOO_LARGE', `partial of ${msg.byteLength} bytes in ${msg.chunkCount} chunks refused`));
+        }
+        try {
+          const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: this.maxPartialBytes });
+          this.uploads.set(key, { meta: msg, assembler });
+        } catch (e) {
+          this.failPartial(handle, msg.roundId, toFedError(e, 'BAD_MESSAGE'));
+        }
+        return;
+      }
+      case 'validate.partial':
+        return this.settle(this.validationWaits, handle.id, msg.roundId, { ok: true, value: msg });
+      case 'error': {
+        this.log.warn({ combinerId: handle.id, code: msg.code, ref: msg.ref }, `combiner error: ${msg.message}`);
+        if (msg.ref) {
+          const err = fedError(msg.code, `combiner ${handle.id}: ${msg.message}`);
+          this.settle(this.readyWaits, handle.id, msg.ref, { ok: false, error: err });
+          this.settle(this.partialWaits, handle.id, msg.ref, { ok: false, error: err });
+          this.settle(this.validationWaits, handle.id, msg.ref, { ok: false, error: err });
+        }
+        return;
+      }
+      default:
+        handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `the controller does not accept '${msg.kind}' from a combiner` });
+    }
+  }
+
+  /** Binary data from a combiner: chunks of a partial. */
+  handleBinary(handle: CombinerHandle, bytes: Uint8Array): void {
+    let chunk;
+    try {
+      chunk = parseChunk(bytes);
+    } catch (e) {
+      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: toFedError(e).message.slice(0, 2000) });
+      return;
+    }
+    const key = `${handle.id}\u0000${chunk.uploadId}`;
+    const upload = this.uploads.get(key);
+    if (!upload) {
+      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: `no partial announced for upload ${chunk.uploadId}`, ref: chunk.uploadId });
+      return;
+    }
+    let frame: Uint8Array | null;
+    try {
+      frame = upload.assembler.push(bytes);
+    } catch (e) {
+      this.uploads.delete(key);
+      return this.failPartial(handle, upload.meta.roundId, toFedError(e, 'BAD_CHUNK'));
+    }
+    if (!frame) return;
+    this.uploads.delete(key);
+    if (upload.meta.sha256 && sha256Node(frame) !== upload.meta.sha256) {
+      return this.failPartial(handle, upload.meta.roundId, fedError('HASH_MISMATCH', `partial of ${handle.id} does not match its SHA-256`));
+    }
+    this.settle(this.partialWaits, handle.id, upload.meta.roundId, { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } });
+  }
+
+  private failPartial(handle: CombinerHandle, roundId: string, err: FedError): void {
+    this.log.warn({ combinerId: handle.id, roundId, code: err.code }, `partial refused: ${err.message}`);
+    handle.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
+    this.settle(this.partialWaits, handle.id, roundId, { ok: false, error: err });
+  }
+
+  private settle<T>(waits: Map<string, Waiter<T>>, combinerId: string, roundId: string, outcome: Outcome<T>): void {
+    const key = `${combinerId}\u0000${roundId}`;
+    const w = waits.get(key);
+    if (!w) {
+      if (outcome.ok) this.log.debug({ combinerId, roundId }, 'late or unexpected answer ignored');
+      return;
+    }
+    waits.delete(key);
+    w.resolve(outcome);
+  }
+
+  // ------------------------------------------------------------------ waits used by the round loop
+
+  private wait<T>(waits: Map<string, Waiter<T>>, combinerId: string, roundId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
+    const key = `${combinerId}\u0000${roundId}`;
+    return new Promise<Outcome<T>>((resolve) => {
+      if (!this.combiners.has(combinerId)) return resolve({ ok: false, error: fedError('UNAVAILABLE', `combiner ${combinerId} is gone`) });
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => finish({ ok: false, error: fedError('ABORTED', 'round aborted') });
+      const finish = (o: Outcome<T>): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (waits.get(key) === waiter) waits.delete(key);
+        resolve(o);
+      };
+      const waiter: Waiter<T> = { resolve: finish };
+      waits.get(key)?.resolve({ ok: false, error: fedError('ABORTED', 'superseded') });
+      waits.set(key, waiter);
+      timer = setTimeout(() => finish({ ok: false, error: fedError('TIMEOUT', `combiner ${combinerId} did not answer within ${timeoutMs} ms`) }), Math.max(0, timeoutMs));
+      if (signal) {
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. */
+  request<T>(
+    kind: 'ready' | 'partial' | 'validation',
+    handle: CombinerHandle,
+    roundId: string,
+    msg: Parameters<Peer['send']>[0],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Outcome<T>> {
+    const waits = (kind === 'ready' ? this.readyWaits : kind === 'partial' ? this.partialWaits : this.validationWaits) as unknown as Map<string, Waiter<T>>;
+    const p = this.wait(waits, handle.id, roundId, timeoutMs, signal);
+    if (!handle.peer.send(msg)) {
+      this.settle(waits, handle.id, roundId, { ok: false, error: fedError('UNAVAILABLE', `cannot reach combiner ${handle.id}`) });
+    }
+    return p;
+  }
+
+  /** Closes every combiner link. */
+  closeAll(): void {
+    for (const c of [...this.combiners.values()]) {
+      this.drop(c, 'controller shutting down');
+      c.peer.close(1001, 'controller shutting down');
+    }
+  }
+}

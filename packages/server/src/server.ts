@@ -1,0 +1,366 @@
+/**
+ * `startServer`: controller + discovery + reducer + one embedded combiner in one Node process (the embedded
+ * default of `fedweb server`), over Fastify with `@fastify/websocket`.
+ *
+ *  - `/api/*`        REST (see routes.ts), bearer JWT when a secret is set
+ *  - `/ws/client`    the embedded combiner's client endpoint
+ *  - `/ws/combiner`  where external combiners dial in
+ *  - `/dashboard`    operator dashboard
+ *  - `/`             an optional static site (the demo), with COOP/COEP on every response
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import fastifyStatic from '@fastify/static';
+import type { WebSocket } from 'ws';
+import { fedError, toFedError, type Message, type MessageOf } from '@fedweb/codec';
+import { nodeZlibCompressor } from '@fedweb/codec/node';
+import { authorize, createAuthenticator, type Authenticator } from './auth.js';
+import { Combiner, type CombinerOptions } from './combiner/combiner.js';
+import { Controller } from './controller/controller.js';
+import { CombinerRegistry, type CombinerHandle, type DiscoveryPolicy } from './controller/registry.js';
+import { registerApi } from './controller/routes.js';
+import { installAuthHook, installErrorHandling, requestToken } from './http.js';
+import type { Logger, LogLevel } from './log.js';
+import { FsBlobStore } from './store/fs-blob-store.js';
+import { openSqliteStateStore } from './store/sqlite-state-store.js';
+import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
+import { createMemoryLink, guard, wsPeer, type Peer, type PeerHandlers } from './transport.js';
+
+/** A Fastify plugin to register on the server, with its options. */
+export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
+
+export interface ServerOptions {
+  /** State (SQLite) and blobs live here. Default `./.fedweb`. */
+  dataDir?: string;
+  /** Default 8080; 0 picks a free port (see `FedServer.url`). */
+  port?: number;
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** JWT secret (>= 16 chars). Absent: auth off, with a loud warning. */
+  secret?: string;
+  /** A compute package folder (`package.mjs`, `manifest.json`, `seed-model.fwf`) uploaded and activated at start. */
+  computePackage?: { dir: string };
+  /** Serve this folder at `/` (a built site). */
+  staticDir?: string;
+  /** Extra Fastify plugins (e.g. the simulation shard routes). */
+  plugins?: ServerPlugin[];
+  /** Heartbeat interval told to clients; silent for 3x this = offline. Default 5000. */
+  heartbeatMs?: number;
+  /** Run the embedded combiner (default true, id `embedded`). */
+  embeddedCombiner?: boolean | { id?: string };
+  /** Limits of the embedded combiner. */
+  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs'>;
+  discoveryPolicy?: DiscoveryPolicy;
+  /** Default `info`. */
+  logLevel?: LogLevel;
+  /** Pretty-free JSON logs go to stdout; pass `false` to silence. */
+  logger?: boolean;
+  /** Replace the embedded SQLite / folder stores. */
+  state?: StateStore;
+  blobs?: BlobStore;
+  /** Round timing knobs (see ControllerOptions). */
+  prepareTimeoutMs?: number;
+  partialGraceMs?: number;
+  waitPollMs?: number;
+  /** Largest compute package bundle accepted by `POST /api/packages`. Default 64 MiB. */
+  maxPackageBytes?: number;
+  /** Send `Access-Control-Allow-Origin: *` on `/api/*` (bearer tokens, no cookies). Default true. */
+  cors?: boolean;
+}
+
+export interface FedServer {
+  /** HTTP base, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  /** Sessions, model trail, packages (the test API). */
+  controller: Controller;
+  registry: CombinerRegistry;
+  /** The embedded combiner, or null. */
+  combiner: Combiner | null;
+  state: StateStore;
+  blobs: BlobStore;
+  authEnabled: boolean;
+  close(): Promise<void>;
+}
+
+const COOP_COEP = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/**
+ * Reads a package folder written by `fedweb package build`.
+ * @example
+ * ```ts
+ * const pkg = await readPackageDir('./dist/package');
+ * await server.controller.uploadPackage(pkg);
+ * ```
+ */
+export async function readPackageDir(dir: string): Promise<{ manifest: unknown; bundle: Uint8Array; seedModel: Uint8Array }> {
+  try {
+    const [manifest, bundle, seedModel] = await Promise.all([
+      readFile(join(dir, 'manifest.json'), 'utf8'),
+      readFile(join(dir, 'package.mjs')),
+      readFile(join(dir, 'seed-model.fwf')),
+    ]);
+    return { manifest: JSON.parse(manifest) as unknown, bundle: new Uint8Array(bundle), seedModel: new Uint8Array(seedModel) };
+  } catch (e) {
+    throw fedError('PACKAGE_INVALID', `cannot read the package folder ${dir} (package.mjs, manifest.json, seed-model.fwf): ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Accepts one combiner link on the controller side (WebSocket or the embedded in-process pair): the first
+ * message must be `combiner.hello` with an operator/admin token (not needed for the embedded link).
+ */
+function combinerLinkHandlers(
+  registry: CombinerRegistry,
+  auth: Authenticator,
+  log: Logger,
+  embedded: boolean,
+  httpToken: string | undefined,
+  getPeer: () => Peer,
+): PeerHandlers {
+  let handle: CombinerHandle | null = null;
+  let helloPending = false;
+  const queue: Array<{ msg?: Message; bin?: Uint8Array }> = [];
+  const flush = (): void => {
+    for (const item of queue.splice(0)) {
+      if (!handle) return;
+      if (item.msg) registry.handleMessage(handle, item.msg);
+      else if (item.bin) registry.handleBinary(handle, item.bin);
+    }
+  };
+  const onHello = async (hello: MessageOf<'combiner.hello'>): Promise<void> => {
+    try {
+      if (!embedded) authorize(await auth.verify(hello.token ?? httpToken), 'combine');
+      handle = registry.register(hello, getPeer(), embedded);
+      flush();
+    } catch (e) {
+      const err = toFedError(e);
+      log.warn({ combinerId: hello.combinerId, code: err.code }, `combiner refused: ${err.message}`);
+      getPeer().send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000) });
+      getPeer().close(4401, err.code);
+    } finally {
+      helloPending = false;
+    }
+  };
+  return {
+    message(msg) {
+      if (handle) return registry.handleMessage(handle, msg);
+      if (helloPending) {
+        if (queue.length < 1000) queue.push({ msg });
+        return;
+      }
+      if (msg.kind !== 'combiner.hello') {
+        getPeer().send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: 'the first message must be combiner.hello' });
+        return;
+      }
+      helloPending = true;
+      void onHello(msg);
+    },
+    binary(bytes) {
+      if (handle) return registry.handleBinary(handle, bytes);
+      if (helloPending && queue.length < 1000) queue.push({ bin: bytes });
+    },
+    close() {
+      if (handle) registry.drop(handle, 'link closed');
+    },
+  };
+}
+
+/** Pings a socket every `ms`; terminates it when the previous ping got no pong (dead peer, half-open TCP). */
+export function keepAlive(ws: WebSocket, ms: number): () => void {
+  let alive = true;
+  ws.on('pong', () => {
+    alive = true;
+  });
+  const timer = setInterval(() => {
+    if (!alive) {
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    try {
+      ws.ping();
+    } catch {
+      ws.terminate();
+    }
+  }, ms);
+  timer.unref();
+  const stop = (): void => clearInterval(timer);
+  ws.on('close', stop);
+  return stop;
+}
+
+/**
+ * Starts controller, discovery, reducer and (by default) the embedded combiner, listening on HTTP.
+ * @example
+ * ```ts
+ * const server = await startServer({ dataDir: './.fedweb', port: 8080, computePackage: { dir: './dist/package' } });
+ * const session = await server.controller.startSession({ rounds: 3 });
+ * await server.controller.waitForSession(session.id);
+ * await server.close();
+ * ```
+ */
+export async function startServer(opts: ServerOptions = {}): Promise<FedServer> {
+  const dataDir = resolve(opts.dataDir ?? './.fedweb');
+  await mkdir(join(dataDir, 'blobs'), { recursive: true });
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+    forceCloseConnections: true,
+  });
+  const log: Logger = app.log;
+  const auth = createAuthenticator(opts.secret);
+  if (!auth.enabled) {
+    log.warn({}, '!!! AUTH IS OFF: no --secret / FEDWEB_SECRET given; anyone who can reach this port can run sessions and join as any client. Dev mode only. !!!');
+  }
+  const state = opts.state ?? openSqliteStateStore(join(dataDir, 'state.db'));
+  const blobs = opts.blobs ?? new FsBlobStore(join(dataDir, 'blobs'));
+
+  // Clients seen are persisted in batches (status messages can list thousands).
+  const dirty = new Map<string, ClientSeenRecord>();
+  const flushClients = (): void => {
+    if (dirty.size === 0) return;
+    const batch = [...dirty.values()];
+    dirty.clear();
+    state.upsertClients(batch).catch((e: unknown) => log.error({ err: toFedError(e).message }, 'persisting clients failed'));
+  };
+  const flushTimer = setInterval(flushClients, 2000);
+  flushTimer.unref();
+  const registry = new CombinerRegistry(
+    log,
+    {
+      status(combiner, clients) {
+        for (const c of clients) {
+          dirty.set(c.clientId, { clientId: c.clientId, combinerId: combiner.id, firstSeen: c.connectedAt, lastSeen: c.lastSeen, capabilities: c.capabilities });
+        }
+      },
+      connected: () => undefined,
+      disconnected: () => undefined,
+    },
+    opts.discoveryPolicy,
+  );
+  const controller = new Controller({
+    state,
+    blobs,
+    registry,
+    log,
+    compressor: nodeZlibCompressor,
+    ...(opts.prepareTimeoutMs !== undefined ? { prepareTimeoutMs: opts.prepareTimeoutMs } : {}),
+    ...(opts.partialGraceMs !== undefined ? { partialGraceMs: opts.partialGraceMs } : {}),
+    ...(opts.waitPollMs !== undefined ? { waitPollMs: opts.waitPollMs } : {}),
+  });
+
+  installErrorHandling(app);
+  app.addHook('onSend', async (req, reply, payload) => {
+    void reply.headers(COOP_COEP);
+    if ((opts.cors ?? true) && req.url.startsWith('/api/')) void reply.header('Access-Control-Allow-Origin', '*');
+    return payload;
+  });
+  if (opts.cors ?? true) {
+    app.options('/api/*', async (_req, reply) =>
+      reply
+        .header('Access-Control-Allow-Origin', '*')
+        .header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+        .header('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-None-Match')
+        .header('Access-Control-Max-Age', '600')
+        .status(204)
+        .send(),
+    );
+  }
+  installAuthHook(app, auth);
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+  registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
+
+  // External combiners dial in here.
+  app.get('/ws/combiner', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
+    let peer: Peer;
+    const handlers = combinerLinkHandlers(registry, auth, log, false, requestToken(req), () => peer);
+    peer = wsPeer(socket, log, handlers);
+    keepAlive(socket, 10_000);
+  });
+
+  let combiner: Combiner | null = null;
+  const embedded = opts.embeddedCombiner ?? true;
+  if (embedded) {
+    const id = (typeof embedded === 'object' ? embedded.id : undefined) ?? 'embedded';
+    combiner = new Combiner({
+      ...opts.combiner,
+      combinerId: id,
+      clientUrl: '/ws/client',
+      auth,
+      compressor: nodeZlibCompressor,
+      heartbeatMs: opts.heartbeatMs ?? 5000,
+      log: log.child ? log.child({ combinerId: id }) : log,
+      async fetchBlob(ref) {
+        const bytes = await blobs.get(ref.sha256);
+        if (!bytes) throw fedError('NOT_FOUND', `blob ${ref.id} (${ref.sha256}) is missing`);
+        return bytes;
+      },
+    });
+    const c = combiner;
+    const link = createMemoryLink(log);
+    let controllerSide: Peer;
+    controllerSide = link.connectA(combinerLinkHandlers(registry, auth, log, true, undefined, () => controllerSide));
+    const combinerSide = link.connectB({
+      message: (msg) => c.handleControllerMessage(msg),
+      binary: () => log.warn({}, 'unexpected binary data from the controller'),
+      close: () => c.handleControllerClosed(),
+    });
+    c.attachController(combinerSide);
+    app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
+      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req)));
+    });
+  }
+
+  for (const p of opts.plugins ?? []) {
+    if (typeof p === 'function') await app.register(p);
+    else await app.register(p.plugin, p.options ?? {});
+  }
+  if (opts.staticDir) {
+    await app.register(fastifyStatic, { root: resolve(opts.staticDir), prefix: '/', wildcard: true, setHeaders: (res) => {
+      for (const [k, v] of Object.entries(COOP_COEP)) res.setHeader(k, v);
+    } });
+  }
+
+  await app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
+  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  if (opts.computePackage) {
+    const pkg = await readPackageDir(opts.computePackage.dir);
+    const rec = await controller.uploadPackage(pkg);
+    log.info({ name: rec.name, version: rec.version, sha256: rec.sha256 }, 'compute package loaded from folder');
+  }
+  await controller.init();
+  log.info({ url, dataDir, auth: auth.enabled }, `fedweb server listening on ${url}`);
+
+  let closed = false;
+  return {
+    url,
+    port,
+    app,
+    controller,
+    registry,
+    combiner,
+    state,
+    blobs,
+    authEnabled: auth.enabled,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(flushTimer);
+      await controller.close();
+      await combiner?.close();
+      registry.closeAll();
+      await app.close();
+      flushClients();
+      await state.close();
+    },
+  };
+}

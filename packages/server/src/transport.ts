@@ -1,0 +1,216 @@
+/**
+ * A message peer: JSON control messages (validated with the codec on both ends) plus binary chunks, over a
+ * `ws` WebSocket or an in-process pair. The embedded combiner talks to the controller through an in-process
+ * pair that still encodes and parses every message, so the embedded and external combiners run the same code
+ * on the same bytes; only the pipe differs.
+ *
+ * Handlers never throw into the socket: every callback is wrapped, and a failure is logged.
+ */
+import type { WebSocket, RawData } from 'ws';
+import { encodeMessage, parseMessage, splitIntoChunks, toFedError, type FedError, type Message, type MessageSchema } from '@fedweb/codec';
+import type { z } from 'zod';
+import type { Logger } from './log.js';
+
+export type OutMessage = z.input<typeof MessageSchema>;
+
+export interface PeerHandlers {
+  message(msg: Message): void;
+  binary(bytes: Uint8Array): void;
+  /** A text message that failed to parse (the peer already answered it with an `error` message). */
+  invalid?(error: FedError): void;
+  close(code: number, reason: string): void;
+}
+
+export interface Peer {
+  readonly open: boolean;
+  /** Validates and sends a control message; returns false when the peer is closed or the message invalid. */
+  send(msg: OutMessage): boolean;
+  /** Sends one binary message; resolves when it was handed to the socket (backpressure), rejects when closed. */
+  sendBinary(bytes: Uint8Array): Promise<void>;
+  /** Bytes queued and not yet written. */
+  buffered(): number;
+  /** Stops reading from the peer (inbound backpressure). */
+  pause(): void;
+  resume(): void;
+  close(code?: number, reason?: string): void;
+  /** Drops the connection without a closing handshake. */
+  terminate(): void;
+}
+
+/** ws data (Buffer | ArrayBuffer | Buffer[]) as one Uint8Array, without copying when possible. */
+export function rawToBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) {
+    const b = Buffer.concat(data);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Runs a handler, logging instead of throwing (event handlers must never throw). */
+export function guard(log: Logger, what: string, fn: () => unknown): void {
+  try {
+    const r = fn();
+    if (r && typeof (r as Promise<unknown>).then === 'function') {
+      (r as Promise<unknown>).catch((e: unknown) => log.error({ err: toFedError(e).message }, `${what} failed`));
+    }
+  } catch (e) {
+    log.error({ err: toFedError(e).message }, `${what} failed`);
+  }
+}
+
+/**
+ * Wraps a `ws` socket as a {@link Peer}. Text messages are parsed with `parseMessage`; an invalid one is
+ * answered with an `error` message and reported to `handlers.invalid`.
+ * @example
+ * ```ts
+ * const peer = wsPeer(socket, log, { message: (m) => ..., binary: (b) => ..., close: () => ... });
+ * peer.send({ v: 1, kind: 'welcome', clientId, combinerId, heartbeatMs: 5000 });
+ * ```
+ */
+export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer {
+  const OPEN = 1;
+  const peer: Peer = {
+    get open() {
+      return ws.readyState === OPEN;
+    },
+    send(msg) {
+      if (ws.readyState !== OPEN) return false;
+      let text: string;
+      try {
+        text = encodeMessage(msg);
+      } catch (e) {
+        log.error({ err: toFedError(e).message, kind: (msg as { kind?: string }).kind }, 'refusing to send an invalid message');
+        return false;
+      }
+      ws.send(text, (err) => {
+        if (err) log.debug({ err: err.message }, 'send failed');
+      });
+      return true;
+    },
+    sendBinary(bytes) {
+      return new Promise<void>((resolve, reject) => {
+        if (ws.readyState !== OPEN) return reject(toFedError(new Error('socket closed'), 'UNAVAILABLE'));
+        ws.send(bytes, { binary: true }, (err) => (err ? reject(toFedError(err, 'UNAVAILABLE')) : resolve()));
+      });
+    },
+    buffered: () => ws.bufferedAmount,
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    close(code = 1000, reason = '') {
+      try {
+        ws.close(code, reason.slice(0, 120));
+      } catch {
+        ws.terminate();
+      }
+    },
+    terminate: () => ws.terminate(),
+  };
+  ws.on('message', (data, isBinary) => {
+    guard(log, 'message handler', () => {
+      if (isBinary) return handlers.binary(rawToBytes(data));
+      const text = rawToBytes(data);
+      const r = parseMessage(Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
+      if (!r.ok) {
+        log.warn({ code: r.error.code, err: r.error.message }, 'invalid message');
+        peer.send({ v: 1, kind: 'error', code: r.error.code, message: r.error.message.slice(0, 2000) });
+        return handlers.invalid?.(r.error);
+      }
+      return handlers.message(r.value);
+    });
+  });
+  ws.on('close', (code, reason) => guard(log, 'close handler', () => handlers.close(code, reason.toString('utf8'))));
+  ws.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
+  return peer;
+}
+
+/**
+ * An in-process pair of peers (the embedded combiner's link to the controller). Messages are encoded and
+ * parsed like on a socket and delivered asynchronously (never re-entrantly).
+ * @example
+ * ```ts
+ * const link = createMemoryLink(log);
+ * const controllerSide = link.connectA(controllerHandlers);
+ * const combinerSide = link.connectB(combinerHandlers);
+ * ```
+ */
+export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer; connectB(h: PeerHandlers): Peer } {
+  let handlersA: PeerHandlers | null = null;
+  let handlersB: PeerHandlers | null = null;
+  let open = true;
+  const deliver = (to: () => PeerHandlers | null, fn: (h: PeerHandlers) => void): void => {
+    setImmediate(() => {
+      const h = to();
+      if (h && open) guard(log, 'memory link handler', () => fn(h));
+    });
+  };
+  const closeBoth = (code: number, reason: string): void => {
+    if (!open) return;
+    open = false;
+    const a = handlersA;
+    const b = handlersB;
+    setImmediate(() => {
+      if (a) guard(log, 'close handler', () => a.close(code, reason));
+      if (b) guard(log, 'close handler', () => b.close(code, reason));
+    });
+  };
+  const make = (other: () => PeerHandlers | null): Peer => ({
+    get open() {
+      return open;
+    },
+    send(msg) {
+      if (!open) return false;
+      let text: string;
+      try {
+        text = encodeMessage(msg);
+      } catch (e) {
+        log.error({ err: toFedError(e).message }, 'refusing to send an invalid message');
+        return false;
+      }
+      deliver(other, (h) => {
+        const r = parseMessage(text);
+        if (r.ok) h.message(r.value);
+        else h.invalid?.(r.error);
+      });
+      return true;
+    },
+    sendBinary(bytes) {
+      if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
+      const copy = bytes.slice();
+      deliver(other, (h) => h.binary(copy));
+      return Promise.resolve();
+    },
+    buffered: () => 0,
+    pause: () => undefined,
+    resume: () => undefined,
+    close: (code = 1000, reason = '') => closeBoth(code, reason),
+    terminate: () => closeBoth(1006, 'terminated'),
+  });
+  return {
+    connectA(h) {
+      handlersA = h;
+      return make(() => handlersB);
+    },
+    connectB(h) {
+      handlersB = h;
+      return make(() => handlersA);
+    },
+  };
+}
+
+/**
+ * Sends a frame as binary chunks (codec `splitIntoChunks`), one at a time so a slow peer applies backpressure.
+ * @example
+ * ```ts
+ * peer.send({ v: 1, kind: 'round.partial', ..., uploadId, chunkCount: chunks.length });
+ * await sendChunks(peer, chunks);
+ * ```
+ */
+export async function sendChunks(peer: Peer, chunks: Uint8Array[]): Promise<void> {
+  for (const c of chunks) await peer.sendBinary(c);
+}
+
+/** Splits a frame for {@link sendChunks}. */
+export function chunkFrame(frame: Uint8Array, uploadId: string, chunkSize?: number): Uint8Array[] {
+  return splitIntoChunks(frame, chunkSize === undefined ? { uploadId } : { uploadId, chunkSize });
+}
