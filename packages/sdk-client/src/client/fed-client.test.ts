@@ -1,0 +1,507 @@
+/**
+ * FedClient's protocol against an in-process fake combiner (real HTTP + `ws` sockets, codec-validated messages,
+ * codec chunk reassembly) and a scripted trainer. The real server and trainers are exercised by the Node
+ * integration test and the browser tests.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { sha256Hex, type FedError, type MessageInput } from '@fedweb/codec';
+import { FedClientCore } from './fed-client.js';
+import { FakeServer } from './testing/fake-server.js';
+import { FakeTrainers, fakeUpdate } from './testing/fake-trainer.js';
+import { createMemoryCache } from '../cache/memory-cache.js';
+import type { ClientCache } from '../cache/types.js';
+import type { SocketConstructor } from '../transport/socket.js';
+import type { FedClientEvents, FedClientOptions, FedPlatform } from './types.js';
+
+const testPlatform: FedPlatform = {
+  name: 'node',
+  WebSocket: WebSocket as unknown as SocketConstructor,
+  fetch: (i, init) => globalThis.fetch(i, init),
+  createTrainer: () => {
+    throw new Error('tests pass options.trainer');
+  },
+  openCache: async () => createMemoryCache(),
+  capabilities: async () => ({ platform: 'node', hardwareConcurrency: 2, visible: true }),
+  deviceKey: async () => 'test-device',
+};
+
+const dataset = () => ({ x: new Float32Array(12), xShape: [3], y: new Int32Array([0, 1, 1, 0]), yShape: [] });
+
+/** Records every event of a client, with a way to wait for one. */
+function record(client: FedClientCore) {
+  const log: { [K in keyof FedClientEvents]: FedClientEvents[K][] } = { status: [], round: [], progress: [], metrics: [], error: [] };
+  const waiters: { kind: keyof FedClientEvents; pred: (p: never) => boolean; resolve: (p: unknown) => void }[] = [];
+  for (const kind of Object.keys(log) as (keyof FedClientEvents)[]) {
+    client.on(kind, (p) => {
+      (log[kind] as unknown[]).push(p);
+      for (const w of [...waiters]) {
+        if (w.kind === kind && w.pred(p as never)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(p);
+        }
+      }
+    });
+  }
+  const wait = <K extends keyof FedClientEvents>(kind: K, pred: (p: FedClientEvents[K]) => boolean = () => true, ms = 20_000) => {
+    const seen = (log[kind] as FedClientEvents[K][]).find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<FedClientEvents[K]>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no '${String(kind)}' event matching within ${ms} ms`)), ms);
+      waiters.push({ kind, pred: pred as (p: never) => boolean, resolve: (p) => (clearTimeout(t), resolve(p as FedClientEvents[K])) });
+    });
+  };
+  return { log, wait };
+}
+
+interface Harness {
+  server: FakeServer;
+  trainers: FakeTrainers;
+  cache: ClientCache;
+  modelBytes: Uint8Array;
+  task: (roundId: string, over?: Partial<MessageInput<'task.train'>>) => MessageInput<'task.train'>;
+  validate: (roundId: string) => MessageInput<'task.validate'>;
+  client: (over?: Partial<FedClientOptions>) => { client: FedClientCore; ev: ReturnType<typeof record> };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+async function harness(opts: { updateBytes?: number } = {}): Promise<Harness> {
+  const server = await FakeServer.start();
+  cleanups.push(() => server.close());
+  const trainers = new FakeTrainers({ updateBytes: opts.updateBytes ?? 64 });
+  const cache = createMemoryCache();
+  const modelBytes = new Uint8Array(256).map((_, i) => (i * 7) & 255);
+  const model = await server.blob('m1', '/api/models/m1', modelBytes);
+  const pkgBytes = new TextEncoder().encode('export function createModel(tf) { return null; }');
+  const pkgSha = await sha256Hex(pkgBytes);
+  const pkg = await server.blob('mlp', `/api/packages/${pkgSha}`, pkgBytes);
+  const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}): MessageInput<'task.train'> => ({
+    v: 1,
+    kind: 'task.train',
+    taskId: `t-${roundId}`,
+    sessionId: 's1',
+    roundId,
+    model,
+    package: pkg,
+    settings: { localEpochs: 1, batchSize: 2, learningRate: 0.1 },
+    deadline: Date.now() + 60_000,
+    ...over,
+  });
+  const validate = (roundId: string): MessageInput<'task.validate'> => ({
+    v: 1,
+    kind: 'task.validate',
+    taskId: `v-${roundId}`,
+    sessionId: 's1',
+    roundId,
+    model,
+    package: pkg,
+    deadline: Date.now() + 60_000,
+  });
+  const client = (over: Partial<FedClientOptions> = {}) => {
+    const c = new FedClientCore(
+      {
+        server: server.url,
+        data: { load: dataset },
+        trainer: trainers.factory,
+        cache,
+        backoff: { baseMs: 20, maxMs: 200 },
+        timeouts: { ackMs: 3000, stopMs: 2000 },
+        logger: { warn: () => {} },
+        ...over,
+      },
+      testPlatform,
+    );
+    cleanups.push(() => c.stop());
+    return { client: c, ev: record(c) };
+  };
+  return { server, trainers, cache, modelBytes, task, validate, client };
+}
+
+describe('FedClient joining', () => {
+  it('discovers the combiner, says hello with its capabilities, and sends heartbeats', async () => {
+    const h = await harness();
+    h.server.heartbeatMs = 100;
+    const { client, ev } = h.client();
+    await client.start();
+    expect(client.status).toBe('connected');
+    expect(h.server.discoverCount).toBe(1);
+    const hello = h.server.hellos[0]!;
+    expect(hello.clientId).toBe(client.clientId);
+    expect(hello.capabilities).toMatchObject({ platform: 'node', hardwareConcurrency: 2, visible: true });
+    expect(hello.sdkVersion).toBe('0.1.0');
+    const hb = await h.server.next('heartbeat');
+    expect(hb.capabilities?.platform).toBe('node');
+    // The generated id is kept, so a reload is the same client.
+    expect(await h.cache.getClientId()).toBe(client.clientId);
+    expect(ev.log.status.map((s) => s.status)).toEqual(['starting', 'connecting', 'connected']);
+    expect(h.server.problems).toEqual([]);
+  });
+
+  it('keeps the client id across restarts on the same cache', async () => {
+    const h = await harness();
+    const a = h.client();
+    await a.client.start();
+    await a.client.stop();
+    const b = h.client();
+    await b.client.start();
+    expect(b.client.clientId).toBe(a.client.clientId);
+    expect(h.server.hellos.map((x) => x.clientId)).toEqual([a.client.clientId, a.client.clientId]);
+  });
+
+  it('retries an unavailable server with backoff, then joins', async () => {
+    const h = await harness();
+    let n = 0;
+    h.server.discoverReply = () => (++n <= 2 ? { status: 503, body: { code: 'UNAVAILABLE', message: 'starting' } } : { status: 200, body: { combinerId: 'comb-1', url: '/ws/client' } });
+    const { client, ev } = h.client();
+    await client.start();
+    expect(h.server.discoverCount).toBe(3);
+    const retries = ev.log.status.filter((s) => s.status === 'reconnecting' && s.retryInMs !== undefined);
+    expect(retries).toHaveLength(2);
+    expect(retries[0]!.error?.code).toBe('UNAVAILABLE');
+  });
+
+  it('fails for good when discovery says UNAUTHORIZED: start() rejects and no retry follows', async () => {
+    const h = await harness();
+    h.server.discoverReply = () => ({ status: 401, body: { code: 'UNAUTHORIZED', message: 'token expired' } });
+    const { client, ev } = h.client({ token: 'old' });
+    const err = (await client.start().catch((e) => e)) as FedError;
+    expect(err.code).toBe('UNAUTHORIZED');
+    expect(err.message).toMatch(/token/);
+    await ev.wait('status', (s) => s.status === 'failed');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.server.discoverCount).toBe(1);
+  });
+
+  it('fails for good when the combiner answers hello with an UNAUTHORIZED error', async () => {
+    const h = await harness();
+    h.server.autoWelcome = false;
+    const { client } = h.client();
+    const started = client.start().catch((e) => e);
+    const hello = await h.server.next('hello');
+    h.server.send({ v: 1, kind: 'error', code: 'UNAUTHORIZED', message: 'invalid token', ref: hello.clientId });
+    expect(((await started) as FedError).code).toBe('UNAUTHORIZED');
+  });
+
+  it('sends the token to discovery and in hello', async () => {
+    const h = await harness();
+    const { client } = h.client({ token: async () => 'jwt-abc' });
+    await client.start();
+    expect(h.server.hellos[0]!.token).toBe('jwt-abc');
+  });
+});
+
+describe('FedClient training rounds', () => {
+  it('trains a task, uploads the update in chunks, and clears it once acknowledged', async () => {
+    // 2.5 MiB update: three 1 MiB chunks.
+    const h = await harness({ updateBytes: 2.5 * 1024 * 1024 });
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.send(h.task('r1'));
+    const upd = await h.server.next('update');
+    const frame = await h.server.nextFrame(upd.uploadId);
+    expect(upd).toMatchObject({ taskId: 't-r1', roundId: 'r1', numExamples: 4, metrics: { loss: 1, accuracy: 0.5 }, chunkCount: 3, byteLength: frame.length });
+    expect(await sha256Hex(frame)).toBe(upd.sha256);
+    // Buffer.equals: vitest's deep equality is far too slow on megabytes.
+    expect(Buffer.from(frame).equals(Buffer.from(fakeUpdate(h.modelBytes, 'r1', 2.5 * 1024 * 1024)))).toBe(true);
+    // The trainer got the verified model and package, and the page's data.
+    expect(h.trainers.trainRequests[0]!.model).toEqual(h.modelBytes);
+    expect(h.trainers.trainRequests[0]!.settings).toMatchObject({ localEpochs: 1, batchSize: 2, encoding: 'int8' });
+    expect(h.trainers.calls.slice(0, 4)).toEqual(['init:auto', expect.stringMatching(/^loadPackage:/), 'setData:4', 'train:r1']);
+    expect((await h.cache.getPendingUpdate(client.clientId!))?.uploadId).toBe(upd.uploadId);
+    h.server.send({ v: 1, kind: 'update.ack', uploadId: upd.uploadId, roundId: 'r1' });
+    await ev.wait('round', (r) => r.phase === 'acknowledged');
+    expect(await h.cache.getPendingUpdate(client.clientId!)).toBeUndefined();
+    expect(await h.cache.getPendingTask(client.clientId!)).toBeUndefined();
+    expect(ev.log.round.map((r) => r.phase)).toEqual(['started', 'trained', 'uploaded', 'acknowledged']);
+    expect(ev.log.progress.map((p) => p.loss)).toEqual([1.5, 1.0]);
+    expect(ev.log.metrics[0]).toMatchObject({ task: 'train', roundId: 'r1', numExamples: 4 });
+    expect(client.backend).toMatchObject({ chosen: 'cpu', cached: false });
+    expect(h.server.problems).toEqual([]);
+  });
+
+  it('reports the chosen backend and why the others lost in heartbeats', async () => {
+    const h = await harness();
+    h.server.heartbeatMs = 100;
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.send(h.task('r1'));
+    await ev.wait('round', (r) => r.phase === 'uploaded');
+    const hb = await h.server.next('heartbeat', (m) => m.capabilities?.backend !== undefined);
+    expect(hb.capabilities).toMatchObject({ backend: 'cpu', backendReport: { cpu: '900 ex/s', wasm: 'missing kernel Conv2DBackpropFilter' } });
+  });
+
+  it('refuses a model whose SHA-256 differs (HASH_MISMATCH), tells the combiner, and never trains on it', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    const t = h.task('r1');
+    h.server.blobs.set('/api/models/m1', new Uint8Array([9, 9, 9]));
+    h.server.send(t);
+    const err = await ev.wait('error');
+    expect(err.code).toBe('HASH_MISMATCH');
+    expect(err.message).toMatch(/refusing to use it/);
+    const wire = await h.server.next('error');
+    expect(wire).toMatchObject({ code: 'HASH_MISMATCH', ref: 't-r1' });
+    expect((await ev.wait('round', (r) => r.phase === 'failed')).error?.code).toBe('HASH_MISMATCH');
+    expect(h.trainers.calls.some((c) => c.startsWith('train'))).toBe(false);
+  });
+
+  it('refuses a tampered compute package with PACKAGE_INVALID before loading it', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    const t = h.task('r1');
+    h.server.blobs.set(t.package.url, new TextEncoder().encode('fetch("https://evil.example")'));
+    h.server.send(t);
+    expect((await ev.wait('error')).code).toBe('PACKAGE_INVALID');
+    expect(h.trainers.calls.some((c) => c.startsWith('loadPackage'))).toBe(false);
+  });
+
+  it('turns bad messages into error events without dropping the connection', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.sendRaw('not json');
+    h.server.sendRaw(JSON.stringify({ v: 1, kind: 'task.train', taskId: 'x' }));
+    h.server.sendRaw(JSON.stringify({ v: 2, kind: 'welcome' }));
+    h.server.sendRaw(new Uint8Array([1, 2, 3]));
+    h.server.send(h.validate('r1'));
+    const val = await h.server.next('validation');
+    expect(val).toMatchObject({ taskId: 'v-r1', roundId: 'r1', numExamples: 4, metrics: { loss: 0.7, accuracy: 0.8 } });
+    expect(ev.log.error.map((e) => e.code)).toEqual(['BAD_MESSAGE', 'BAD_MESSAGE', 'VERSION_MISMATCH', 'BAD_MESSAGE']);
+    expect(h.server.discoverCount).toBe(1);
+  });
+
+  it('task.cancel aborts training through the trainer, and no update is sent', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.trainers.hold = true;
+    const started = h.trainers.trainStarted();
+    h.server.send(h.task('r1'));
+    await started;
+    h.server.send({ v: 1, kind: 'task.cancel', taskId: 't-r1', roundId: 'r1', reason: 'round closed' });
+    const cancelled = await ev.wait('round', (r) => r.phase === 'cancelled');
+    expect(cancelled.error?.message).toMatch(/round closed/);
+    // The task queue moves on: a validation after the cancel is answered, and no update came before it.
+    h.server.send(h.validate('r1'));
+    await h.server.next('validation');
+    expect(h.server.pendingKinds()).not.toContain('update');
+    expect(h.trainers.calls).toContain('abort');
+    expect(await h.cache.getPendingTask(client.clientId!)).toBeUndefined();
+  });
+
+  it('answers task.validate with a validation message', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.send(h.validate('r3'));
+    expect(await h.server.next('validation')).toMatchObject({ roundId: 'r3', numExamples: 4, metrics: { accuracy: 0.8 } });
+    expect((await ev.wait('metrics')).task).toBe('validate');
+    expect(h.trainers.calls).toContain(`validate:${h.modelBytes.length}`);
+  });
+
+  it('drops an update the combiner refuses as STALE_ROUND (its decision is final)', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.send(h.task('r1'));
+    const upd = await h.server.next('update');
+    await h.server.nextFrame(upd.uploadId);
+    h.server.send({ v: 1, kind: 'error', code: 'STALE_ROUND', message: 'round r1 is closed', ref: upd.uploadId });
+    const refused = await ev.wait('round', (r) => r.phase === 'refused');
+    expect(refused.error?.code).toBe('STALE_ROUND');
+    expect(await h.cache.getPendingUpdate(client.clientId!)).toBeUndefined();
+    await ev.wait('status', (s) => s.status === 'connected' && ev.log.status.indexOf(s) > ev.log.status.findIndex((x) => x.status === 'uploading'));
+  });
+
+  it('retries a retryable refusal (BAD_CHUNK) with the same upload id', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.send(h.task('r1'));
+    const u1 = await h.server.next('update');
+    await h.server.nextFrame(u1.uploadId);
+    h.server.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: 'chunk 0 missing', ref: u1.uploadId });
+    const u2 = await h.server.next('update');
+    expect(u2.uploadId).toBe(u1.uploadId);
+    await h.server.nextFrame(u2.uploadId);
+    h.server.send({ v: 1, kind: 'update.ack', uploadId: u2.uploadId, roundId: 'r1' });
+    await ev.wait('round', (r) => r.phase === 'acknowledged');
+  });
+
+  it('re-sent task for a round in progress does not train twice', async () => {
+    const h = await harness();
+    const { client } = h.client();
+    await client.start();
+    h.trainers.hold = true;
+    const started = h.trainers.trainStarted();
+    h.server.send(h.task('r1'));
+    await started;
+    h.server.send(h.task('r1', { taskId: 't-r1-again' }));
+    await new Promise((r) => setTimeout(r, 300)); // let the re-sent task reach the client before training ends
+    h.trainers.release();
+    const upd = await h.server.next('update');
+    expect(upd.taskId).toBe('t-r1-again');
+    expect(h.trainers.calls.filter((c) => c === 'train:r1')).toHaveLength(1);
+  });
+});
+
+describe('FedClient resilience', () => {
+  it('after a network cut, re-discovers, reconnects and resends the unacknowledged update if its round is open', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.send(h.task('r1'));
+    const u1 = await h.server.next('update');
+    await h.server.nextFrame(u1.uploadId);
+    h.server.openRoundId = 'r1';
+    h.server.dropAll();
+    const u2 = await h.server.next('update');
+    expect(u2.uploadId).toBe(u1.uploadId);
+    expect(await h.server.nextFrame(u2.uploadId)).toEqual(fakeUpdate(h.modelBytes, 'r1', 64));
+    expect(h.server.discoverCount).toBe(2);
+    h.server.send({ v: 1, kind: 'update.ack', uploadId: u2.uploadId, roundId: 'r1' });
+    await ev.wait('round', (r) => r.phase === 'acknowledged');
+    expect(h.trainers.calls.filter((c) => c.startsWith('train:'))).toHaveLength(1);
+    expect(ev.log.status.some((s) => s.status === 'reconnecting')).toBe(true);
+  });
+
+  it('a reloaded client (same cache) uploads the pending update when welcome says the round is open', async () => {
+    const h = await harness();
+    const a = h.client();
+    await a.client.start();
+    h.server.send(h.task('r1'));
+    const u1 = await h.server.next('update');
+    await h.server.nextFrame(u1.uploadId);
+    await a.client.stop(); // the "reload": no ack arrived
+    expect((await h.cache.getPendingUpdate(a.client.clientId!))?.uploadId).toBe(u1.uploadId);
+
+    h.server.openRoundId = 'r1';
+    const b = h.client();
+    await b.client.start();
+    const u2 = await h.server.next('update');
+    expect(u2).toMatchObject({ uploadId: u1.uploadId, roundId: 'r1', sha256: u1.sha256 });
+    await h.server.nextFrame(u2.uploadId);
+    h.server.send({ v: 1, kind: 'update.ack', uploadId: u2.uploadId, roundId: 'r1' });
+    await b.ev.wait('round', (r) => r.phase === 'acknowledged');
+    expect(b.ev.log.round[0]).toMatchObject({ phase: 'resumed', roundId: 'r1' });
+    expect(h.trainers.calls.filter((c) => c.startsWith('train:'))).toHaveLength(1);
+  });
+
+  it('a reloaded client drops the pending update when the round has closed', async () => {
+    const h = await harness();
+    const a = h.client();
+    await a.client.start();
+    h.server.send(h.task('r1'));
+    const u1 = await h.server.next('update');
+    await h.server.nextFrame(u1.uploadId);
+    await a.client.stop();
+    h.server.openRoundId = undefined;
+    const b = h.client();
+    await b.client.start();
+    h.server.send(h.validate('r2')); // a later message proves the client processed its welcome
+    await h.server.next('validation');
+    expect(await h.cache.getPendingUpdate(b.client.clientId!)).toBeUndefined();
+    expect(h.server.pendingKinds()).not.toContain('update');
+  });
+
+  it('a reload mid-training resumes the round from the cached task, and nothing is downloaded again', async () => {
+    const h = await harness();
+    const a = h.client();
+    await a.client.start();
+    h.trainers.hold = true;
+    const started = h.trainers.trainStarted();
+    h.server.send(h.task('r1'));
+    await started;
+    await a.client.stop(); // reload while training
+    const blobGets = () => h.server.requests.filter((r) => r.startsWith('GET') && !r.endsWith('/manifest')).length;
+    const downloads = blobGets();
+    expect(downloads).toBe(2); // the model and the package
+
+    h.trainers.hold = false;
+    h.server.openRoundId = 'r1';
+    const b = h.client();
+    await b.client.start(); // the server does not resend the task: the client resumes it on its own
+    const upd = await h.server.next('update');
+    expect(upd.roundId).toBe('r1');
+    expect(b.ev.log.round.map((r) => r.phase).slice(0, 2)).toEqual(['resumed', 'started']);
+    expect(blobGets()).toBe(downloads);
+  });
+
+  it('when the trainer dies mid-training it is restarted (data and package reloaded) and the task completes', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.trainers.failNextTrain = 'WORKER_DIED';
+    h.server.send(h.task('r1'));
+    const upd = await h.server.next('update');
+    expect(upd.roundId).toBe('r1');
+    expect(h.trainers.factoryCalls).toBe(2);
+    expect(h.trainers.handles[0]!.terminated).toBe(true);
+    expect(h.trainers.datasets).toEqual([4, 4]);
+    expect(h.trainers.calls.filter((c) => c.startsWith('loadPackage'))).toHaveLength(2);
+    expect(ev.log.error.map((e) => e.code)).toContain('WORKER_DIED');
+  });
+
+  it('a trainer that dies between tasks is replaced before the next one', async () => {
+    const h = await harness();
+    const { client } = h.client();
+    await client.start();
+    h.server.send(h.validate('r1'));
+    await h.server.next('validation');
+    // Kill the first trainer as a crashed worker would.
+    const first = h.trainers.handles[0]!;
+    first.terminated = true;
+    h.server.send(h.validate('r2'));
+    // The fake's calls now fail with WORKER_DIED; the client restarts it and answers.
+    expect((await h.server.next('validation')).roundId).toBe('r2');
+    expect(h.trainers.factoryCalls).toBe(2);
+  });
+
+  it('auto backend: the decision is cached per package and device, so the next start does not probe', async () => {
+    const h = await harness();
+    const a = h.client();
+    await a.client.start();
+    h.server.send(h.validate('r1'));
+    await h.server.next('validation');
+    await a.client.stop();
+    const b = h.client();
+    await b.client.start();
+    h.server.send(h.validate('r2'));
+    await h.server.next('validation');
+    expect(h.trainers.calls.filter((c) => c.startsWith('init:'))).toEqual(['init:auto', 'init:cpu']);
+    expect(b.client.backend).toMatchObject({ chosen: 'cpu', cached: true, candidates: { wasm: 'missing kernel Conv2DBackpropFilter' } });
+  });
+
+  it('stop() aborts training, closes the socket and terminates the trainer', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.trainers.hold = true;
+    const started = h.trainers.trainStarted();
+    h.server.send(h.task('r1'));
+    await started;
+    await client.stop();
+    expect(client.status).toBe('stopped');
+    expect(h.trainers.calls).toContain('abort');
+    expect(h.trainers.handles[0]!.terminated).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.server.sockets.size).toBe(0);
+    expect(ev.log.round.some((r) => r.phase === 'failed')).toBe(false);
+    await client.stop(); // idempotent
+  });
+
+  it('an aborted options.signal stops the client', async () => {
+    const h = await harness();
+    const ctl = new AbortController();
+    const { client, ev } = h.client({ signal: ctl.signal });
+    await client.start();
+    ctl.abort();
+    await ev.wait('status', (s) => s.status === 'stopped');
+  });
+});
