@@ -20,9 +20,14 @@ export function maxInflatedSize(compressedBytes: number): number {
   return compressedBytes * 1032 + 1024;
 }
 
-// fflate's streaming inflater is fed this much compressed input at a time: the output of one push is then at
-// most ~1032 * SLICE bytes beyond the cap, so a bomb is stopped after a bounded amount of work.
-const FFLATE_SLICE = 16 * 1024;
+/**
+ * How much compressed input fflate's streaming inflater gets per push. One push can emit up to ~1032x its input,
+ * so a bomb overshoots the cap by at most 1032 * slice bytes: about max(cap, 1 MiB) of work and memory. Larger
+ * slices for larger caps keep the per-push overhead (a 32 KiB window copy) negligible.
+ */
+function fflateSlice(maxOutputBytes: number): number {
+  return Math.min(64 * 1024, Math.max(1024, Math.floor(maxOutputBytes / 1032) + 1));
+}
 
 function tooLarge(max: number): never {
   throw fedError('FRAME_TOO_LARGE', `inflated body exceeds ${max} bytes`);
@@ -54,8 +59,9 @@ export function inflateRawSync(data: Uint8Array, maxOutputBytes: number): Uint8A
       out.set(chunk, pos);
       pos += chunk.length;
     });
+    const slice = fflateSlice(maxOutputBytes);
     if (data.length === 0) inf.push(data, true);
-    for (let i = 0; i < data.length && !over; i += FFLATE_SLICE) inf.push(data.subarray(i, i + FFLATE_SLICE), i + FFLATE_SLICE >= data.length);
+    for (let i = 0; i < data.length && !over; i += slice) inf.push(data.subarray(i, i + slice), i + slice >= data.length);
   } catch (e) {
     if (over) tooLarge(maxOutputBytes);
     asCompressionError(e, 'inflate (fflate)');
