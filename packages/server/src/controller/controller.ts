@@ -687,7 +687,7 @@ export class Controller extends EventEmitter {
     await this.state.commitRound({
       model: modelRec,
       round: final,
-      session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: persisted.json, strategyStateSha: persisted.sha, status: s.status },
+      session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: persisted.json, strategyStateSha: persisted.sha },
       metrics,
     });
     this.pendingModels.delete(modelId);
@@ -708,7 +708,7 @@ export class Controller extends EventEmitter {
       await this.state.commitRound({
         model: null,
         round: rec,
-        session: { id: s.id, currentModelId: current.currentModelId, completedRounds: rec.round, strategyState: current.strategyState, strategyStateSha: current.strategyStateSha, status: current.status },
+        session: { id: s.id, currentModelId: current.currentModelId, completedRounds: rec.round, strategyState: current.strategyState, strategyStateSha: current.strategyStateSha },
         metrics: rows(s.id, rec.round, 'train', rec.trainMetrics),
       });
     } else {

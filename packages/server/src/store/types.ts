@@ -111,7 +111,8 @@ export interface MetricRow {
 export interface RoundCommit {
   model: ModelRecord | null;
   round: RoundRecord;
-  session: Pick<SessionRecord, 'id' | 'currentModelId' | 'completedRounds' | 'strategyState' | 'strategyStateSha' | 'status'>;
+  /** Session progress. Status is NOT written here: an operator may have paused or stopped it meanwhile. */
+  session: Pick<SessionRecord, 'id' | 'currentModelId' | 'completedRounds' | 'strategyState' | 'strategyStateSha'>;
   metrics: MetricRow[];
 }
 

@@ -1,0 +1,406 @@
+/**
+ * The `fedweb` command line (bin/fedweb.mjs runs this file through tsx). Subcommands:
+ *   server | start, combiner, token, session (start|list|status|pause|resume|stop), package (build|upload).
+ * Every subcommand has `--help`. The README's "CLI" section documents them.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { toFedError } from '@fedweb/codec';
+import { issueToken, ROLES, type Role } from './auth.js';
+import { startCombiner } from './combiner/process.js';
+import type { LogLevel } from './log.js';
+import { readPackageDir, startServer } from './server.js';
+import { api } from './testing/test-client.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const HELP: Record<string, string> = {
+  main: `fedweb: federated learning for the web and the edge
+
+usage: fedweb <command> [options]
+
+commands:
+  server       start the controller, discovery, reducer and an embedded combiner (alias: start)
+  combiner     start an extra combiner process that registers with a controller
+  token        issue a JWT for a role
+  session      start / list / inspect / pause / resume / stop training sessions (REST client)
+  package      build a compute package, or upload one
+
+Run 'fedweb <command> --help' for the options of a command.`,
+  server: `usage: fedweb server [options]
+
+  --data-dir <dir>        state (SQLite) and blobs (default ./.fedweb)
+  --port <n>              HTTP port (default 8080; 0 = any free port)
+  --host <addr>           listen address (default 127.0.0.1)
+  --secret <s>            JWT secret (>= 16 chars; or FEDWEB_SECRET). Without it auth is OFF (dev mode).
+  --package <dir>         upload and activate this compute package folder at start
+  --static <dir>          serve this folder at / (COOP/COEP headers on every response)
+  --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
+  --no-embedded-combiner  run no combiner in this process (external combiners only)
+  --log-level <level>     fatal|error|warn|info|debug (default info)
+
+On SIGKILL nothing committed is lost: restart on the same --data-dir and running sessions resume from their
+last committed model. Prints 'fedweb server listening on <url>' when ready.`,
+  combiner: `usage: fedweb combiner --controller <url> --name <id> [options]
+
+  --controller <url>      the controller's HTTP base, e.g. http://127.0.0.1:8080 (required)
+  --name <id>             this combiner's id (required)
+  --port <n>              port for client WebSockets (default 0 = any free port)
+  --host <addr>           listen address (default 127.0.0.1)
+  --public-url <ws-url>   URL clients should dial when it differs (NAT, reverse proxy)
+  --secret <s>            JWT secret (or FEDWEB_SECRET): verifies client tokens, signs this combiner's token
+  --token <jwt>           an operator token for the controller (instead of --secret)
+  --heartbeat-ms <n>      client heartbeat interval (default 5000)
+  --log-level <level>     (default info)`,
+  token: `usage: fedweb token --role <role> --sub <subject> [options]
+
+  --role <role>           admin | operator | client | viewer (required)
+  --sub <subject>         the subject; for a client token, its clientId (required)
+  --secret <s>            the server's secret (or FEDWEB_SECRET)
+  --expires <duration>    e.g. 30d, 12h (default 30d)
+
+Prints the token on stdout.`,
+  session: `usage: fedweb session <start|list|status|pause|resume|stop> [id] [options]
+
+common:
+  --url <http-url>        the controller (default http://127.0.0.1:8080, or FEDWEB_URL)
+  --token <jwt>           an operator/admin token (or FEDWEB_TOKEN)
+
+session start options (every field of the session config; see the README):
+  --config <file.json>    read the config from a JSON file (flags override it)
+  --id <id>               session id (default generated)
+  --name <text>
+  --rounds <n>            (default 5)
+  --clients-required <n>  eligible clients a combiner needs to take part (default 1)
+  --min-clients <n>       updates a partial needs to count for validity (default 1)
+  --clients-per-round <n> sample this many clients per round (default all eligible)
+  --round-timeout-ms <n>  (default 60000)
+  --validate-timeout-ms <n> (default 30000)
+  --local-epochs <n>      (default 1)
+  --batch-size <n>        (default 32)
+  --learning-rate <x>     (default 0.01)
+  --encoding <e>          f32 | int8 | topk (default int8)
+  --topk-fraction <x>
+  --strategy <name>       (default fedavg)
+  --strategy-options <json>
+  --validate              send validation tasks after each round
+  --seed <n>              (default 0)
+  --min-battery <x>       selection: skip clients below this battery level (0..1) unless charging
+  --require-charging      selection: only clients that charge (or report no battery)
+  --exclude-connection <t> selection: skip this connection type (repeatable, e.g. cellular)
+  --max-update-norm <x>   refuse updates with a larger L2 norm
+  --wait                  wait until the session ends, printing each round`,
+  package: `usage: fedweb package build <entry.ts> [options]
+       fedweb package upload <dir> [--url <http-url>] [--token <jwt>]
+
+build options (delegates to @fedweb/sdk-client/build):
+  --out <dir>             output folder (default ./dist/package)
+  --name <name>           package name (default: the entry's folder name)
+  --version <v>           (default 0.1.0)
+  --seed <n>              seed of the initial weights (default 42)
+  --minify
+  --no-smoke-test         skip the one-step training check
+
+The folder holds package.mjs, manifest.json and seed-model.fwf; 'fedweb server --package <dir>' uploads it.`,
+};
+
+function parse<const O extends Options>(args: string[], options: O, allowPositionals = false) {
+  return parseArgs({ args, options: { ...options, help: { type: 'boolean' as const, short: 'h' } }, allowPositionals, strict: true as const, allowNegative: true });
+}
+
+function num(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${String(v)}'`);
+  return n;
+}
+
+async function cmdServer(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    secret: { type: 'string' },
+    package: { type: 'string' },
+    static: { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'embedded-combiner': { type: 'boolean', default: true },
+    'log-level': { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP.server);
+  const secret = values.secret ?? process.env.FEDWEB_SECRET;
+  const server = await startServer({
+    dataDir: values['data-dir'] ?? './.fedweb',
+    port: num(values.port, 'port') ?? 8080,
+    host: values.host ?? '127.0.0.1',
+    ...(secret ? { secret } : {}),
+    ...(values.package ? { computePackage: { dir: resolve(values.package) } } : {}),
+    ...(values.static ? { staticDir: resolve(values.static) } : {}),
+    ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
+    embeddedCombiner: values['embedded-combiner'] !== false,
+    logLevel: (values['log-level'] ?? 'info') as LogLevel,
+  });
+  onSignals(() => server.close());
+}
+
+async function cmdCombiner(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    controller: { type: 'string' },
+    name: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'public-url': { type: 'string' },
+    secret: { type: 'string' },
+    token: { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP.combiner);
+  if (!values.controller || !values.name) throw new Error('--controller and --name are required (see fedweb combiner --help)');
+  const secret = values.secret ?? process.env.FEDWEB_SECRET;
+  const c = await startCombiner({
+    controllerUrl: values.controller,
+    name: values.name,
+    port: num(values.port, 'port') ?? 0,
+    host: values.host ?? '127.0.0.1',
+    ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+    ...(secret ? { secret } : {}),
+    ...(values.token ? { token: values.token } : {}),
+    ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
+    logLevel: (values['log-level'] ?? 'info') as LogLevel,
+  });
+  console.log(`fedweb combiner ${c.id} listening on ${c.url}`);
+  onSignals(() => c.close());
+}
+
+async function cmdToken(args: string[]): Promise<void> {
+  const { values } = parse(args, { role: { type: 'string' }, sub: { type: 'string' }, secret: { type: 'string' }, expires: { type: 'string' } });
+  if (values.help) return void console.log(HELP.token);
+  const secret = values.secret ?? process.env.FEDWEB_SECRET;
+  if (!secret) throw new Error('--secret or FEDWEB_SECRET is required');
+  if (!values.role || !ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  if (!values.sub) throw new Error('--sub is required');
+  console.log(await issueToken({ secret, role: values.role as Role, sub: values.sub, expiresIn: values.expires ?? '30d' }));
+}
+
+async function cmdSession(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (!action || action === '--help' || action === '-h') return void console.log(HELP.session);
+  const { values, positionals } = parse(
+    rest,
+    {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      config: { type: 'string' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      rounds: { type: 'string' },
+      'clients-required': { type: 'string' },
+      'min-clients': { type: 'string' },
+      'clients-per-round': { type: 'string' },
+      'round-timeout-ms': { type: 'string' },
+      'validate-timeout-ms': { type: 'string' },
+      'local-epochs': { type: 'string' },
+      'batch-size': { type: 'string' },
+      'learning-rate': { type: 'string' },
+      encoding: { type: 'string' },
+      'topk-fraction': { type: 'string' },
+      strategy: { type: 'string' },
+      'strategy-options': { type: 'string' },
+      validate: { type: 'boolean' },
+      seed: { type: 'string' },
+      'min-battery': { type: 'string' },
+      'require-charging': { type: 'boolean' },
+      'exclude-connection': { type: 'string', multiple: true },
+      'max-update-norm': { type: 'string' },
+      wait: { type: 'boolean' },
+    },
+    true,
+  );
+  if (values.help) return void console.log(HELP.session);
+  const url = values.url ?? process.env.FEDWEB_URL ?? 'http://127.0.0.1:8080';
+  const token = values.token ?? process.env.FEDWEB_TOKEN;
+  const auth = token ? { token } : {};
+  const id = positionals[0];
+  const print = (v: unknown): void => console.log(JSON.stringify(v, null, 2));
+  switch (action) {
+    case 'list':
+      return print(await api(url, '/api/sessions', auth));
+    case 'status':
+      if (!id) throw new Error('usage: fedweb session status <id>');
+      return print(await api(url, `/api/sessions/${encodeURIComponent(id)}`, auth));
+    case 'pause':
+    case 'resume':
+    case 'stop':
+      if (!id) throw new Error(`usage: fedweb session ${action} <id>`);
+      return print(await api(url, `/api/sessions/${encodeURIComponent(id)}/${action}`, { ...auth, method: 'POST' }));
+    case 'start': {
+      const config: Record<string, unknown> = values.config ? (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>) : {};
+      const set = (key: string, v: unknown): void => {
+        if (v !== undefined) config[key] = v;
+      };
+      set('id', values.id);
+      set('name', values.name);
+      set('rounds', num(values.rounds, 'rounds'));
+      set('clientsRequired', num(values['clients-required'], 'clients-required'));
+      set('minClients', num(values['min-clients'], 'min-clients'));
+      set('clientsPerRound', num(values['clients-per-round'], 'clients-per-round'));
+      set('roundTimeoutMs', num(values['round-timeout-ms'], 'round-timeout-ms'));
+      set('validateTimeoutMs', num(values['validate-timeout-ms'], 'validate-timeout-ms'));
+      set('localEpochs', num(values['local-epochs'], 'local-epochs'));
+      set('batchSize', num(values['batch-size'], 'batch-size'));
+      set('learningRate', num(values['learning-rate'], 'learning-rate'));
+      set('encoding', values.encoding);
+      set('topkFraction', num(values['topk-fraction'], 'topk-fraction'));
+      set('validate', values.validate);
+      set('seed', num(values.seed, 'seed'));
+      set('maxUpdateNorm', num(values['max-update-norm'], 'max-update-norm'));
+      if (values.strategy || values['strategy-options']) {
+        const prev = (config.strategy ?? {}) as Record<string, unknown>;
+        config.strategy = {
+          ...prev,
+          ...(values.strategy ? { name: values.strategy } : {}),
+          ...(values['strategy-options'] ? { options: JSON.parse(values['strategy-options']) as unknown } : {}),
+        };
+      }
+      if (values['min-battery'] || values['require-charging'] || values['exclude-connection']) {
+        const prev = (config.selection ?? {}) as Record<string, unknown>;
+        config.selection = {
+          ...prev,
+          ...(values['min-battery'] ? { minBattery: num(values['min-battery'], 'min-battery') } : {}),
+          ...(values['require-charging'] ? { requireCharging: true } : {}),
+          ...(values['exclude-connection'] ? { excludeConnectionTypes: values['exclude-connection'] } : {}),
+        };
+      }
+      const { session } = await api<{ session: { id: string } }>(url, '/api/sessions', { ...auth, body: config });
+      if (!values.wait) return print(session);
+      console.log(`session ${session.id} started`);
+      let seen = 0;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const d = await api<{ session: { status: string }; rounds: Array<{ round: number; status: string; updates: number; modelId: string | null; trainMetrics: object; reason: string | null }> }>(
+          url,
+          `/api/sessions/${encodeURIComponent(session.id)}`,
+          auth,
+        );
+        for (const r of d.rounds.filter((x) => ['committed', 'failed', 'aborted'].includes(x.status)).slice(seen)) {
+          console.log(`round ${r.round} ${r.status}: ${r.updates} update(s)${r.modelId ? `, model ${r.modelId}` : ''}${r.reason ? ` (${r.reason})` : ''} ${JSON.stringify(r.trainMetrics)}`);
+          seen += 1;
+        }
+        if (!['running', 'paused'].includes(d.session.status)) {
+          console.log(`session ${session.id} ${d.session.status}`);
+          if (d.session.status !== 'completed') process.exitCode = 1;
+          return;
+        }
+      }
+    }
+    default:
+      throw new Error(`unknown session action '${action}' (see fedweb session --help)`);
+  }
+}
+
+async function cmdPackage(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (!action || action === '--help' || action === '-h') return void console.log(HELP.package);
+  if (action === 'upload') {
+    const { values, positionals } = parse(rest, { url: { type: 'string' }, token: { type: 'string' } }, true);
+    if (values.help) return void console.log(HELP.package);
+    const dir = positionals[0];
+    if (!dir) throw new Error('usage: fedweb package upload <dir>');
+    const pkg = await readPackageDir(dir);
+    const url = values.url ?? process.env.FEDWEB_URL ?? 'http://127.0.0.1:8080';
+    const token = values.token ?? process.env.FEDWEB_TOKEN;
+    const out = await api(url, '/api/packages', {
+      ...(token ? { token } : {}),
+      body: { manifest: pkg.manifest, bundle: Buffer.from(pkg.bundle).toString('base64'), seedModel: Buffer.from(pkg.seedModel).toString('base64') },
+      timeoutMs: 120_000,
+    });
+    return void console.log(JSON.stringify(out, null, 2));
+  }
+  if (action !== 'build') throw new Error(`unknown package action '${action}' (see fedweb package --help)`);
+  const { values, positionals } = parse(
+    rest,
+    { out: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, seed: { type: 'string' }, minify: { type: 'boolean' }, 'smoke-test': { type: 'boolean', default: true } },
+    true,
+  );
+  if (values.help) return void console.log(HELP.package);
+  const entry = positionals[0];
+  if (!entry) throw new Error('usage: fedweb package build <entry.ts>');
+  let build: { buildComputePackage?: (opts: Record<string, unknown>) => Promise<{ manifest: { name: string; version: string; sha256: string }; params: number; files: Record<string, string> }> };
+  try {
+    // A variable specifier keeps this an optional, runtime-only dependency of the server package.
+    const specifier = '@fedweb/sdk-client/build';
+    build = (await import(specifier)) as typeof build;
+  } catch (e) {
+    throw new Error(`'fedweb package build' needs @fedweb/sdk-client (its ./build entry) installed next to @fedweb/server: ${(e as Error).message}`);
+  }
+  if (typeof build.buildComputePackage !== 'function') throw new Error('@fedweb/sdk-client/build does not export buildComputePackage');
+  const r = await build.buildComputePackage({
+    entry,
+    outDir: values.out ?? './dist/package',
+    ...(values.name ? { name: values.name } : {}),
+    ...(values.version ? { version: values.version } : {}),
+    ...(values.seed ? { seed: num(values.seed, 'seed') } : {}),
+    ...(values.minify ? { minify: true } : {}),
+    smokeTest: values['smoke-test'] !== false,
+  });
+  console.log(`built ${r.manifest.name}@${r.manifest.version} (${r.params} parameters, sha256 ${r.manifest.sha256}) in ${values.out ?? './dist/package'}`);
+}
+
+function onSignals(close: () => Promise<void>): void {
+  let closing = false;
+  const handler = (signal: string): void => {
+    if (closing) process.exit(1);
+    closing = true;
+    console.error(`${signal}: shutting down`);
+    const timer = setTimeout(() => process.exit(1), 10_000);
+    timer.unref();
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+/**
+ * Runs the CLI with the given arguments (without `node` and the script).
+ * @example
+ * ```ts
+ * await main(['token', '--role', 'client', '--sub', 'kiosk-17', '--secret', secret]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'server':
+    case 'start':
+      return cmdServer(args);
+    case 'combiner':
+      return cmdCombiner(args);
+    case 'token':
+      return cmdToken(args);
+    case 'session':
+      return cmdSession(args);
+    case 'package':
+      return cmdPackage(args);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      return void console.log(HELP.main);
+    default:
+      throw new Error(`unknown command '${command}'\n\n${HELP.main}`);
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /cli\.ts$/.test(process.argv[1]);
+if (isMain) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    const err = toFedError(e);
+    console.error(`fedweb: ${err.code === 'INTERNAL' ? '' : `${err.code}: `}${err.message}`);
+    process.exit(1);
+  });
+}

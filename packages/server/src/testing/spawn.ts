@@ -1,0 +1,84 @@
+/**
+ * Spawns the `fedweb` CLI as a child process (for kill -9 tests and benchmarks) and waits for a line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of `bin/fedweb.mjs`. */
+export const FEDWEB_BIN = fileURLToPath(new URL('../../bin/fedweb.mjs', import.meta.url));
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** Everything printed so far (stdout + stderr, last 200 kB). */
+  output(): string;
+  /** Resolves with the first match of `re` in the output (waiting for it). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGKILL, resolved when the process is gone. */
+  kill9(): Promise<void>;
+  /** SIGTERM (graceful), SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Runs `node bin/fedweb.mjs ...args`.
+ * @example
+ * ```ts
+ * const p = spawnCli(['server', '--port', '0', '--data-dir', dir]);
+ * const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
+ * ```
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [FEDWEB_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString('utf8');
+    if (out.length > 200_000) out = out.slice(-200_000);
+    for (const l of listeners) l();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    output: () => out,
+    waitFor(re, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = out.match(re);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const onExit = (): void => {
+          cleanup();
+          reject(new Error(`fedweb ${args[0]} exited before printing ${re}:\n${out.slice(-4000)}`));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`fedweb ${args[0]} did not print ${re} within ${timeoutMs} ms:\n${out.slice(-4000)}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', onExit);
+        };
+        listeners.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
