@@ -408,8 +408,12 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
         setWeights(m, await decodeModel(modelBytes));
         const per = featureSize(xShape);
         if (per <= 0 || x.length % per !== 0) throw fedError('SHAPE_MISMATCH', `input of ${x.length} values does not hold whole examples of shape [${xShape}]`);
+        // Same size, maybe another shape (784 pixels for a [28, 28, 1] input): use the model's input shape.
+        const inShape = m.inputs[0]?.shape.slice(1) ?? [];
+        const shape = inShape.every((v): v is number => typeof v === 'number') ? inShape : xShape;
+        if (featureSize(shape) !== per) throw fedError('SHAPE_MISMATCH', `input examples have shape [${xShape}], the model expects [${shape.join(',')}]`);
         const out = tf.tidy(() => {
-          const y = m.predict(tf.tensor(x, [x.length / per, ...xShape])) as TfModule.Tensor;
+          const y = m.predict(tf.tensor(x, [x.length / per, ...shape])) as TfModule.Tensor;
           const last = m.layers[m.layers.length - 1];
           const act = last ? (last.getConfig() as { activation?: unknown }).activation : undefined;
           return act === 'softmax' || act === 'sigmoid' ? y : tf.softmax(y);
