@@ -276,12 +276,22 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
 
   // External combiners dial in here.
-  app.get('/ws/combiner', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
+  app.get(
+    '/ws/combiner',
+    {
+      websocket: true,
+      // Combiners are Node processes and can send headers: refuse the upgrade itself without a valid token.
+      preValidation: async (req) => {
+        if (auth.enabled) authorize(await auth.verify(requestToken(req)), 'combine');
+      },
+    },
+    (socket: WebSocket, req: FastifyRequest) => {
     let peer: Peer;
     const handlers = combinerLinkHandlers(registry, auth, log, false, requestToken(req), () => peer);
     peer = wsPeer(socket, log, handlers);
     keepAlive(socket, 10_000);
-  });
+    },
+  );
 
   let combiner: Combiner | null = null;
   const embedded = opts.embeddedCombiner ?? true;

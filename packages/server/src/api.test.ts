@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { issueToken } from './auth.js';
+import { startCombiner } from './combiner/process.js';
+import { startTestServer, until } from './testing/harness.js';
+import { makeTestPackage, uploadPackage } from './testing/package.js';
+import { api, TestClient } from './testing/test-client.js';
+
+const SECRET = 'a-test-secret-of-enough-length';
+const SEED = [{ name: 'w0', shape: [2], data: new Float32Array([1, 2]) }];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function raw(url: string, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+const json = (body: unknown, token?: string): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+describe('REST API', () => {
+  it('answers bad bodies with 400 and a typed code, and serves models with ETag and 304', async () => {
+    const t = await startTestServer({ seed: SEED });
+    cleanups.push(t.cleanup);
+    const url = t.server.url;
+
+    let r = await raw(`${url}/api/sessions`, json({ rounds: -1 }));
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ kind: 'error', code: 'BAD_CONFIG' });
+    expect(r.body.message).toMatch(/rounds/);
+    r = await raw(`${url}/api/sessions`, json({ rounds: 1, bogus: true }));
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('BAD_CONFIG');
+    r = await raw(`${url}/api/sessions`, json({ strategy: { name: 'no-such-strategy' } }));
+    expect([r.status, r.body.code]).toEqual([400, 'BAD_CONFIG']);
+    r = await raw(`${url}/api/sessions`, json('{"rounds": '));
+    expect([r.status, r.body.code]).toEqual([400, 'BAD_CONFIG']);
+    r = await raw(`${url}/api/discover`, json({ clientId: 'bad id with spaces' }));
+    expect([r.status, r.body.code]).toEqual([400, 'BAD_CONFIG']);
+    r = await raw(`${url}/api/packages`, json({ manifest: { name: 'x' }, bundle: 'AAAA', seedModel: 'AAAA' }));
+    expect([r.status, r.body.code]).toEqual([422, 'PACKAGE_INVALID']);
+    r = await raw(`${url}/api/sessions/nope`);
+    expect([r.status, r.body.code]).toEqual([404, 'NOT_FOUND']);
+    r = await raw(`${url}/api/nothing-here`);
+    expect([r.status, r.body.code]).toEqual([404, 'NOT_FOUND']);
+    r = await raw(`${url}/api/discover`, json({ clientId: 'x' }));
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ combinerId: 'embedded', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/ws\/client$/) });
+
+    // A second active session conflicts.
+    const s = await t.server.controller.startSession({ rounds: 3 });
+    r = await raw(`${url}/api/sessions`, json({ rounds: 1 }));
+    expect([r.status, r.body.code]).toEqual([409, 'CONFLICT']);
+    await t.server.controller.stopSession(s.id);
+
+    // Models: immutable, ETag = SHA-256, 304 on If-None-Match; COOP/COEP on every response.
+    const { package: pkg } = await api(url, '/api/packages/active');
+    const res = await fetch(`${url}${pkg.seedModel.url}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBe(`"${pkg.seedModel.sha256}"`);
+    expect(res.headers.get('cache-control')).toMatch(/immutable/);
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    const again = await fetch(`${url}${pkg.seedModel.url}`, { headers: { 'if-none-match': `"${pkg.seedModel.sha256}"` } });
+    expect(again.status).toBe(304);
+    const bundle = await fetch(`${url}${pkg.bundle.url}`);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect(bundle.headers.get('etag')).toBe(`"${pkg.sha256}"`);
+
+    const dash = await fetch(`${url}/dashboard`);
+    expect(dash.status).toBe(200);
+    expect(await dash.text()).toMatch(/fedweb dashboard/);
+  });
+});
+
+describe('auth', () => {
+  it('is off without a secret (anyone may call anything)', async () => {
+    const t = await startTestServer({ seed: SEED });
+    cleanups.push(t.cleanup);
+    expect(t.server.authEnabled).toBe(false);
+    expect((await raw(`${t.server.url}/api/sessions`)).status).toBe(200);
+    const c = await TestClient.connect({ baseUrl: t.server.url, clientId: 'anyone' });
+    cleanups.push(() => c.close());
+    expect(c.connected).toBe(true);
+  });
+
+  it('with a secret, requires a JWT on every HTTP and WebSocket call and enforces roles', async () => {
+    const t = await startTestServer({ secret: SECRET });
+    cleanups.push(t.cleanup);
+    const url = t.server.url;
+    const admin = await issueToken({ secret: SECRET, role: 'admin', sub: 'root' });
+    const operator = await issueToken({ secret: SECRET, role: 'operator', sub: 'ops' });
+    const viewer = await issueToken({ secret: SECRET, role: 'viewer', sub: 'eyes' });
+    const kiosk = await issueToken({ secret: SECRET, role: 'client', sub: 'kiosk-17' });
+    const forged = await issueToken({ secret: 'another-secret-of-enough-length', role: 'admin', sub: 'root' });
+
+    // No token, a forged token: 401.
+    for (const token of [undefined, forged, 'not.a.jwt']) {
+      const r = await raw(`${url}/api/status`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+      expect([r.status, r.body.code]).toEqual([401, 'UNAUTHORIZED']);
+    }
+    await uploadPackage(url, await makeTestPackage({ tensors: SEED }), operator);
+
+    // Roles.
+    const get = (path: string, token: string) => raw(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await get('/api/sessions', viewer)).status).toBe(200);
+    expect((await get('/api/clients', kiosk)).body.code).toBe('FORBIDDEN');
+    expect((await raw(`${url}/api/sessions`, json({ rounds: 1 }, viewer))).body.code).toBe('FORBIDDEN');
+    expect((await raw(`${url}/api/sessions`, json({ rounds: 1 }, kiosk))).status).toBe(403);
+    expect((await get('/api/packages/active', kiosk)).status).toBe(200);
+    expect((await get(`/api/status?token=${viewer}`, 'x')).status).toBe(401); // a bad header wins over the query
+    expect((await raw(`${url}/api/status?token=${viewer}`)).status).toBe(200);
+
+    // A client token discovers and joins only as itself.
+    expect((await raw(`${url}/api/discover`, json({ clientId: 'kiosk-18' }, kiosk))).body.code).toBe('FORBIDDEN');
+    const ok = await TestClient.connect({ baseUrl: url, clientId: 'kiosk-17', token: kiosk });
+    cleanups.push(() => ok.close());
+    await expect(TestClient.connect({ baseUrl: url, clientId: 'kiosk-17', autoReconnect: false })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+
+    // Joining the WebSocket directly as someone else with a client token is refused.
+    const { url: wsUrl } = await api(url, '/api/discover', { body: { clientId: 'kiosk-17' }, token: kiosk });
+    const ws = new WebSocket(wsUrl);
+    const refused = await new Promise<{ code: string }>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ v: 1, kind: 'hello', clientId: 'kiosk-99', token: kiosk, capabilities: {} })));
+      ws.on('message', (d) => resolve(JSON.parse(d.toString()) as { code: string }));
+      ws.on('error', reject);
+    });
+    expect(refused.code).toBe('FORBIDDEN');
+    ws.terminate();
+
+    // An external combiner without a token is refused; with the secret it derives one and registers.
+    const noToken = await startCombiner({ controllerUrl: url, name: 'c-anon', logger: false });
+    cleanups.push(() => noToken.close());
+    await expect(noToken.waitConnected(1500)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const c2 = await startCombiner({ controllerUrl: url, name: 'c2', secret: SECRET, logger: false });
+    cleanups.push(() => c2.close());
+    await c2.waitConnected();
+    await until(() => t.server.registry.get('c2'), 5000, 'c2 registered');
+    expect(t.server.registry.get('c-anon')).toBeUndefined();
+
+    // An admin may run a session; the client with its token trains in it.
+    const s = await api(url, '/api/sessions', { body: { rounds: 1, encoding: 'f32' }, token: admin });
+    const done = await t.server.controller.waitForSession(s.session.id, ['completed', 'failed'], 20_000);
+    expect(done.status).toBe('completed');
+  });
+});

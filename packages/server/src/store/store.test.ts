@@ -1,0 +1,146 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionConfigSchema } from '../config.js';
+import { tempDir } from '../testing/harness.js';
+import { FsBlobStore, sha256Node } from './fs-blob-store.js';
+import { openSqliteStateStore } from './sqlite-state-store.js';
+import type { ModelRecord, RoundRecord, SessionRecord } from './types.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+const session = (id: string): SessionRecord => ({
+  id,
+  name: null,
+  status: 'running',
+  config: SessionConfigSchema.parse({ rounds: 3 }),
+  packageSha: 'a'.repeat(64),
+  initialModelId: 'seed-1',
+  currentModelId: 'seed-1',
+  completedRounds: 0,
+  strategyState: { m: [1, 2] },
+  strategyStateSha: null,
+  error: null,
+  createdAt: 1,
+  updatedAt: 1,
+});
+const round = (sessionId: string, n: number, status: RoundRecord['status']): RoundRecord => ({
+  id: `${sessionId}.r${n}.x`,
+  sessionId,
+  round: n,
+  status,
+  startedAt: 10,
+  deadline: 20,
+  lastUpdateAt: null,
+  committedAt: null,
+  modelId: null,
+  updates: 0,
+  weight: 0,
+  combiners: ['embedded'],
+  partials: [],
+  trainMetrics: {},
+  validationMetrics: {},
+  reason: null,
+});
+const model = (id: string, parentId: string | null, r: number): ModelRecord => ({
+  id,
+  parentId,
+  sessionId: 's1',
+  round: r,
+  sha256: 'b'.repeat(64),
+  bytes: 10,
+  blobPath: '/x',
+  metrics: { loss: 0.5 },
+  createdAt: 5,
+});
+
+describe('SqliteStateStore', () => {
+  it('persists sessions, rounds, the model trail and metrics across reopen', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const file = join(tmp.dir, 'state.db');
+    let store = openSqliteStateStore(file);
+    await store.createSession(session('s1'));
+    await store.putRound(round('s1', 1, 'training'));
+    await store.commitRound({
+      model: model('s1.m1', 'seed-1', 1),
+      round: { ...round('s1', 1, 'committed'), modelId: 's1.m1', updates: 3, weight: 8 },
+      session: { id: 's1', currentModelId: 's1.m1', completedRounds: 1, strategyState: { m: [3] }, strategyStateSha: null },
+      metrics: [{ sessionId: 's1', round: 1, scope: 'train', name: 'loss', value: 0.5 }],
+    });
+    await store.putRound(round('s1', 2, 'training'));
+    await store.close();
+
+    store = openSqliteStateStore(file);
+    cleanups.push(() => store.close());
+    expect(await store.interruptOpenRounds()).toBe(1);
+    const s = await store.getSession('s1');
+    expect(s).toMatchObject({ status: 'running', currentModelId: 's1.m1', completedRounds: 1, strategyState: { m: [3] } });
+    expect(s?.config.rounds).toBe(3);
+    expect((await store.listRounds('s1')).map((r) => [r.round, r.status])).toEqual([
+      [1, 'committed'],
+      [2, 'interrupted'],
+    ]);
+    expect(await store.listModels({ sessionId: 's1' })).toEqual([model('s1.m1', 'seed-1', 1)]);
+    expect(await store.listMetrics('s1')).toEqual([{ sessionId: 's1', round: 1, scope: 'train', name: 'loss', value: 0.5 }]);
+  });
+
+  it('commits a round atomically: a failing commit leaves no model row and no progress', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const store = openSqliteStateStore(join(tmp.dir, 'state.db'));
+    cleanups.push(() => store.close());
+    await store.createSession(session('s1'));
+    // The session update fails (no such session): the model insert in the same transaction must roll back.
+    await expect(
+      store.commitRound({
+        model: model('ghost', 'seed-1', 1),
+        round: round('s1', 1, 'committed'),
+        session: { id: 'missing', currentModelId: 'ghost', completedRounds: 1, strategyState: null, strategyStateSha: null },
+        metrics: [],
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await store.getModel('ghost')).toBeNull();
+    expect(await store.getRound('s1.r1.x')).toBeNull();
+    expect((await store.getSession('s1'))?.completedRounds).toBe(0);
+  });
+
+  it('keeps one active package and upserts clients seen', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const store = openSqliteStateStore(join(tmp.dir, 'state.db'));
+    cleanups.push(() => store.close());
+    const pkg = (sha: string) => ({ sha256: sha, name: 'p', version: '1', manifest: { name: 'p' }, seedModelId: 'seed', bytes: 3, createdAt: 1, active: true });
+    await store.putPackage(pkg('1'.repeat(64)), true);
+    await store.putPackage(pkg('2'.repeat(64)), true);
+    expect((await store.getActivePackage())?.sha256).toBe('2'.repeat(64));
+    expect((await store.getPackage('1'.repeat(64)))?.active).toBe(false);
+    await store.upsertClients([{ clientId: 'a', combinerId: 'c1', firstSeen: 1, lastSeen: 5, capabilities: { backend: 'wasm' } }]);
+    await store.upsertClients([{ clientId: 'a', combinerId: 'c2', firstSeen: 9, lastSeen: 3, capabilities: {} }]);
+    expect(await store.listClients()).toEqual([{ clientId: 'a', combinerId: 'c2', firstSeen: 1, lastSeen: 5, capabilities: {} }]);
+  });
+});
+
+describe('FsBlobStore', () => {
+  it('stores content-addressed blobs atomically and reads them back', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const blobs = new FsBlobStore(join(tmp.dir, 'blobs'));
+    const bytes = new TextEncoder().encode('hello fedweb');
+    const put = await blobs.put(bytes);
+    // `printf 'hello fedweb' | sha256sum`
+    expect(put.sha256).toBe('5cda50a225ae7e9a93717381ac1f21c22a52602b6eb9521b3670345532235f8c');
+    expect(sha256Node(bytes)).toBe(put.sha256);
+    expect(await blobs.has(put.sha256)).toBe(true);
+    expect([...(await blobs.get(put.sha256))!]).toEqual([...bytes]);
+    expect(new Uint8Array(await readFile(put.path))).toEqual(bytes);
+    // Idempotent, and no temporary files are left behind.
+    await blobs.put(bytes);
+    expect(await readdir(join(tmp.dir, 'blobs', put.sha256.slice(0, 2)))).toEqual([put.sha256]);
+    expect(await blobs.get('0'.repeat(64))).toBeNull();
+    expect(await blobs.get('../../etc/passwd')).toBeNull();
+  });
+});
