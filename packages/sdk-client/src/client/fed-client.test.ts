@@ -186,6 +186,18 @@ describe('FedClient joining', () => {
     expect(((await started) as FedError).code).toBe('UNAUTHORIZED');
   });
 
+  it('stops (CONFLICT) instead of fighting when another instance with the same id replaces it', async () => {
+    const h = await harness();
+    const { client, ev } = h.client();
+    await client.start();
+    h.server.closeCurrent(4000, 'replaced by a new connection');
+    const failed = await ev.wait('status', (s) => s.status === 'failed');
+    expect(failed.error?.code).toBe('CONFLICT');
+    expect(failed.error?.message).toMatch(/own `id`/);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.server.discoverCount).toBe(1);
+  });
+
   it('sends the token to discovery and in hello', async () => {
     const h = await harness();
     const { client } = h.client({ token: async () => 'jwt-abc' });
@@ -419,7 +431,7 @@ describe('FedClient resilience', () => {
     h.server.send(h.task('r1'));
     await started;
     await a.client.stop(); // reload while training
-    const blobGets = () => h.server.requests.filter((r) => r.startsWith('GET') && !r.endsWith('/manifest')).length;
+    const blobGets = () => h.server.requests.filter((r) => r === 'GET /api/models/m1' || /^GET \/api\/packages\/[0-9a-f]{64}$/.test(r)).length;
     const downloads = blobGets();
     expect(downloads).toBe(2); // the model and the package
 

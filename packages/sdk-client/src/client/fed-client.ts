@@ -62,6 +62,10 @@ const DEFAULT_TIMEOUTS: FedClientTimeouts = {
 
 /** Errors after which retrying cannot help: the client stops and reports `failed`. */
 const FATAL = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'VERSION_MISMATCH', 'BAD_CONFIG']);
+/** While connecting, also CONFLICT: another instance holds this client id. */
+const FATAL_CONNECT = new Set([...FATAL, 'CONFLICT']);
+/** WebSocket close code a combiner uses when a newer connection with the same client id replaced this one. */
+const CLOSE_REPLACED = 4000;
 /** How many times a task is retried after the trainer died under it. */
 const MAX_TRAINER_RESTARTS = 2;
 /** Upload attempts on one connection for retryable refusals (HASH_MISMATCH, BAD_CHUNK, TIMEOUT). */
@@ -293,11 +297,18 @@ export class FedClientCore {
         this.#startSettle = undefined;
         this.#resume(welcome, signal).catch((e) => this.#emitError(toFedError(e)));
         const closed = await conn.closed;
+        if (closed.code === CLOSE_REPLACED) {
+          // Another tab or process joined with this client id; reconnecting would evict it in turn, forever.
+          throw fedError(
+            'CONFLICT',
+            `another FedClient joined as '${this.#clientId}' and replaced this one; only one client per id may be online (give each instance its own \`id\` or \`cache\`)`,
+          );
+        }
         lostWith = fedError('UNAVAILABLE', `connection to combiner ${welcome.combinerId} closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ''})`);
       } catch (e) {
         const err = toFedError(e);
         if (signal.aborted) break;
-        if (FATAL.has(err.code)) throw err;
+        if (FATAL_CONNECT.has(err.code)) throw err;
         lostWith = err;
       } finally {
         this.#stopHeartbeat();
@@ -806,22 +817,25 @@ export class FedClientCore {
     return { code: code.slice(0), manifest };
   }
 
-  /** The package manifest: `GET /api/packages/:sha256/manifest` when the server has it, else one derived from the ref. */
+  /**
+   * The package manifest: the server's active package (`GET /api/packages/active`) when it is this one, else one
+   * derived from the BlobRef (default entry names; the session's settings already carry the package defaults).
+   */
   async #manifest(ref: BlobRef, bytes: Uint8Array, signal: AbortSignal, token: string | undefined): Promise<ComputePackageManifest> {
     const fallback = ComputePackageManifestSchema.parse({ name: ref.id, version: '0', sha256: ref.sha256, bytes: bytes.byteLength });
     try {
-      const ctx = this.#http(signal, this.#timeouts.downloadMs, token);
       const res = await withTimeout(
-        (s) => ctx.fetch(`${this.#httpBase}/api/packages/${ref.sha256}/manifest`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
+        (s) => this.#platform.fetch(`${this.#httpBase}/api/packages/active`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
         this.#timeouts.downloadMs,
-        'GET package manifest',
+        'GET /api/packages/active',
         signal,
       );
       if (!res.ok) return fallback;
-      const parsed = ComputePackageManifestSchema.safeParse(await res.json());
-      if (!parsed.success || parsed.data.sha256 !== ref.sha256) return fallback;
-      return parsed.data;
-    } catch (e) {
+      const body = (await res.json()) as { package?: { sha256?: unknown; manifest?: unknown } };
+      if (body.package?.sha256 !== ref.sha256) return fallback;
+      const parsed = ComputePackageManifestSchema.safeParse(body.package.manifest);
+      return parsed.success && parsed.data.sha256 === ref.sha256 ? parsed.data : fallback;
+    } catch {
       if (signal.aborted) throw abortReason(signal);
       return fallback;
     }

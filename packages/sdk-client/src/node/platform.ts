@@ -6,6 +6,7 @@ import { createInProcessTrainer } from '../trainer/in-process.js';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FedPlatform } from '../client/types.js';
 import { openFileCache } from './file-cache.js';
+import { serializeTrainer } from './serialize.js';
 
 /** Default cache directory of Node clients, relative to the working directory. */
 export const DEFAULT_NODE_CACHE_DIR = '.fedweb-cache';
@@ -40,7 +41,8 @@ export const nodePlatform: FedPlatform = {
   name: 'node',
   WebSocket: WebSocket as unknown as SocketConstructor,
   fetch: (input, init) => globalThis.fetch(input, init),
-  createTrainer: () => createInProcessTrainer(),
+  // In-process trainers share tfjs' engine: their calls take turns (see serialize.ts).
+  createTrainer: () => serializeTrainer(createInProcessTrainer()),
   openCache: (dir) => openFileCache({ dir: resolve(dir ?? DEFAULT_NODE_CACHE_DIR) }),
   capabilities: nodeCapabilities,
   deviceKey: async () => `node|${process.version}|${osPlatform()}-${arch()}|${cpus()[0]?.model ?? '?'}|${availableParallelism()}`,

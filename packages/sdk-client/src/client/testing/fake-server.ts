@@ -181,6 +181,11 @@ export class FakeServer {
     ws?.send(text);
   }
 
+  /** Closes the current client socket with a WebSocket close code (e.g. 4000 "replaced"). */
+  closeCurrent(code: number, reason: string): void {
+    this.current?.close(code, reason);
+  }
+
   /** Cuts every client connection (as a network cut or combiner restart would). */
   dropAll(): void {
     for (const ws of this.sockets) ws.terminate();
