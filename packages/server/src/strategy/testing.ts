@@ -299,7 +299,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   let global: Float32Array = new Float32Array(paramCount);
   let previous: Float32Array = global;
   let state = s.initState(options, global, ctxFor(1));
-  const controls = o.clients.map(() => new Float32Array(paramCount));
+  const controls: Float32Array[] = o.clients.map(() => new Float32Array(paramCount));
   const tools = createFoldTools({ layout: LOGREG_LAYOUT });
   const combiners = Math.max(1, o.combiners ?? 1);
   const history: SimulationResult['history'] = [];
