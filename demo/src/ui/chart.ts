@@ -34,6 +34,7 @@ export function createRoundChart(el: HTMLElement): RoundChart {
     width,
     height: 240,
     cursor: { drag: { x: false, y: false } },
+    legend: { live: false },
     scales: { x: { time: false }, acc: { range: [0, 100] }, loss: { auto: true, range: (_u, _min, max) => [0, Math.max(0.1, max * 1.1)] } },
     axes: [
       { label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100], values: (_u, ticks) => ticks.map((t) => String(t)), grid: { stroke: '#eef0f4' } },

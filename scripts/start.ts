@@ -1,0 +1,127 @@
+/**
+ * `npm start`: the main job on the embedded defaults, in one process.
+ *
+ * Builds the demo site and the MNIST compute packages when they are missing, starts the fedweb server
+ * (SQLite + blob folder in `./.fedweb`, port 8080 or $PORT, listening on 0.0.0.0 so phones on the LAN can
+ * join), uploads the CNN package, registers the simulation shard routes (SIMULATION MODE: every tab gets a
+ * slice of MNIST from the server), starts a session that waits for clients, prints the URLs and keeps running.
+ * A session left running by an earlier `npm start` on the same data dir is resumed instead.
+ *
+ * Options (flags or environment):
+ *   --port N          / PORT               (default 8080)
+ *   --host ADDR       / HOST               (default 0.0.0.0)
+ *   --data-dir DIR    / FEDWEB_DATA_DIR    (default ./.fedweb)
+ *   --model cnn|mlp   / FEDWEB_MODEL       (default cnn)
+ *   --rounds N                             (default 20)
+ *   --clients-required N                   (default 2: a round starts once two tabs are online)
+ *   --split S                              iid | dirichlet:<alpha> | labels:<k> (default iid)
+ *   --shards N                             simulated data owners the training digits are split into (default 10)
+ *   --secret S        / FEDWEB_SECRET      JWT secret (default: auth off, dev mode, with a warning)
+ */
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServer, type FedServer } from '../packages/server/src/index.js';
+import { simRoutes } from '../packages/server/src/sim/index.js';
+import { ensureDemoBuilt, ensurePackagesBuilt, ROOT } from '../e2e/lib/prepare.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    model: { type: 'string' },
+    rounds: { type: 'string' },
+    'clients-required': { type: 'string' },
+    split: { type: 'string' },
+    shards: { type: 'string' },
+    secret: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log('usage: npm start -- [--port 8080] [--host 0.0.0.0] [--data-dir ./.fedweb] [--model cnn|mlp] [--rounds 20] [--clients-required 2] [--split iid] [--shards 10] [--secret S]');
+  process.exit(0);
+}
+
+const port = Number(values.port ?? process.env['PORT'] ?? 8080);
+const host = values.host ?? process.env['HOST'] ?? '0.0.0.0';
+const dataDir = resolve(values['data-dir'] ?? process.env['FEDWEB_DATA_DIR'] ?? './.fedweb');
+const model = (values.model ?? process.env['FEDWEB_MODEL'] ?? 'cnn') as 'cnn' | 'mlp';
+const rounds = Number(values.rounds ?? 20);
+const clientsRequired = Number(values['clients-required'] ?? 2);
+const split = values.split ?? 'iid';
+const shards = Number(values.shards ?? 10);
+const secret = values.secret ?? process.env['FEDWEB_SECRET'];
+if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port/PORT must be a port number, got ${port}`);
+if (model !== 'cnn' && model !== 'mlp') throw new Error(`--model must be cnn or mlp, got ${model}`);
+
+const say = (line: string) => console.log(`[fedweb] ${line}`);
+
+const staticDir = await ensureDemoBuilt({ log: say });
+const packageDir = await ensurePackagesBuilt(model, { log: say });
+
+let server: FedServer;
+try {
+  server = await startServer({
+    dataDir,
+    port,
+    host,
+    ...(secret ? { secret } : {}),
+    staticDir,
+    computePackage: { dir: packageDir },
+    plugins: [simRoutes({ split, seed: 42, clients: shards })],
+    logLevel: 'warn',
+  });
+} catch (e) {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'EADDRINUSE') {
+    console.error(`[fedweb] port ${port} is in use: stop the other server or run PORT=8081 npm start`);
+    process.exit(1);
+  }
+  throw e;
+}
+
+// Resume a running session (the server already did, from its last committed model) or start one.
+const sessions = await server.controller.listSessions();
+const running = sessions.find((s) => s.status === 'running' || s.status === 'paused');
+if (running) {
+  say(`resuming session ${running.id} (${running.completedRounds}/${running.config.rounds} rounds done)`);
+} else {
+  const session = await server.controller.startSession({
+    name: `demo: MNIST ${model.toUpperCase()}, ${split}`,
+    rounds,
+    clientsRequired,
+    localEpochs: 1,
+    batchSize: 32,
+    learningRate: 0.1,
+    encoding: 'int8',
+    validate: true,
+    roundTimeoutMs: 180_000,
+    validateTimeoutMs: 60_000,
+  });
+  say(`started session ${session.id}: ${rounds} rounds, each waits for ${clientsRequired} client(s)`);
+}
+
+const urls = host === '0.0.0.0' || host === '::'
+  ? [`http://localhost:${server.port}/`, ...Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => `http://${a!.address}:${server.port}/`)]
+  : [`${server.url}/`];
+say(`SIMULATION MODE: each tab gets a shard of MNIST from the server (split ${split}, ${shards} shards)`);
+say(`demo ready. Open in two or more tabs (or on a phone on this network):`);
+for (const u of urls) console.log(`         ${u}`);
+say(`dashboard: ${urls[0]}dashboard   data: ${dataDir}   root: ${ROOT}`);
+if (urls.length > 1) say('note: phones reach the LAN address over plain http; browsers allow WebGL/WASM there, but not WebGPU.');
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  say(`${signal}: stopping (a running session resumes at the next npm start)`);
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  await server.close().catch(() => undefined);
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
