@@ -22,7 +22,11 @@ export const browserBackends: BackendEnv = {
       await import('@tensorflow/tfjs-backend-webgpu');
     },
     wasm: async ({ wasmPaths }) => {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // Pages served with COOP/COEP (the demo) have SharedArrayBuffer, so tfjs would pick the threaded wasm build,
+      // whose pthread workers re-run the bundled module script and die ("e is not defined") inside a bundled
+      // module worker. The single-threaded SIMD build is what we measure and ship.
+      const wasm = await import('@tensorflow/tfjs-backend-wasm'); // registers the flag set below
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths);
       else wasm.setWasmPaths((await import('./wasm-assets.js')).wasmAssetUrls());
     },
