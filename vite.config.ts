@@ -11,6 +11,8 @@ export const alias = {
   '@fedweb/server/testing': src('./packages/server/src/testing/index.ts'),
   '@fedweb/server': src('./packages/server/src/index.ts'),
   '@fedweb/sdk-client/node': src('./packages/sdk-client/src/node/index.ts'),
+  '@fedweb/sdk-client/build': src('./packages/sdk-client/src/build/build.ts'),
+  '@fedweb/sdk-client/trainer': src('./packages/sdk-client/src/trainer/index.ts'),
   '@fedweb/sdk-client': src('./packages/sdk-client/src/index.ts'),
 };
 
