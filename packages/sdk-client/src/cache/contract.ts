@@ -8,6 +8,13 @@ import type { ClientCache, PendingUpdate } from './types.js';
 
 const sha = (c: string) => c.repeat(64);
 
+/**
+ * A pending update for tests, with overrides.
+ * @example
+ * ```ts
+ * await cache.putPendingUpdate(pendingUpdate({ roundId: 'r2' }));
+ * ```
+ */
 export function pendingUpdate(over: Partial<PendingUpdate> = {}): PendingUpdate {
   return {
     clientId: 'c1',
@@ -27,6 +34,13 @@ export function pendingUpdate(over: Partial<PendingUpdate> = {}): PendingUpdate 
   };
 }
 
+/**
+ * A `task.train` message for tests.
+ * @example
+ * ```ts
+ * await cache.putPendingTask({ clientId: 'c1', task: trainTask('r7'), storedAt: 0 });
+ * ```
+ */
 export function trainTask(roundId = 'r1'): MessageOf<'task.train'> {
   const ref = { id: 'm1', sha256: sha('b'), url: '/api/models/m1', bytes: 4 };
   return {
@@ -44,6 +58,10 @@ export function trainTask(roundId = 'r1'): MessageOf<'task.train'> {
 
 /**
  * @param open opens the cache; `persistent` says whether a second `open()` sees the first one's data.
+ * @example
+ * ```ts
+ * runCacheContract('memory', async () => createMemoryCache(), false);
+ * ```
  */
 export function runCacheContract(name: string, open: () => Promise<ClientCache>, persistent: boolean): void {
   describe(`ClientCache contract: ${name}`, () => {

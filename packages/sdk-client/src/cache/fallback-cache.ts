@@ -2,6 +2,13 @@ import { toFedError, type FedError } from '@fedweb/codec';
 import { createMemoryCache } from './memory-cache.js';
 import type { ClientCache } from './types.js';
 
+/**
+ * FallbackCacheOptions
+ * @example
+ * ```ts
+ * createFallbackCache(primary, { warn: (m) => console.warn(m) });
+ * ```
+ */
 export interface FallbackCacheOptions {
   /** Told once per kind of failure (quota, unavailable); default `console.warn`. */
   warn?: (message: string, error: FedError) => void;

@@ -14,7 +14,13 @@ import type {
   PendingUpdate,
 } from './types.js';
 
-/** Bump when a store's shape changes; `upgrade` below migrates. */
+/**
+ * Bump when a store's shape changes; `upgrade` below migrates.
+ * @example
+ * ```ts
+ * const db = await openDB<FedwebDBSchema>('fedweb', IDB_VERSION); // read the cache with idb directly
+ * ```
+ */
 export const IDB_VERSION = 1;
 
 /**
@@ -25,6 +31,11 @@ export const IDB_VERSION = 1;
  * - `backends`: backend decisions by `<package sha256>|<device>`.
  * - `pendingUpdates` / `pendingTasks`: unacknowledged work per client id.
  * - `residuals`: top-k error-feedback residuals by `<clientId>|<sessionId>`.
+ * @example
+ * ```ts
+ * const db = await openDB<FedwebDBSchema>('fedweb', IDB_VERSION);
+ * const model = await db.get('models', 'latest'); // CachedModel | undefined
+ * ```
  */
 export interface FedwebDBSchema extends DBSchema {
   packages: { key: string; value: CachedPackage };
@@ -36,6 +47,13 @@ export interface FedwebDBSchema extends DBSchema {
   residuals: { key: string; value: CachedResidual };
 }
 
+/**
+ * IndexedDbCacheOptions
+ * @example
+ * ```ts
+ * const cache = await openIndexedDbCache({ name: 'my-app-fedweb' });
+ * ```
+ */
 export interface IndexedDbCacheOptions {
   /** Database name (default `fedweb`). Use one per app if several fedweb apps share an origin. */
   name?: string;

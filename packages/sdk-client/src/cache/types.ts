@@ -9,7 +9,13 @@
 import type { ComputePackageManifest, Metrics, MessageOf } from '@fedweb/codec';
 import type { BackendReport } from '../trainer/api.js';
 
-/** A compute package bundle, keyed by the SHA-256 of `code`. */
+/**
+ * A compute package bundle, keyed by the SHA-256 of `code`.
+ * @example
+ * ```ts
+ * const pkg: CachedPackage | undefined = await cache.getPackage(sha256);
+ * ```
+ */
 export interface CachedPackage {
   sha256: string;
   code: ArrayBuffer;
@@ -17,7 +23,13 @@ export interface CachedPackage {
   storedAt: number;
 }
 
-/** The latest global model this client saw (one entry: a newer model replaces it). */
+/**
+ * The latest global model this client saw (one entry: a newer model replaces it).
+ * @example
+ * ```ts
+ * await cache.putModel({ id: 'sess.m3', sha256, bytes, storedAt: Date.now() });
+ * ```
+ */
 export interface CachedModel {
   id: string;
   sha256: string;
@@ -25,7 +37,14 @@ export interface CachedModel {
   storedAt: number;
 }
 
-/** An update trained but not yet acknowledged by the combiner, kept so a reload or network cut resumes its upload. */
+/**
+ * An update trained but not yet acknowledged by the combiner, kept so a reload or network cut resumes its upload.
+ * @example
+ * ```ts
+ * const p = await cache.getPendingUpdate(clientId);
+ * if (p && p.roundId === welcome.openRoundId) resend(p);
+ * ```
+ */
 export interface PendingUpdate {
   clientId: string;
   sessionId: string;
@@ -44,28 +63,53 @@ export interface PendingUpdate {
   storedAt: number;
 }
 
-/** A train task received but not finished, kept so a reload mid-round resumes training if the round is still open. */
+/**
+ * A train task received but not finished, kept so a reload mid-round resumes training if the round is still open.
+ * @example
+ * ```ts
+ * const t = await cache.getPendingTask(clientId);
+ * if (t && t.task.roundId === welcome.openRoundId) train(t.task);
+ * ```
+ */
 export interface PendingTask {
   clientId: string;
   task: MessageOf<'task.train'>;
   storedAt: number;
 }
 
-/** The backend decided for a package on a device, so `auto` probes once. */
+/**
+ * The backend decided for a package on a device, so `auto` probes once.
+ * @example
+ * ```ts
+ * await cache.putBackend({ key: `${packageSha}|${deviceKey}`, report, storedAt: Date.now() });
+ * ```
+ */
 export interface CachedBackend {
   key: string;
   report: BackendReport;
   storedAt: number;
 }
 
-/** The top-k error-feedback residual (what top-k left out last round), per client and session. */
+/**
+ * The top-k error-feedback residual (what top-k left out last round), per client and session.
+ * @example
+ * ```ts
+ * await cache.putResidual({ key: `topk|${clientId}|${sessionId}`, data: residual, storedAt: Date.now() });
+ * ```
+ */
 export interface CachedResidual {
   key: string;
   data: Float32Array;
   storedAt: number;
 }
 
-/** Where the cache keeps its data. */
+/**
+ * Where the cache keeps its data.
+ * @example
+ * ```ts
+ * if (cache.kind === 'memory') showNotice('progress will not survive a reload');
+ * ```
+ */
 export type CacheKind = 'indexeddb' | 'file' | 'memory';
 
 /**

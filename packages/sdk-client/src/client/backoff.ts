@@ -5,6 +5,13 @@
  * and no client retries with a near-zero delay in a tight loop.
  */
 
+/**
+ * BackoffOptions
+ * @example
+ * ```ts
+ * new FedClient({ server, data, backoff: { baseMs: 1000, maxMs: 60_000 } });
+ * ```
+ */
 export interface BackoffOptions {
   /** Delay cap of the first retry, ms (default 500). */
   baseMs?: number;

@@ -260,6 +260,8 @@ describe('FedClient training rounds', () => {
     expect(wire).toMatchObject({ code: 'HASH_MISMATCH', ref: 't-r1' });
     expect((await ev.wait('round', (r) => r.phase === 'failed')).error?.code).toBe('HASH_MISMATCH');
     expect(h.trainers.calls.some((c) => c.startsWith('train'))).toBe(false);
+    // A failed task is over: it is not resumed after a reload.
+    expect(await h.cache.getPendingTask(client.clientId!)).toBeUndefined();
   });
 
   it('refuses a tampered compute package with PACKAGE_INVALID before loading it', async () => {

@@ -44,7 +44,13 @@ import type {
   TrainerHandle,
 } from './types.js';
 
-/** The SDK version sent in `hello`. */
+/**
+ * The SDK version sent in `hello`.
+ * @example
+ * ```ts
+ * console.log(`fedweb client ${SDK_VERSION}`);
+ * ```
+ */
 export const SDK_VERSION = '0.1.0';
 
 const DEFAULT_TIMEOUTS: FedClientTimeouts = {
@@ -467,6 +473,8 @@ export class FedClientCore {
       } catch (e) {
         const err = toFedError(e);
         if (!(err.code === 'ABORTED' && stop.aborted)) {
+          // Not a stop (which keeps the task for a resume after reload): the task is over, forget it.
+          if (active.kind === 'train') void this.#cache?.deletePendingTask(this.#clientId!, active.roundId).catch(() => {});
           this.#emitError(err);
           this.#round({ roundId: active.roundId, taskId: active.taskId, task: active.kind, phase: err.code === 'ABORTED' ? 'cancelled' : 'failed', error: err });
           this.#reportTaskError(err, active.taskId);

@@ -28,6 +28,12 @@ export interface DataProvider {
  * A trainer instance FedClient drives: `createWorkerTrainer()` (browsers) and `createInProcessTrainer()` (Node) return one.
  * `terminate()` ends it at once (pending calls reject with `WORKER_DIED`); `died`, when present, resolves when it died
  * on its own, so FedClient replaces it before the next task.
+ * @example
+ * ```ts
+ * const handle: TrainerHandle = createWorkerTrainer();
+ * await handle.api.init({ backend: 'auto' });
+ * await handle.terminate();
+ * ```
  */
 export interface TrainerHandle {
   api: TrainerApi;
@@ -44,7 +50,13 @@ export interface TrainerHandle {
  */
 export type TrainerFactory = () => TrainerHandle | Promise<TrainerHandle>;
 
-/** Bounds on every wait that crosses a boundary, ms. */
+/**
+ * Bounds on every wait that crosses a boundary, ms.
+ * @example
+ * ```ts
+ * new FedClient({ server, data, timeouts: { downloadMs: 300_000, trainMs: 60 * 60_000 } });
+ * ```
+ */
 export interface FedClientTimeouts {
   /** `POST /api/discover` (default 10 s). */
   discoverMs: number;
@@ -68,7 +80,13 @@ export interface FedClientTimeouts {
   stopMs: number;
 }
 
-/** Receives warnings (cache degraded to memory, ...); default `console`. */
+/**
+ * Receives warnings (cache degraded to memory, ...); default `console`.
+ * @example
+ * ```ts
+ * new FedClient({ server, data, logger: { warn: (m) => myTelemetry.warn(m) } });
+ * ```
+ */
 export interface FedLogger {
   warn(message: string): void;
 }
@@ -108,7 +126,13 @@ export interface FedClientOptions {
   logger?: FedLogger;
 }
 
-/** Where a client is in its life cycle. */
+/**
+ * Where a client is in its life cycle.
+ * @example
+ * ```ts
+ * if (client.status === 'training') showSpinner();
+ * ```
+ */
 export type ClientStatus =
   | 'idle'
   | 'starting'
@@ -122,7 +146,15 @@ export type ClientStatus =
   | 'stopped'
   | 'failed';
 
-/** Payload of the `status` event. */
+/**
+ * Payload of the `status` event.
+ * @example
+ * ```ts
+ * client.on('status', (s: StatusEvent) => {
+ *   if (s.status === 'reconnecting') banner.textContent = `offline, retrying in ${Math.round((s.retryInMs ?? 0) / 1000)} s`;
+ * });
+ * ```
+ */
 export interface StatusEvent {
   status: ClientStatus;
   clientId?: string;
@@ -138,7 +170,13 @@ export interface StatusEvent {
   error?: FedError;
 }
 
-/** Phases of a round as seen by this client. */
+/**
+ * Phases of a round as seen by this client.
+ * @example
+ * ```ts
+ * const done: RoundPhase[] = ['acknowledged', 'refused', 'failed'];
+ * ```
+ */
 export type RoundPhase =
   | 'started'
   | 'resumed'
@@ -151,7 +189,15 @@ export type RoundPhase =
   | 'failed'
   | 'validated';
 
-/** Payload of the `round` event. */
+/**
+ * Payload of the `round` event.
+ * @example
+ * ```ts
+ * client.on('round', (r: RoundEvent) => {
+ *   if (r.phase === 'acknowledged') log(`round ${r.roundId}: sent ${r.bytes} B instead of ${r.f32Bytes} B`);
+ * });
+ * ```
+ */
 export interface RoundEvent {
   roundId: string;
   taskId: string;
@@ -165,13 +211,25 @@ export interface RoundEvent {
   error?: FedError;
 }
 
-/** Payload of the `progress` event: one batch of local training. */
+/**
+ * Payload of the `progress` event: one batch of local training.
+ * @example
+ * ```ts
+ * client.on('progress', (p: ProgressEvent) => (bar.value = (p.epoch * p.batches + p.batch + 1) / (p.epochs * p.batches)));
+ * ```
+ */
 export interface ProgressEvent extends TrainProgress {
   roundId: string;
   taskId: string;
 }
 
-/** Payload of the `metrics` event: results of local training or validation. */
+/**
+ * Payload of the `metrics` event: results of local training or validation.
+ * @example
+ * ```ts
+ * client.on('metrics', (m: MetricsEvent) => m.task === 'validate' && chart.add(m.metrics['accuracy']));
+ * ```
+ */
 export interface MetricsEvent {
   roundId: string;
   taskId: string;
@@ -196,7 +254,15 @@ export interface FedClientEvents {
   error: FedError;
 }
 
-/** The platform seam: what differs between browsers and Node. Internal to the SDK's two entry points. */
+/**
+ * The platform seam: what differs between browsers and Node. Internal to the SDK's two entry points.
+ * @example
+ * ```ts
+ * class EdgeClient extends FedClientCore {
+ *   constructor(o: FedClientOptions) { super(o, { ...nodePlatform, openCache: () => openMyCache() }); }
+ * }
+ * ```
+ */
 export interface FedPlatform {
   name: 'browser' | 'node';
   WebSocket: SocketConstructor;

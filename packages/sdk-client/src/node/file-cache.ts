@@ -48,6 +48,13 @@ function decodeRecord<H>(buf: Uint8Array): { header: H; bytes: ArrayBuffer } | u
   }
 }
 
+/**
+ * FileCacheOptions
+ * @example
+ * ```ts
+ * const cache = await openFileCache({ dir: './.fedweb-cache' });
+ * ```
+ */
 export interface FileCacheOptions {
   /** Directory holding the cache (created if missing). */
   dir: string;

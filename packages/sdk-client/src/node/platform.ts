@@ -8,7 +8,13 @@ import type { FedPlatform } from '../client/types.js';
 import { openFileCache } from './file-cache.js';
 import { serializeTrainer } from './serialize.js';
 
-/** Default cache directory of Node clients, relative to the working directory. */
+/**
+ * Default cache directory of Node clients, relative to the working directory.
+ * @example
+ * ```ts
+ * const cache = await openFileCache({ dir: DEFAULT_NODE_CACHE_DIR });
+ * ```
+ */
 export const DEFAULT_NODE_CACHE_DIR = '.fedweb-cache';
 
 /**

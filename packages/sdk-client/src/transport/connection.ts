@@ -6,11 +6,25 @@ import { encodeMessage, fedError, parseMessage, type FedError, type Message, typ
 import { abortReason, sleep } from '../client/abort.js';
 import { SOCKET_OPEN, type SocketConstructor, type SocketLike } from './socket.js';
 
+/**
+ * CloseInfo
+ * @example
+ * ```ts
+ * const { code, reason }: CloseInfo = await conn.closed;
+ * ```
+ */
 export interface CloseInfo {
   code: number;
   reason: string;
 }
 
+/**
+ * ConnectionHandlers
+ * @example
+ * ```ts
+ * const handlers: ConnectionHandlers = { onMessage: (m) => route(m), onBadInput: (e) => report(e) };
+ * ```
+ */
 export interface ConnectionHandlers {
   /** A valid control message arrived. */
   onMessage(message: Message): void;
@@ -18,6 +32,13 @@ export interface ConnectionHandlers {
   onBadInput(error: FedError): void;
 }
 
+/**
+ * OpenOptions
+ * @example
+ * ```ts
+ * await Connection.open(url, WebSocket, handlers, { timeoutMs: 10_000, signal });
+ * ```
+ */
 export interface OpenOptions {
   signal?: AbortSignal;
   /** Bound on the TCP + WebSocket handshake, ms. */

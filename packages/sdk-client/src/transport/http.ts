@@ -6,6 +6,13 @@ import { z } from 'zod';
 import { ERROR_CODE_NAMES, fedError, isFedError, sha256Hex, type BlobRef, type ErrorCode, type FedError } from '@fedweb/codec';
 import { withTimeout } from '../client/abort.js';
 
+/**
+ * FetchLike
+ * @example
+ * ```ts
+ * const f: FetchLike = (url, init) => fetch(url, init);
+ * ```
+ */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
@@ -79,7 +86,13 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   UNAVAILABLE: 'the server is busy or restarting; will retry with backoff',
 };
 
-/** Turns a non-2xx response into a FedError, using the server's `{ code, message }` body when it sent one. */
+/**
+ * Turns a non-2xx response into a FedError, using the server's `{ code, message }` body when it sent one.
+ * @example
+ * ```ts
+ * if (!res.ok) throw await httpError(res, 'GET /api/models/m1');
+ * ```
+ */
 export async function httpError(res: Response, what: string): Promise<FedError> {
   let code = codeForStatus(res.status);
   let detail = `HTTP ${res.status}`;
@@ -99,8 +112,22 @@ export async function httpError(res: Response, what: string): Promise<FedError> 
 }
 
 const DiscoverResponse = z.object({ combinerId: z.string().min(1).max(128), url: z.string().min(1).max(2048) }).loose();
+/**
+ * The combiner a client was assigned, with its WebSocket URL.
+ * @example
+ * ```ts
+ * const { combinerId, url }: DiscoverResult = await discover(clientId, ctx);
+ * ```
+ */
 export type DiscoverResult = { combinerId: string; url: string };
 
+/**
+ * HttpContext
+ * @example
+ * ```ts
+ * const ctx: HttpContext = { httpBase: 'http://127.0.0.1:8080', fetch, token, signal, timeoutMs: 10_000 };
+ * ```
+ */
 export interface HttpContext {
   httpBase: string;
   fetch: FetchLike;

@@ -3,7 +3,13 @@
  * (both implement `addEventListener`, `binaryType = 'arraybuffer'` and `bufferedAmount`).
  */
 
-/** Minimal WebSocket instance. */
+/**
+ * Minimal WebSocket instance.
+ * @example
+ * ```ts
+ * const socket: SocketLike = new WebSocket(url); // browsers, or `new (await import('ws')).WebSocket(url)`
+ * ```
+ */
 export interface SocketLike {
   binaryType: string;
   readonly readyState: number;
@@ -25,6 +31,19 @@ export interface SocketLike {
  */
 export type SocketConstructor = new (url: string) => SocketLike;
 
-/** WebSocket readyState values (same in browsers and `ws`). */
+/**
+ * WebSocket readyState values (same in browsers and `ws`).
+ * @example
+ * ```ts
+ * if (socket.readyState === SOCKET_OPEN) socket.send(text);
+ * ```
+ */
 export const SOCKET_OPEN = 1;
+/**
+ * WebSocket readyState CLOSING (same in browsers and `ws`).
+ * @example
+ * ```ts
+ * if (socket.readyState >= SOCKET_CLOSING) reconnect();
+ * ```
+ */
 export const SOCKET_CLOSING = 2;
