@@ -94,3 +94,15 @@ describe('openIndexedDbCache when IndexedDB is unavailable (private mode)', () =
     expect(e.message).toMatch(/InvalidStateError/);
   });
 });
+
+describe('createFallbackCache with storage that hangs', () => {
+  it('bounds each primary operation and falls back to memory', async () => {
+    const hung = createMemoryCache();
+    const never = () => new Promise<never>(() => {});
+    const warnings: string[] = [];
+    const c = createFallbackCache({ ...hung, kind: 'indexeddb', putModel: never, getModel: never }, { opTimeoutMs: 20, warn: (m) => warnings.push(m) });
+    await c.putModel({ id: 'm1', sha256: 'a'.repeat(64), bytes: new Uint8Array([1]).buffer, storedAt: 1 });
+    expect((await c.getModel())?.id).toBe('m1');
+    expect(warnings[0]).toMatch(/caching the model failed.*did not finish within 20 ms/);
+  });
+});

@@ -1,4 +1,5 @@
 import { toFedError, type FedError } from '@fedweb/codec';
+import { withTimeout } from '../client/abort.js';
 import { createMemoryCache } from './memory-cache.js';
 import type { ClientCache } from './types.js';
 
@@ -10,6 +11,8 @@ import type { ClientCache } from './types.js';
  * ```
  */
 export interface FallbackCacheOptions {
+  /** Bound on each operation of the primary cache, ms (default 10 000): a stuck IndexedDB or disk counts as failed. */
+  opTimeoutMs?: number;
   /** Told once per kind of failure (quota, unavailable); default `console.warn`. */
   warn?: (message: string, error: FedError) => void;
 }
@@ -24,8 +27,13 @@ export interface FallbackCacheOptions {
  * const cache = createFallbackCache(await openIndexedDbCache(), { warn: (m) => console.warn(m) });
  * ```
  */
-export function createFallbackCache(primary: ClientCache, opts: FallbackCacheOptions = {}): ClientCache {
+export function createFallbackCache(inner: ClientCache, opts: FallbackCacheOptions = {}): ClientCache {
   const overlay = createMemoryCache();
+  const ms = opts.opTimeoutMs ?? 10_000;
+  // Every call into the persistent cache is bounded, so storage that hangs degrades like storage that fails.
+  const primary = Object.fromEntries(
+    Object.entries(inner).map(([k, v]) => [k, typeof v === 'function' ? (...a: unknown[]) => withTimeout(Promise.resolve().then(() => v.apply(inner, a)), ms, `cache ${k}`) : v]),
+  ) as unknown as ClientCache;
   const warned = new Set<string>();
   const warn = (op: string, e: unknown) => {
     const err = toFedError(e, 'STORAGE');

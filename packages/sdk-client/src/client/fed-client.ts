@@ -340,7 +340,7 @@ export class FedClientCore {
     else if (spec && typeof spec === 'object') cache = spec;
     else {
       try {
-        cache = await this.#platform.openCache(spec);
+        cache = await withTimeout(this.#platform.openCache(spec), 10_000, 'opening the local cache');
       } catch (e) {
         this.#warn(`fedweb: the local cache is unavailable, using memory (nothing survives a reload): ${toFedError(e, 'STORAGE').message}`);
         cache = createMemoryCache();
