@@ -141,6 +141,8 @@ async function cmdServer(args: string[]): Promise<void> {
     embeddedCombiner: values['embedded-combiner'] !== false,
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
+  // Printed whatever the log level: scripts and tests wait for this line.
+  console.log(`fedweb server listening on ${server.url} (dashboard ${server.url}/dashboard)`);
   onSignals(() => server.close());
 }
 

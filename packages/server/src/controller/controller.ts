@@ -538,6 +538,7 @@ export class Controller extends EventEmitter {
       partials: [],
       trainMetrics: {},
       validationMetrics: {},
+      timings: {},
       reason: null,
     };
     await this.state.putRound(record);
@@ -597,6 +598,7 @@ export class Controller extends EventEmitter {
 
     // 3-4. Partials and the validity policy.
     rt.live = { ...rt.live, phase: 'reducing' };
+    const tPartials = Date.now();
     const partials: Array<{ summary: PartialSummary; partial: PartialAggregate; metrics: Metrics }> = [];
     const failures: string[] = [];
     for (const { handle, o } of outcomes) {
@@ -632,8 +634,9 @@ export class Controller extends EventEmitter {
     const updates = partials.reduce((n, p) => n + p.partial.count, 0);
     const weight = partials.reduce((n, p) => n + p.partial.weight, 0);
     const lastUpdateAt = partials.reduce<number | null>((t, p) => (p.summary.lastUpdateAt !== undefined && (t === null || p.summary.lastUpdateAt > t) ? p.summary.lastUpdateAt : t), null);
+    const timings: Record<string, number> = { partials: lastUpdateAt !== null ? Math.max(0, tPartials - lastUpdateAt) : 0, decode: Date.now() - tPartials };
     const trainMetrics = mergeMetrics(partials.map((p) => ({ metrics: p.metrics, weight: p.partial.weight })));
-    const progress: RoundRecord = { ...record, updates, weight, lastUpdateAt, partials: partials.map((p) => p.summary), trainMetrics };
+    const progress: RoundRecord = { ...record, updates, weight, lastUpdateAt, partials: partials.map((p) => p.summary), trainMetrics, timings };
     const qualifying = partials.filter((p) => p.partial.count >= config.minClients).length;
     if (qualifying < config.validity.minCombiners || updates < config.validity.minTotalUpdates || updates === 0) {
       const reason = `invalid round: ${qualifying} partial(s) with >= ${config.minClients} update(s) (need ${config.validity.minCombiners}), ${updates} update(s) in all${failures.length ? `; ${failures.join('; ')}` : ''}`;
@@ -643,6 +646,7 @@ export class Controller extends EventEmitter {
     }
 
     // 5. Reduce: merge partials (example-weighted), then the strategy's server step.
+    let t = Date.now();
     let merged = partials[0]?.partial as PartialAggregate;
     for (const p of partials.slice(1)) merged = strategy.mergePartials(rt.options, merged, p.partial, ctx);
     const step = strategy.serverStep(rt.options, rt.state, global.flat, merged, ctx);
@@ -650,18 +654,25 @@ export class Controller extends EventEmitter {
       await this.finishRound(rt, s, { ...progress, status: 'failed', reason: 'the strategy kept the previous model' }, true);
       return;
     }
+    timings.step = Date.now() - t;
+    t = Date.now();
     const frame = await encodeFrame(unflattenTensors(step.model, global.layout), { encoding: 'f32' });
+    timings.encode = Date.now() - t;
+    t = Date.now();
     const blob = await this.blobs.put(frame); // durable before any row points at it
     const modelId = `${s.id}.m${round}`;
     this.pendingModels.set(modelId, { sha256: blob.sha256, bytes: blob.bytes });
     const persisted = await this.persistState(strategy, step.state);
+    timings.store = Date.now() - t;
 
     // 6. Validation.
     let validationMetrics: Metrics = {};
     if (config.validate) {
       rt.live = { ...rt.live, phase: 'validating' };
       await this.state.putRound({ ...progress, status: 'validating' });
+      t = Date.now();
       validationMetrics = await this.runValidation(s, roundId, { id: modelId, sha256: blob.sha256, bytes: blob.bytes }, pkg, [...perCombiner.entries()], signal);
+      timings.validate = Date.now() - t;
     }
 
     // 7. Commit to the trail (one transaction).
@@ -678,7 +689,7 @@ export class Controller extends EventEmitter {
       metrics: { ...prefix('train.', trainMetrics), ...prefix('val.', validationMetrics), ...prefix('server.', serverMetrics), updates, weight },
       createdAt: committedAt,
     };
-    const final: RoundRecord = { ...progress, status: 'committed', committedAt, modelId, validationMetrics };
+    const final: RoundRecord = { ...progress, status: 'committed', committedAt, modelId, validationMetrics, timings };
     const metrics: MetricRow[] = [
       ...rows(s.id, round, 'train', trainMetrics),
       ...rows(s.id, round, 'validate', validationMetrics),
@@ -690,11 +701,14 @@ export class Controller extends EventEmitter {
       session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: persisted.json, strategyStateSha: persisted.sha },
       metrics,
     });
+    // The commit's own duration is recorded afterwards (metadata only; the round is already durable).
+    timings.commit = Date.now() - committedAt;
+    await this.state.putRound(final).catch((e: unknown) => this.log.warn({ err: toFedError(e).message }, 'recording round timings failed'));
     this.pendingModels.delete(modelId);
     rt.state = step.state;
     rt.global = { modelId, layout: global.layout, flat: step.model };
     this.log.info(
-      { sessionId: s.id, roundId, round, modelId, updates, weight, overheadMs: lastUpdateAt !== null ? committedAt - lastUpdateAt : null },
+      { sessionId: s.id, roundId, round, modelId, updates, weight, overheadMs: lastUpdateAt !== null ? Date.now() - lastUpdateAt : null, timings },
       'round committed',
     );
     this.emit('model', modelRec);

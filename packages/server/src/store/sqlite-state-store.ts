@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS rounds (
   partials TEXT NOT NULL,
   train_metrics TEXT NOT NULL,
   validation_metrics TEXT NOT NULL,
+  timings TEXT NOT NULL DEFAULT '{}',
   reason TEXT
 );
 CREATE INDEX IF NOT EXISTS rounds_by_session ON rounds(session_id, round);
@@ -130,6 +131,7 @@ function toRound(r: Row): RoundRecord {
     partials: parse(r.partials, []),
     trainMetrics: parse(r.train_metrics, {}),
     validationMetrics: parse(r.validation_metrics, {}),
+    timings: parse(r.timings, {}),
     reason: strOrNull(r.reason),
   };
 }
@@ -222,12 +224,12 @@ export class SqliteStateStore implements StateStore {
       getSession: db.prepare('SELECT * FROM sessions WHERE id = ?'),
       listSessions: db.prepare('SELECT * FROM sessions ORDER BY created_at, id'),
       putRound: db.prepare(
-        `INSERT INTO rounds (id, session_id, round, status, started_at, deadline, last_update_at, committed_at, model_id, updates, weight, combiners, partials, train_metrics, validation_metrics, reason)
-         VALUES (@id, @sessionId, @round, @status, @startedAt, @deadline, @lastUpdateAt, @committedAt, @modelId, @updates, @weight, @combiners, @partials, @trainMetrics, @validationMetrics, @reason)
+        `INSERT INTO rounds (id, session_id, round, status, started_at, deadline, last_update_at, committed_at, model_id, updates, weight, combiners, partials, train_metrics, validation_metrics, timings, reason)
+         VALUES (@id, @sessionId, @round, @status, @startedAt, @deadline, @lastUpdateAt, @committedAt, @modelId, @updates, @weight, @combiners, @partials, @trainMetrics, @validationMetrics, @timings, @reason)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, deadline = excluded.deadline, last_update_at = excluded.last_update_at,
            committed_at = excluded.committed_at, model_id = excluded.model_id, updates = excluded.updates, weight = excluded.weight,
            combiners = excluded.combiners, partials = excluded.partials, train_metrics = excluded.train_metrics,
-           validation_metrics = excluded.validation_metrics, reason = excluded.reason`,
+           validation_metrics = excluded.validation_metrics, timings = excluded.timings, reason = excluded.reason`,
       ),
       getRound: db.prepare('SELECT * FROM rounds WHERE id = ?'),
       listRounds: db.prepare('SELECT * FROM rounds WHERE session_id = ? ORDER BY round, started_at'),
@@ -289,6 +291,7 @@ export class SqliteStateStore implements StateStore {
       partials: json(rec.partials),
       trainMetrics: json(rec.trainMetrics),
       validationMetrics: json(rec.validationMetrics),
+      timings: json(rec.timings),
     };
   }
 

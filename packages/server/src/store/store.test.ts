@@ -43,6 +43,7 @@ const round = (sessionId: string, n: number, status: RoundRecord['status']): Rou
   partials: [],
   trainMetrics: {},
   validationMetrics: {},
+  timings: {},
   reason: null,
 });
 const model = (id: string, parentId: string | null, r: number): ModelRecord => ({

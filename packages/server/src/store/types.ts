@@ -55,6 +55,7 @@ export interface RoundRecord {
   deadline: number | null;
   /** Last client update folded by any combiner (epoch ms). */
   lastUpdateAt: number | null;
+  /** When the commit transaction began (it took `timings.commit` ms). */
   committedAt: number | null;
   modelId: string | null;
   updates: number;
@@ -63,6 +64,8 @@ export interface RoundRecord {
   partials: PartialSummary[];
   trainMetrics: Metrics;
   validationMetrics: Metrics;
+  /** Where the round's time went after the last update (ms): `partials`, `decode`, `step`, `encode`, `store`, `commit`. */
+  timings: Record<string, number>;
   reason: string | null;
 }
 

@@ -1,0 +1,258 @@
+/**
+ * `npm run bench -- rounds`: federated rounds with simulated Node clients that return precomputed
+ * int8 + deflate updates of a 1M-parameter model (no training), against `fedweb server` / `fedweb combiner`
+ * child processes on this machine. Writes `bench/results/rounds.json`.
+ *
+ * Measured per configuration (median over >= 3 rounds, from the server's own round records):
+ *  - round_overhead_ms: last update folded by any combiner -> new global model committed (reduce, server step,
+ *    f32 encode, fsynced blob write, SQLite commit);
+ *  - updates_per_s: updates folded per combiner / (its last update - round start);
+ *  - peak_rss_mb: VmHWM of the server process (controller + embedded combiner).
+ * combiner_scaling = aggregate updates/s with 2 external combiner processes / with 1 (same clients).
+ *
+ * Options: `--quick` (10/100/300 clients, 120 clients for scaling), `--rounds N` (default 3).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { encodeFrame } from '@fedweb/codec';
+import { nodeZlibCompressor } from '@fedweb/codec/node';
+import { api, connectClients, makeTestPackage, spawnCli, writePackageDir, type CliProcess, type TestClient } from '@fedweb/server/testing';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } }, strict: true });
+const ROUNDS = Math.max(3, Number(values.rounds));
+const CLIENT_COUNTS = values.quick ? [10, 100, 300] : [10, 100, 1000];
+const SCALING_CLIENTS = values.quick ? 120 : 300;
+const PARAMS = 1_000_000;
+const LAYOUT = [{ name: 'w0', shape: [1000, 1000] }];
+/** Uploads in flight at once from this process (clients of a real deployment finish training at different times). */
+const UPLOAD_CONCURRENCY = 64;
+const VARIANTS = 8;
+
+const LOAD_AT_START = Math.round((loadavg()[0] ?? NaN) * 10) / 10;
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A tiny semaphore for the client side's upload concurrency. */
+function limiter(n: number): { acquire(): Promise<void>; release(): void } {
+  let free = n;
+  const queue: Array<() => void> = [];
+  return {
+    acquire: () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((r) => queue.push(r))),
+    release: () => {
+      const next = queue.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- fixtures: seed model + precomputed updates
+console.log(`rounds bench: ${PARAMS.toLocaleString()} params, clients ${CLIENT_COUNTS.join('/')}, ${ROUNDS} rounds each, ${cpus().length} cores`);
+const work = await mkdtemp(join(tmpdir(), 'fedweb-bench-rounds-'));
+const pkgDir = join(work, 'pkg');
+await writePackageDir(pkgDir, await makeTestPackage({ layout: LAYOUT, name: 'bench-1m' }));
+let seed = 12345;
+const rand = (): number => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 4294967296;
+};
+const frames: Uint8Array[] = [];
+for (let v = 0; v < VARIANTS; v++) {
+  const delta = new Float32Array(PARAMS);
+  // Gaussian-ish small deltas (sum of uniforms), like one local epoch of SGD.
+  for (let i = 0; i < PARAMS; i++) delta[i] = (rand() + rand() + rand() - 1.5) * 0.01;
+  frames.push(await encodeFrame([{ name: 'w0', shape: [1000, 1000], data: delta }], { encoding: 'int8', compressor: nodeZlibCompressor }));
+}
+const updateBytes = frames[0]!.byteLength;
+console.log(`update frame: ${(updateBytes / 1e6).toFixed(3)} MB (int8 + deflate of ${(PARAMS * 4) / 1e6} MB f32)`);
+
+interface Stack {
+  url: string;
+  server: CliProcess;
+  combiners: CliProcess[];
+  dir: string;
+}
+
+async function startStack(externalCombiners: number): Promise<Stack> {
+  const dir = await mkdtemp(join(work, 'data-'));
+  const args = ['server', '--data-dir', dir, '--port', '0', '--package', pkgDir, '--log-level', 'warn'];
+  if (externalCombiners > 0) args.push('--no-embedded-combiner');
+  const server = spawnCli(args);
+  const url = (await server.waitFor(/listening on (http:\/\/[0-9.:]+)/, 60_000))[1] as string;
+  const combiners: CliProcess[] = [];
+  for (let i = 0; i < externalCombiners; i++) {
+    const c = spawnCli(['combiner', '--controller', url, '--name', `c${i + 1}`, '--port', '0', '--log-level', 'warn']);
+    await c.waitFor(/listening on/, 60_000);
+    combiners.push(c);
+  }
+  for (let t = 0; ; t++) {
+    const { combiners: list } = await api<{ combiners: unknown[] }>(url, '/api/combiners');
+    if (list.length === Math.max(1, externalCombiners)) break;
+    if (t > 200) throw new Error('combiners did not register');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url, server, combiners, dir };
+}
+
+async function stopStack(s: Stack): Promise<void> {
+  for (const c of s.combiners) await c.stop();
+  await s.server.stop();
+}
+
+interface RoundRec {
+  round: number;
+  status: string;
+  startedAt: number;
+  lastUpdateAt: number | null;
+  committedAt: number | null;
+  timings: Record<string, number>;
+  updates: number;
+  partials: Array<{ combinerId: string; count: number; firstUpdateAt?: number; lastUpdateAt?: number }>;
+}
+
+async function runSession(url: string, clients: number, rounds: number): Promise<RoundRec[]> {
+  const slots = limiter(UPLOAD_CONCURRENCY);
+  let seq = 0;
+  const conns: TestClient[] = await connectClients(clients, (i) => ({
+    baseUrl: url,
+    clientId: `sim-${i}`,
+    fetchModel: false,
+    layout: LAYOUT,
+    onTrain: async (task, ctx) => {
+      await slots.acquire();
+      const done = ctx.client.waitFor('update.ack', (m) => m.roundId === task.roundId, 300_000).catch(() => undefined);
+      const err = ctx.client.waitFor('error', () => true, 300_000).catch(() => undefined);
+      void Promise.race([done, err]).finally(() => slots.release());
+      return { frame: frames[seq++ % VARIANTS] as Uint8Array, numExamples: 10 + (seq % 7), metrics: { loss: 1 } };
+    },
+  }));
+  try {
+    // Every client is online on a combiner before the session starts.
+    for (let t = 0; ; t++) {
+      const { clientsOnline } = await api<{ clientsOnline: number }>(url, '/api/status');
+      if (clientsOnline >= clients) break;
+      if (t > 600) throw new Error(`only ${clientsOnline} of ${clients} clients online`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { session } = await api<{ session: { id: string } }>(url, '/api/sessions', {
+      body: { rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' },
+    });
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250));
+      const d = await api<{ session: { status: string }; rounds: RoundRec[] }>(url, `/api/sessions/${session.id}`);
+      if (d.session.status !== 'running') {
+        if (d.session.status !== 'completed') throw new Error(`session ${d.session.status}`);
+        return d.rounds;
+      }
+    }
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+  }
+}
+
+const results: Array<Record<string, unknown>> = [];
+for (const n of CLIENT_COUNTS) {
+  const stack = await startStack(0);
+  const t0 = Date.now();
+  const rounds = await runSession(stack.url, n, ROUNDS);
+  const rss = peakRssMb(stack.server.child.pid);
+  await stopStack(stack);
+  const committed = rounds.filter((r) => r.status === 'committed' && r.lastUpdateAt !== null && r.committedAt !== null);
+  if (committed.length < 3) throw new Error(`only ${committed.length} committed rounds at ${n} clients`);
+  // Last update folded -> commit transaction done (committedAt is when it began; timings.commit its duration).
+  const overheads = committed.map((r) => (r.committedAt as number) + (r.timings.commit ?? 0) - (r.lastUpdateAt as number));
+  const rates = committed.map((r) => {
+    const p = r.partials[0]!;
+    return (p.count * 1000) / Math.max(1, (p.lastUpdateAt as number) - r.startedAt);
+  });
+  const row = {
+    clients: n,
+    params: PARAMS,
+    rounds: committed.length,
+    updates_per_round: median(committed.map((r) => r.updates)),
+    round_overhead_ms: round1(median(overheads)),
+    round_overhead_ms_each: overheads,
+    round_overhead_breakdown_ms: committed.map((r) => r.timings),
+    updates_per_s: round1(median(rates)),
+    round_ms: round1(median(committed.map((r) => (r.committedAt as number) - r.startedAt))),
+    peak_rss_mb: round1(rss),
+    wall_s: round1((Date.now() - t0) / 1000),
+  };
+  console.log(
+    `${String(n).padStart(5)} clients: overhead ${row.round_overhead_ms} ms, ${row.updates_per_s} updates/s per combiner, round ${row.round_ms} ms, peak RSS ${row.peak_rss_mb} MB`,
+  );
+  results.push(row);
+}
+
+// ---------------------------------------------------------------- combiner scaling: 1 vs 2 external combiner processes
+const scaling: Record<string, unknown> = {};
+for (const k of [1, 2]) {
+  const stack = await startStack(k);
+  const rounds = await runSession(stack.url, SCALING_CLIENTS, ROUNDS);
+  const rss = [stack.server, ...stack.combiners].map((p) => round1(peakRssMb(p.child.pid)));
+  await stopStack(stack);
+  const committed = rounds.filter((r) => r.status === 'committed' && r.lastUpdateAt !== null);
+  const agg = committed.map((r) => (r.updates * 1000) / Math.max(1, (r.lastUpdateAt as number) - r.startedAt));
+  const per = committed.map((r) => r.partials.map((p) => round1((p.count * 1000) / Math.max(1, (p.lastUpdateAt as number) - r.startedAt))));
+  scaling[`combiners_${k}`] = { updates_per_s: round1(median(agg)), per_combiner_updates_per_s: per, peak_rss_mb: rss, rounds: committed.length };
+  console.log(`${k} combiner process(es), ${SCALING_CLIENTS} clients: ${round1(median(agg))} updates/s in aggregate`);
+}
+const one = (scaling.combiners_1 as { updates_per_s: number }).updates_per_s;
+const two = (scaling.combiners_2 as { updates_per_s: number }).updates_per_s;
+const combinerScaling = Math.round((two / one) * 100) / 100;
+
+const byClients = (n: number) => results.find((r) => r.clients === n) as { peak_rss_mb: number; round_overhead_ms: number } | undefined;
+const smallest = byClients(CLIENT_COUNTS[0]!);
+const largest = byClients(CLIENT_COUNTS[CLIENT_COUNTS.length - 1]!);
+const at100 = byClients(100);
+const out = {
+  bench: 'rounds',
+  date: new Date().toISOString(),
+  machine: { load_avg_1m_at_end: round1(loadavg()[0] ?? NaN), load_avg_1m_at_start: LOAD_AT_START, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, total_mem_gb: round1(totalmem() / 2 ** 30), free_mem_gb: round1(freemem() / 2 ** 30) },
+  params: PARAMS,
+  update_encoding: 'int8 (block 256) + deflate (node:zlib level 6)',
+  update_bytes: updateBytes,
+  upload_concurrency: UPLOAD_CONCURRENCY,
+  results,
+  combiner_scaling: combinerScaling,
+  combiner_scaling_detail: { clients: SCALING_CLIENTS, ...scaling },
+  ratios: {
+    peak_rss_largest_vs_smallest: smallest && largest ? Math.round((largest.peak_rss_mb / smallest.peak_rss_mb) * 100) / 100 : null,
+  },
+  targets: {
+    round_overhead_ms_at_100_clients_le_1000: at100 ? at100.round_overhead_ms <= 1000 : null,
+    clients_1000_on_one_combiner: CLIENT_COUNTS.includes(1000),
+    combiner_scaling_ge_1_8: combinerScaling >= 1.8,
+  },
+  notes: [
+    'Clients, controller and combiners all run on this machine and share its cores; the simulated clients (this process) push every update over loopback WebSockets.',
+    'The machine is shared with other work: machine.load_avg_1m_* says how busy it was; with a load above the core count every figure here is slower than on an idle machine.',
+    `The client side limits uploads in flight to ${UPLOAD_CONCURRENCY} (real clients finish training at different times); the server never waits for it.`,
+    'updates_per_s counts from round.start to the last update folded, so it includes task dispatch, upload transfer, SHA-256, inflate and the fold.',
+  ],
+};
+mkdirSync(here('./results'), { recursive: true });
+writeFileSync(here('./results/rounds.json'), JSON.stringify(out, null, 2) + '\n');
+await rm(work, { recursive: true, force: true });
+console.log(`combiner_scaling (2 processes / 1): ${combinerScaling}`);
+console.log('wrote bench/results/rounds.json');
+process.exit(0);
