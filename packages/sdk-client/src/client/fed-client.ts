@@ -131,6 +131,7 @@ export class FedClientCore {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #offVisibility: (() => void) | undefined;
   #offSignal: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
 
   #trainer: TrainerHandle | undefined;
   #trainerSetup: Promise<TrainerHandle> | undefined;
@@ -238,7 +239,14 @@ export class FedClientCore {
    * window.addEventListener('pagehide', () => void client.stop());
    * ```
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop().finally(() => {
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     const ctl = this.#stopCtl;
     if (!ctl || this.#status === 'stopped') return;
     const reason = fedError('ABORTED', 'FedClient.stop() was called');
@@ -262,6 +270,12 @@ export class FedClientCore {
 
   async #main(signal: AbortSignal): Promise<void> {
     await this.#openCache();
+    if (signal.aborted) {
+      // stop() ran while the cache was opening: it could not close what did not exist yet.
+      await this.#cache?.close().catch(() => {});
+      this.#cache = undefined;
+      return;
+    }
     const backoff = new Backoff(this.#opts.backoff);
     let connectedOnce = false;
     while (!signal.aborted) {
