@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { sha256Hex, type FedError, type MessageInput } from '@fedweb/codec';
+import { fedError, sha256Hex, type FedError, type MessageInput } from '@fedweb/codec';
 import { FedClientCore } from './fed-client.js';
 import { FakeServer } from './testing/fake-server.js';
 import { FakeTrainers, fakeUpdate } from './testing/fake-trainer.js';
@@ -196,6 +196,20 @@ describe('FedClient joining', () => {
     expect(failed.error?.message).toMatch(/own `id`/);
     await new Promise((r) => setTimeout(r, 150));
     expect(h.server.discoverCount).toBe(1);
+  });
+
+  it('runs on a memory cache, with a warning, when persistent storage is unavailable (private mode)', async () => {
+    const h = await harness();
+    const warnings: string[] = [];
+    const platform: FedPlatform = { ...testPlatform, openCache: async () => Promise.reject(fedError('STORAGE', 'IndexedDB is not available')) };
+    const client = new FedClientCore({ server: h.server.url, data: { load: dataset }, trainer: h.trainers.factory, logger: { warn: (m) => warnings.push(m) } }, platform);
+    cleanups.push(() => client.stop());
+    const ev = record(client);
+    await client.start();
+    expect(warnings.join('\n')).toMatch(/cache is unavailable, using memory/);
+    expect(ev.log.status.at(-1)).toMatchObject({ status: 'connected', cache: 'memory' });
+    h.server.send(h.validate('r1'));
+    expect((await h.server.next('validation')).roundId).toBe('r1');
   });
 
   it('sends the token to discovery and in hello', async () => {
