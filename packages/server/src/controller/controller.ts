@@ -270,6 +270,10 @@ export class Controller extends EventEmitter {
     rt.state = stateValue;
     rt.global = global;
     this.log.info({ sessionId: id, rounds: config.rounds, strategy: strategy.name }, 'session started');
+    if (strategy.mode === 'async') {
+      // No buffered-asynchronous engine yet: each "round" is one server step over the updates of that round.
+      this.log.warn({ sessionId: id, strategy: strategy.name }, 'async strategy runs round-synchronously in this version: every update has staleness 0');
+    }
     this.emit('session', rec);
     this.launch(id);
     return rec;
