@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, flattenTensors } from '@fedweb/codec';
-import { startServer, type FedServer } from '@fedweb/server';
+import { issueToken, startServer, type FedServer } from '@fedweb/server';
 import { FedClient, FedClientCore, nodePlatform, type RoundEvent, type MetricsEvent } from './index.js';
 import { loadMnist } from '../../test/mnist.js';
 
@@ -100,6 +100,8 @@ describe('Node FedClient against a real fedweb server', () => {
     expect(changed).toBeGreaterThan(seed.length / 2);
 
     for (const i of [0, 1]) {
+      const m = metrics[i]!.map((x) => `${x.task} loss ${x.metrics['loss']?.toFixed(3)} acc ${x.metrics['accuracy']?.toFixed(3)}`);
+      console.log(`[node] client ${i} (${clients[i]!.backend?.chosen} ${JSON.stringify(clients[i]!.backend?.candidates)}): ${m.join('; ')}`);
       expect(rounds[i]!.filter((r) => r.task === 'train' && r.phase === 'acknowledged')).toHaveLength(2);
       const train = metrics[i]!.filter((m) => m.task === 'train');
       expect(train.map((m) => m.numExamples)).toEqual([300, 300]);
@@ -135,5 +137,40 @@ describe('Node FedClient against a real fedweb server', () => {
     expect(fetched.some((u) => u.endsWith('/api/discover'))).toBe(true); // the counting fetch is the one in use
     expect(fetched.filter((u) => u.includes('/api/models/') || /\/api\/packages\/[0-9a-f]{64}/.test(u))).toEqual([]);
     expect(client.backend).toMatchObject({ cached: true });
+  });
+
+  it('with auth on: a client token for this id trains; a token for another id is refused for good (FORBIDDEN/UNAUTHORIZED)', async () => {
+    if (shared) await Promise.all(shared.clients.map((c) => c.stop()));
+    const secret = 'a-test-secret-of-enough-length';
+    const server = await startServer({ dataDir: join(root, 'auth-server'), port: 0, host: '127.0.0.1', secret, computePackage: { dir: MLP_DIR }, logger: false, waitPollMs: 100 });
+    cleanups.push(() => server.close());
+    const good = new FedClient({
+      server: server.url,
+      id: 'kiosk-1',
+      token: () => issueToken({ secret, role: 'client', sub: 'kiosk-1' }),
+      cache: join(root, 'auth-client'),
+      data: { load: dataFor(0) },
+      logger: { warn: () => {} },
+    });
+    cleanups.push(() => good.stop());
+    await good.start();
+    await until(() => (server.registry.list()[0]?.clients.size ?? 0) === 1, 20_000, 'the client online');
+    const session = await server.controller.startSession({ rounds: 1, roundTimeoutMs: 120_000, learningRate: 0.1 });
+    const done = await server.controller.waitForSession(session.id, ['completed', 'failed', 'stopped'], 120_000);
+    expect(done.status).toBe('completed');
+    expect((await server.controller.getSession(session.id)).rounds[0]).toMatchObject({ status: 'committed', updates: 1 });
+
+    const impostor = new FedClient({
+      server: server.url,
+      id: 'kiosk-2',
+      token: await issueToken({ secret, role: 'client', sub: 'kiosk-1' }),
+      cache: false,
+      data: { load: dataFor(1) },
+      logger: { warn: () => {} },
+    });
+    cleanups.push(() => impostor.stop());
+    const err = (await impostor.start().catch((e) => e)) as { code: string };
+    expect(['FORBIDDEN', 'UNAUTHORIZED']).toContain(err.code);
+    expect(impostor.status).toBe('failed');
   });
 });
