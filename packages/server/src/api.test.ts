@@ -1,8 +1,11 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { issueToken } from './auth.js';
 import { startCombiner } from './combiner/process.js';
-import { startTestServer, until } from './testing/harness.js';
+import { startTestServer, tempDir, until } from './testing/harness.js';
 import { makeTestPackage, uploadPackage } from './testing/package.js';
 import { api, TestClient } from './testing/test-client.js';
 
@@ -84,6 +87,28 @@ describe('REST API', () => {
     const dash = await fetch(`${url}/dashboard`);
     expect(dash.status).toBe(200);
     expect(await dash.text()).toMatch(/fedweb dashboard/);
+  });
+});
+
+describe('static site and plugins', () => {
+  it('serves a static folder at / and registers plugins, with COOP/COEP on every response', async () => {
+    const site = await tempDir();
+    cleanups.push(site.cleanup);
+    await mkdir(join(site.dir, 'assets'), { recursive: true });
+    await writeFile(join(site.dir, 'index.html'), '<!doctype html><title>demo</title>');
+    await writeFile(join(site.dir, 'assets', 'app.js'), 'export const x = 1;');
+    const plugin: FastifyPluginAsync = async (app) => {
+      app.get('/api/sim/ping', async () => ({ pong: true }));
+    };
+    const t = await startTestServer({ staticDir: site.dir, plugins: [plugin] });
+    cleanups.push(t.cleanup);
+    for (const path of ['/', '/assets/app.js', '/api/sim/ping', '/api/status', '/api/missing']) {
+      const res = await fetch(`${t.server.url}${path}`);
+      expect(res.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy'), path).toBe('require-corp');
+    }
+    expect(await (await fetch(`${t.server.url}/`)).text()).toMatch(/<title>demo<\/title>/);
+    expect(await (await fetch(`${t.server.url}/api/sim/ping`)).json()).toEqual({ pong: true });
   });
 });
 

@@ -286,10 +286,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       },
     },
     (socket: WebSocket, req: FastifyRequest) => {
-    let peer: Peer;
-    const handlers = combinerLinkHandlers(registry, auth, log, false, requestToken(req), () => peer);
-    peer = wsPeer(socket, log, handlers);
-    keepAlive(socket, 10_000);
+      let peer: Peer;
+      const handlers = combinerLinkHandlers(registry, auth, log, false, requestToken(req), () => peer);
+      peer = wsPeer(socket, log, handlers);
+      keepAlive(socket, 10_000);
     },
   );
 
@@ -331,9 +331,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     else await app.register(p.plugin, p.options ?? {});
   }
   if (opts.staticDir) {
-    await app.register(fastifyStatic, { root: resolve(opts.staticDir), prefix: '/', wildcard: true, setHeaders: (res) => {
-      for (const [k, v] of Object.entries(COOP_COEP)) res.setHeader(k, v);
-    } });
+    await app.register(fastifyStatic, {
+      root: resolve(opts.staticDir),
+      prefix: '/',
+      wildcard: true,
+      setHeaders: (res) => {
+        for (const [k, v] of Object.entries(COOP_COEP)) res.setHeader(k, v);
+      },
+    });
   }
 
   await app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });

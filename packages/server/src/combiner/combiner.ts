@@ -46,7 +46,7 @@ export interface CombinerOptions {
   log: Logger;
   /** Heartbeat interval told to clients; a client silent for 3x this is dropped. Default 5000. */
   heartbeatMs?: number;
-  /** Largest update frame accepted (bytes); default derived from the model (4.5 bytes/param + 1 MiB), capped at 512 MiB. */
+  /** Largest update frame accepted (bytes); default derived from the model (8.5 bytes/param + 1 MiB), capped at 512 MiB. */
   maxUploadBytes?: number;
   /** Update bytes held before folding beyond which client sockets are paused. Default 256 MiB. */
   maxInflightBytes?: number;
@@ -636,7 +636,8 @@ export class Combiner {
       paramCount,
       seed: msg.seed ?? 0,
     };
-    const maxUploadBytes = Math.min(this.opts.maxUploadBytes ?? 512 * 1024 * 1024, Math.ceil(paramCount * 4.5) + 1024 * 1024);
+    // f32 delta plus an optional same-size extra (SCAFFOLD control variate) at worst, plus headers.
+    const maxUploadBytes = Math.min(this.opts.maxUploadBytes ?? 512 * 1024 * 1024, Math.ceil(paramCount * 8.5) + 1024 * 1024);
     const limits = { maxFrameBytes: maxUploadBytes, maxBodyBytes: paramCount * 8 + 1024 * 1024, maxElements: paramCount * 2 + 16, maxTensors: layout.length * 2 + 16 };
     const round: RoundPart = {
       sessionId: msg.sessionId,
