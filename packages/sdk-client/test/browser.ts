@@ -93,7 +93,7 @@ export async function buildPage(root: string, opts: { outDir?: string; minify?: 
   const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), 'fedweb-page-'));
   await build({
     configFile: false,
-    root,
+    root: resolve(root),
     base: './',
     logLevel: 'error',
     resolve: { alias },

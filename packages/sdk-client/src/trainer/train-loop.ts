@@ -202,9 +202,9 @@ export interface LoopHooks {
 }
 
 /**
- * The standard local loop: `epochs` passes of shuffled mini-batches through {@link trainStep}. Reads the loss
- * back only when it reports progress (throttled) and at each epoch's end, so GPU backends are not synchronised
- * every batch; yields to the event loop about every 16 ms so that `abort()` gets through.
+ * The standard local loop: `epochs` passes of shuffled mini-batches through {@link trainStep}. The only
+ * synchronous read-back is the epoch's mean loss; progress reads (throttled) are asynchronous, so GPU backends
+ * keep their command queue full. Yields to the event loop about every 16 ms so that `abort()` gets through.
  *
  * @example
  * ```ts
@@ -222,10 +222,32 @@ export async function trainLoop(ctx: RoundContext, data: PackageData, opts: Requ
   const seed = hooks.seed ?? Math.floor(Math.random() * 2 ** 31);
   let lastReport = -Infinity;
   let lastYield = performance.now();
+  let lastEmitted = 0;
   let epochLoss = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     const idx = permutation(n, seed + epoch * 7919, opts.shuffle ?? true);
-    let sum: Scalar = tf.scalar(0);
+    // Batch losses stay on the device and are summed every FOLD batches: no per-batch ops beyond the step
+    // itself, and no per-batch read-back (a GPU sync). Progress reads are asynchronous and never awaited here.
+    let pending: { loss: Scalar; size: number }[] = [];
+    let reads: Promise<void>[] = [];
+    let sum: Scalar | null = null;
+    const fold = async () => {
+      await Promise.all(reads);
+      reads = [];
+      if (!pending.length) return;
+      const parts = pending;
+      pending = [];
+      const prev = sum;
+      sum = tf.tidy(() => {
+        const bySize = new Map<number, Scalar[]>();
+        for (const p of parts) bySize.set(p.size, [...(bySize.get(p.size) ?? []), p.loss]);
+        const terms = [...bySize].map(([size, ls]) => tf.mul(ls.length === 1 ? ls[0]! : tf.addN(ls), size));
+        if (prev) terms.push(prev);
+        return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as Scalar;
+      });
+      prev?.dispose();
+      tf.dispose(parts.map((p) => p.loss));
+    };
     try {
       for (let b = 0; b < batches; b++) {
         if (hooks.signal.aborted) throw abortError(hooks.signal);
@@ -235,30 +257,41 @@ export async function trainLoop(ctx: RoundContext, data: PackageData, opts: Requ
           const { x, y } = makeBatch(tf, data, idx, start, end);
           return trainStep(ctx, x, y);
         });
-        const prev = sum;
-        sum = tf.tidy(() => tf.add(prev, tf.mul(loss, end - start)) as Scalar);
-        prev.dispose();
+        pending.push({ loss, size: end - start });
         const now = performance.now();
-        const lastOfEpoch = b === batches - 1;
-        if (hooks.onBatchEnd && (lastOfEpoch || now - lastReport >= every)) {
+        const onBatchEnd = hooks.onBatchEnd;
+        if (onBatchEnd && (b === batches - 1 || now - lastReport >= every)) {
           lastReport = now;
-          const value = (await loss.data())[0]!;
-          hooks.onBatchEnd({ epoch: epoch + 1, epochs, batch: b + 1, batches, loss: value });
+          const progress = { epoch: epoch + 1, epochs, batch: b + 1, batches };
+          const order = epoch * batches + b + 1;
+          reads.push(
+            loss.data().then((v) => {
+              if (order <= lastEmitted) return;
+              lastEmitted = order;
+              onBatchEnd({ ...progress, loss: v[0]! });
+            }),
+          );
         }
-        loss.dispose();
+        if (pending.length >= FOLD) await fold();
         if (performance.now() - lastYield >= 16) {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
       }
-      epochLoss = (await sum.data())[0]! / n;
+      await fold();
+      epochLoss = sum ? (await (sum as Scalar).data())[0]! / n : NaN;
     } finally {
-      sum.dispose();
+      await Promise.allSettled(reads);
+      tf.dispose(pending.map((p) => p.loss));
+      (sum as Scalar | null)?.dispose();
     }
     if (!Number.isFinite(epochLoss)) throw fedError('NON_FINITE', `local training diverged: loss is ${epochLoss} in epoch ${epoch + 1} (lower the learning rate)`);
   }
   return { numExamples: n, metrics: { loss: epochLoss } };
 }
+
+/** Batches whose losses are summed at once (bounds the scalars kept alive on the device). */
+const FOLD = 64;
 
 function abortError(signal: AbortSignal) {
   const r: unknown = signal.reason;
