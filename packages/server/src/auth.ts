@@ -10,6 +10,13 @@ import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { fedError } from '@fedweb/codec';
 
+/**
+ * The roles a token may carry.
+ * @example
+ * ```ts
+ * ROLES.includes('viewer') // true
+ * ```
+ */
 export const ROLES = ['admin', 'operator', 'client', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -19,7 +26,13 @@ export interface Principal {
   sub: string;
 }
 
-/** The principal used when auth is off: every call is allowed. */
+/**
+ * The principal used when auth is off: every call is allowed.
+ * @example
+ * ```ts
+ * const principal = auth.enabled ? await auth.verify(token) : ANONYMOUS_ADMIN;
+ * ```
+ */
 export const ANONYMOUS_ADMIN: Principal = { role: 'admin', sub: 'anonymous' };
 
 const ClaimsSchema = z.object({ role: z.enum(ROLES), sub: z.string().min(1).max(128) });
@@ -132,7 +145,13 @@ export function createAuthenticator(secret: string | undefined): Authenticator {
   return { enabled: true, verify: (token) => verifyToken(secret, token) };
 }
 
-/** Extracts a bearer token from an `Authorization` header value. */
+/**
+ * Extracts a bearer token from an `Authorization` header value.
+ * @example
+ * ```ts
+ * bearerToken('Bearer abc.def.ghi') // 'abc.def.ghi'
+ * ```
+ */
 export function bearerToken(header: string | string[] | undefined): string | undefined {
   const h = Array.isArray(header) ? header[0] : header;
   if (!h) return undefined;

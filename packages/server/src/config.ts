@@ -8,6 +8,10 @@ import type { Capabilities } from '@fedweb/codec';
 /**
  * Which online clients may be picked for a round. Clients that do not report a capability pass the filter
  * (a desktop browser has no battery API; an unknown connection is not assumed cellular).
+ * @example
+ * ```ts
+ * SelectionPolicySchema.parse({ minBattery: 0.2, excludeConnectionTypes: ['cellular'] });
+ * ```
  */
 export const SelectionPolicySchema = z
   .object({
@@ -30,6 +34,10 @@ export type SelectionPolicy = z.infer<typeof SelectionPolicySchema>;
 /**
  * When a round counts (reference 000, step 4). A partial "qualifies" when it folded at least
  * `minClients` updates; the round is valid when at least `minCombiners` partials qualify.
+ * @example
+ * ```ts
+ * ValidityPolicySchema.parse({ minCombiners: 2 }); // both combiners must deliver
+ * ```
  */
 export const ValidityPolicySchema = z
   .object({
@@ -40,6 +48,13 @@ export const ValidityPolicySchema = z
   .strict();
 export type ValidityPolicy = z.infer<typeof ValidityPolicySchema>;
 
+/**
+ * The session config, every field defaulted (the README's "Session config" table documents each one).
+ * @example
+ * ```ts
+ * const config = SessionConfigSchema.parse({ rounds: 10, clientsPerRound: 20, strategy: { name: 'fedadam' } });
+ * ```
+ */
 export const SessionConfigSchema = z
   .object({
     /** Optional human-readable name shown on the dashboard. */

@@ -90,7 +90,13 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-/** The token of a request: `Authorization: Bearer`, else `?token=` (browsers cannot set WebSocket headers). */
+/**
+ * The token of a request: `Authorization: Bearer`, else `?token=` (browsers cannot set WebSocket headers).
+ * @example
+ * ```ts
+ * const principal = await auth.verify(requestToken(req));
+ * ```
+ */
 export function requestToken(req: FastifyRequest): string | undefined {
   const header = bearerToken(req.headers.authorization);
   if (header) return header;
@@ -114,7 +120,13 @@ export function installAuthHook(app: FastifyInstance, auth: Authenticator): void
   });
 }
 
-/** The request's principal (set by {@link installAuthHook}). */
+/**
+ * The request's principal (set by {@link installAuthHook}).
+ * @example
+ * ```ts
+ * authorize(principalOf(req), 'read');
+ * ```
+ */
 export function principalOf(req: FastifyRequest): Principal {
   if (!req.principal) throw fedError('UNAUTHORIZED', 'no principal on this request');
   return req.principal;

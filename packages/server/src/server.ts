@@ -169,7 +169,13 @@ function combinerLinkHandlers(
   };
 }
 
-/** Pings a socket every `ms`; terminates it when the previous ping got no pong (dead peer, half-open TCP). */
+/**
+ * Pings a socket every `ms`; terminates it when the previous ping got no pong (dead peer, half-open TCP).
+ * @example
+ * ```ts
+ * const stop = keepAlive(socket, 10_000);
+ * ```
+ */
 export function keepAlive(ws: WebSocket, ms: number): () => void {
   let alive = true;
   ws.on('pong', () => {

@@ -37,7 +37,13 @@ export interface Peer {
   terminate(): void;
 }
 
-/** ws data (Buffer | ArrayBuffer | Buffer[]) as one Uint8Array, without copying when possible. */
+/**
+ * ws data (Buffer | ArrayBuffer | Buffer[]) as one Uint8Array, without copying when possible.
+ * @example
+ * ```ts
+ * ws.on('message', (data) => handle(rawToBytes(data)));
+ * ```
+ */
 export function rawToBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) {
     const b = Buffer.concat(data);
@@ -47,7 +53,13 @@ export function rawToBytes(data: RawData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Runs a handler, logging instead of throwing (event handlers must never throw). */
+/**
+ * Runs a handler, logging instead of throwing (event handlers must never throw).
+ * @example
+ * ```ts
+ * ws.on('close', () => guard(log, 'close handler', () => onClose()));
+ * ```
+ */
 export function guard(log: Logger, what: string, fn: () => unknown): void {
   try {
     const r = fn();
@@ -210,7 +222,13 @@ export async function sendChunks(peer: Peer, chunks: Uint8Array[]): Promise<void
   for (const c of chunks) await peer.sendBinary(c);
 }
 
-/** Splits a frame for {@link sendChunks}. */
+/**
+ * Splits a frame for {@link sendChunks}.
+ * @example
+ * ```ts
+ * await sendChunks(peer, chunkFrame(frame, uploadId));
+ * ```
+ */
 export function chunkFrame(frame: Uint8Array, uploadId: string, chunkSize?: number): Uint8Array[] {
   return splitIntoChunks(frame, chunkSize === undefined ? { uploadId } : { uploadId, chunkSize });
 }

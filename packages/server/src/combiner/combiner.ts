@@ -125,13 +125,25 @@ const ROUND_ID = /\.r(\d+)\./;
 
 const shortId = (prefix: string): string => `${prefix}${randomBytes(6).toString('hex')}`;
 
-/** Parses the round number out of a controller round id (`<session>.r<round>.<nonce>`). */
+/**
+ * Parses the round number out of a controller round id (`<session>.r<round>.<nonce>`), 1 if absent.
+ * @example
+ * ```ts
+ * roundNumberOf('s1.r3.ab12cd34') // 3
+ * ```
+ */
 export function roundNumberOf(roundId: string): number {
   const m = ROUND_ID.exec(roundId);
   return m ? Number(m[1]) : 1;
 }
 
-/** The layout (names and shapes, in order) of an f32 model frame. */
+/**
+ * The layout (names and shapes, in order) of a model frame, from its header only.
+ * @example
+ * ```ts
+ * layoutOf(seedFrame) // [{ name: 'w0', shape: [784, 128] }, ...]
+ * ```
+ */
 export function layoutOf(frame: Uint8Array): TensorSpec[] {
   const header = readFrameHeader(frame);
   return header.tensors.map((t) => ({ name: t.name, shape: [...t.shape] }));

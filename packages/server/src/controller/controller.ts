@@ -64,7 +64,13 @@ export interface ControllerOptions {
   waitPollMs?: number;
 }
 
-/** Body of `POST /api/sessions`: the session config plus an optional id. */
+/**
+ * Body of `POST /api/sessions`: the session config plus an optional id.
+ * @example
+ * ```ts
+ * StartSessionSchema.parse({ id: 'mnist-1', rounds: 3 });
+ * ```
+ */
 export const StartSessionSchema = SessionConfigSchema.extend({
   id: z
     .string()
@@ -74,7 +80,13 @@ export const StartSessionSchema = SessionConfigSchema.extend({
     .optional(),
 });
 
-/** Body of `POST /api/packages`: JSON with base64 bytes. */
+/**
+ * Body of `POST /api/packages`: JSON with base64 bytes.
+ * @example
+ * ```ts
+ * await api(url, '/api/packages', { body: { manifest, bundle: b64(bundle), seedModel: b64(seed) }, token });
+ * ```
+ */
 export const PackageUploadSchema = z.object({
   manifest: z.unknown(),
   /** The ES module bundle, base64. */
@@ -110,17 +122,38 @@ interface SessionRuntime {
 
 const nonce = (): string => randomBytes(4).toString('hex');
 
-/** The BlobRef of a model in the trail. */
+/**
+ * The BlobRef of a model in the trail.
+ * @example
+ * ```ts
+ * modelRef(model).url // '/api/models/s1.m3'
+ * ```
+ */
 export function modelRef(m: Pick<ModelRecord, 'id' | 'sha256' | 'bytes'>): BlobRef {
   return { id: m.id, sha256: m.sha256, url: `/api/models/${encodeURIComponent(m.id)}`, bytes: m.bytes };
 }
 
-/** The BlobRef of a compute package bundle. */
+/**
+ * The BlobRef of a compute package bundle.
+ * @example
+ * ```ts
+ * packageRef(pkg).url // '/api/packages/<sha256>'
+ * ```
+ */
 export function packageRef(p: Pick<PackageRecord, 'sha256' | 'bytes'>): BlobRef {
   return { id: `pkg-${p.sha256.slice(0, 16)}`, sha256: p.sha256, url: `/api/packages/${p.sha256}`, bytes: p.bytes };
 }
 
-/** Events: `session` (SessionRecord), `round` (RoundRecord, at each final status), `model` (ModelRecord). */
+/**
+ * Sessions, the round loop, the reducer and the model trail. Events: `session` (SessionRecord), `round`
+ * (RoundRecord, at each final status), `model` (ModelRecord).
+ * @example
+ * ```ts
+ * const s = await server.controller.startSession({ rounds: 3 });
+ * server.controller.on('round', (r) => console.log(r.round, r.status, r.updates));
+ * await server.controller.waitForSession(s.id);
+ * ```
+ */
 export class Controller extends EventEmitter {
   private readonly state: StateStore;
   private readonly blobs: BlobStore;

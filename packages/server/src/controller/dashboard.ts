@@ -2,6 +2,13 @@
  * A small operator dashboard: plain HTML polling the REST API every two seconds. With auth on, open it as
  * `/dashboard#token=<jwt>` (a viewer token is enough; the fragment never reaches the server logs).
  */
+/**
+ * The dashboard page served at `/dashboard`.
+ * @example
+ * ```ts
+ * app.get('/dashboard', (_req, reply) => reply.type('text/html').send(DASHBOARD_HTML));
+ * ```
+ */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>

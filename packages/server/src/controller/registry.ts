@@ -39,6 +39,13 @@ export interface CombinerLoad {
  */
 export type DiscoveryPolicy = (clientId: string, combiners: CombinerLoad[]) => string | null;
 
+/**
+ * The default discovery policy: the combiner with the fewest clients (connected plus just assigned), ties by id.
+ * @example
+ * ```ts
+ * await startServer({ discoveryPolicy: leastLoaded });
+ * ```
+ */
 export const leastLoaded: DiscoveryPolicy = (_clientId, combiners) => {
   let best: CombinerLoad | null = null;
   for (const c of combiners) if (!best || c.load < best.load || (c.load === best.load && c.id < best.id)) best = c;
@@ -73,6 +80,14 @@ export interface RegistryEvents {
   disconnected(combiner: CombinerHandle): void;
 }
 
+/**
+ * The live combiners, their clients, discovery, and the per-round waits of the round loop.
+ * @example
+ * ```ts
+ * const handle = registry.assign('kiosk-17'); // least-loaded live combiner
+ * const ready = await registry.request('ready', handle, roundId, prepareMsg, 5000);
+ * ```
+ */
 export class CombinerRegistry {
   private readonly combiners = new Map<string, CombinerHandle>();
   /** clientId -> (combinerId, when) for clients sent to a combiner that did not report them yet. */

@@ -33,6 +33,14 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The local-folder blob store (see the module comment for the durability argument).
+ * @example
+ * ```ts
+ * const blobs = new FsBlobStore('./.fedweb/blobs');
+ * const { sha256 } = await blobs.put(frame);
+ * ```
+ */
 export class FsBlobStore implements BlobStore {
   constructor(readonly dir: string) {}
 

@@ -199,6 +199,13 @@ export function openSqliteStateStore(file: string): StateStore {
   return new SqliteStateStore(file);
 }
 
+/**
+ * The SQLite state store (see {@link openSqliteStateStore}).
+ * @example
+ * ```ts
+ * const store = new SqliteStateStore('./.fedweb/state.db');
+ * ```
+ */
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
   private readonly stmts;

@@ -4,7 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Absolute path of `bin/fedweb.mjs`. */
+/**
+ * Absolute path of `bin/fedweb.mjs`.
+ * @example
+ * ```ts
+ * spawn(process.execPath, [FEDWEB_BIN, 'server', '--port', '0']);
+ * ```
+ */
 export const FEDWEB_BIN = fileURLToPath(new URL('../../bin/fedweb.mjs', import.meta.url));
 
 export interface CliProcess {
