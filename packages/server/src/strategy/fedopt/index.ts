@@ -69,20 +69,42 @@ export function fedOptStep(
     throw fedError('SHAPE_MISMATCH', `FedOpt state has ${m.length}/${v.length} floats, delta ${delta.length}, model ${n}`);
   }
   const { eta, beta1, beta2, tau } = o;
+  const c1 = 1 - beta1;
+  const c2 = 1 - beta2;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const d = delta[i]!;
-    const d2 = d * d;
-    const mi = beta1 * m[i]! + (1 - beta1) * d;
-    let vi = v[i]!;
-    if (variant === 'adagrad') vi = vi + d2;
-    else if (variant === 'adam') vi = beta2 * vi + (1 - beta2) * d2;
-    else vi = vi - (1 - beta2) * d2 * Math.sign(vi - d2);
-    m[i] = mi;
-    v[i] = vi;
-    // v stays > 0: Adagrad and Adam only add non-negative terms to v_{−1} = τ² > 0; Yogi subtracts
-    // (1 − β2)Δ² only when v > Δ², leaving v − (1 − β2)Δ² > 0. Math.max guards float rounding.
-    out[i] = global[i]! + (eta * mi) / (Math.sqrt(Math.max(vi, 0)) + tau);
+  // One loop per variant (no per-element branch on the variant), so each compiles to a tight loop.
+  // v stays > 0: Adagrad and Adam only add non-negative terms to v_{−1} = τ² > 0; Yogi subtracts
+  // (1 − β2)Δ² only when v > Δ², leaving v − (1 − β2)Δ² > 0. Math.max guards float rounding.
+  if (variant === 'adagrad') {
+    for (let i = 0; i < n; i++) {
+      const d = delta[i]!;
+      const mi = beta1 * m[i]! + c1 * d;
+      const vi = v[i]! + d * d;
+      m[i] = mi;
+      v[i] = vi;
+      out[i] = global[i]! + (eta * mi) / (Math.sqrt(Math.max(vi, 0)) + tau);
+    }
+  } else if (variant === 'adam') {
+    for (let i = 0; i < n; i++) {
+      const d = delta[i]!;
+      const mi = beta1 * m[i]! + c1 * d;
+      const vi = beta2 * v[i]! + c2 * d * d;
+      m[i] = mi;
+      v[i] = vi;
+      out[i] = global[i]! + (eta * mi) / (Math.sqrt(Math.max(vi, 0)) + tau);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const d = delta[i]!;
+      const d2 = d * d;
+      const mi = beta1 * m[i]! + c1 * d;
+      const v0 = v[i]!;
+      // v − (1 − β2) Δ² sign(v − Δ²), with sign(0) = 0.
+      const vi = v0 > d2 ? v0 - c2 * d2 : v0 < d2 ? v0 + c2 * d2 : v0;
+      m[i] = mi;
+      v[i] = vi;
+      out[i] = global[i]! + (eta * mi) / (Math.sqrt(Math.max(vi, 0)) + tau);
+    }
   }
   return out;
 }
