@@ -471,6 +471,8 @@ export class Controller extends EventEmitter {
         if (!this.closed) {
           void this.state.getSession(id).then((s) => {
             if (s?.status === 'running' && s.completedRounds < s.config.rounds && !rt.abort.signal.aborted) this.launch(id);
+            // A finished session's runtime holds its global model: free it.
+            else if (s && ['completed', 'stopped', 'failed'].includes(s.status) && !rt.loop) this.runtimes.delete(id);
           }, () => undefined);
         }
       });
