@@ -80,6 +80,9 @@ describe('chunks', () => {
     expect(mutate((_b, dv) => dv.setUint32(16, 0xffffffff, true))).toThrow(bad);
     expect(mutate((_b, dv) => dv.setUint32(20, 0, true))).toThrow(bad);
     expect(() => parseChunk(c!.subarray(0, c!.length - 1))).toThrow(bad);
+    const oversized = new Uint8Array(c!.length + 1);
+    oversized.set(c!);
+    expect(() => parseChunk(oversized)).toThrow(bad);
     expect(() => splitIntoChunks(frame, { uploadId: 'bad id' })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
   });
 

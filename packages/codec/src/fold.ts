@@ -48,9 +48,7 @@ export async function foldInto(acc: Float32Array, frame: Uint8Array, weight: num
   let off = 0;
   for (const t of parsed.tensors) {
     if (t.encoding === 'f32') {
-      const x = t.values;
-      const m = t.n;
-      for (let i = 0, a = off; i < m; i++, a++) acc[a] = acc[a]! + weight * x[i]!;
+      foldF32(acc, off, t.values, weight);
     } else if (t.encoding === 'int8') {
       foldInt8(acc, off, t.n, t.blockSize, t.scales, t.q, weight);
     } else {
@@ -62,6 +60,11 @@ export async function foldInto(acc: Float32Array, frame: Uint8Array, weight: num
     }
     off += t.n;
   }
+}
+
+// The loops live in small sync functions of their own so the JIT compiles each as one tight loop.
+function foldF32(acc: Float32Array, off: number, x: Float32Array, weight: number): void {
+  for (let i = 0, a = off; i < x.length; i++, a++) acc[a] = acc[a]! + weight * x[i]!;
 }
 
 // Kept as its own small monomorphic function so the JIT compiles one tight loop.

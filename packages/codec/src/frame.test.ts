@@ -46,6 +46,15 @@ describe('encodeFrame / decodeFrame', () => {
     expect(dv.getFloat32(bodyOffset, true)).toBe(1);
   });
 
+  it('matches the example in README.md byte for byte', async () => {
+    const frame = await encodeFrame([{ name: 'a', shape: [2], data: new Float32Array([1, 2]) }]);
+    const hex = Buffer.from(frame).toString('hex');
+    expect(frame.length).toBe(128);
+    expect(hex.slice(0, 32)).toBe('46574631010000006700000008000000');
+    expect(new TextDecoder().decode(frame.subarray(16, 119))).toBe('{"tensors":[{"name":"a","shape":[2],"dtype":"float32","encoding":"f32","byteOffset":0,"byteLength":8}]}');
+    expect(hex.slice(238)).toBe('00' + '0000803f00000040');
+  });
+
   it('int8 decodes within scale/2 and hand-computed values match', async () => {
     const frame = await encodeFrame([{ name: 'x', shape: [4], data: new Float32Array([0.5, -1, 0.25, 0]) }], { encoding: 'int8' });
     const h = readFrameHeader(frame);
