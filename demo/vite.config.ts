@@ -16,7 +16,15 @@ export default defineConfig({
   base: './',
   resolve: { alias },
   worker: { format: 'es' },
-  build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096, reportCompressedSize: false },
+  build: {
+    outDir: join(here, 'dist'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    reportCompressedSize: false,
+    // The tutorial page, and the simulation harness's centralized-baseline page.
+    rollupOptions: { input: { index: join(here, 'index.html'), centralized: join(here, 'centralized.html') } },
+  },
   // `vite dev` against a server on :8080 (npm start), for working on the page.
   server: { headers: isolation, proxy: { '/api': 'http://127.0.0.1:8080', '/ws': { target: 'ws://127.0.0.1:8080', ws: true } } },
   preview: { headers: isolation },

@@ -4,8 +4,9 @@ import { parseSimulateArgs } from './args.js';
 describe('parseSimulateArgs', () => {
   it('applies the issue defaults and per-model sizes', () => {
     const o = parseSimulateArgs([]);
-    expect(o).toMatchObject({ tabs: 10, rounds: 20, split: 'dirichlet:0.5', strategy: 'fedavg', model: 'cnn', shardSize: 300, combiners: 1, centralized: true });
-    expect(parseSimulateArgs(['--model', 'mlp']).shardSize).toBe(800);
+    expect(o).toMatchObject({ tabs: 10, rounds: 20, split: 'dirichlet:0.5', strategy: 'fedavg', model: 'cnn', shardSize: 800, batchSize: 32, backend: 'webgl', combiners: 1, centralized: true });
+    expect(parseSimulateArgs(['--model', 'mlp']).backend).toBe('wasm');
+    expect(parseSimulateArgs(['--model', 'mlp', '--backend', 'auto']).backend).toBe('auto');
   });
   it('parses every flag', () => {
     const o = parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--split', 'labels:2', '--strategy', 'fedadam', '--node-clients', '2', '--combiners', '3', '--kill-tab-every', '2', '--kill-combiner-at-round', '2', '--shard-size', '100', '--no-centralized']);

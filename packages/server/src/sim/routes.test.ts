@@ -79,6 +79,15 @@ describe('simRoutes', () => {
     expect(Array.from(b.x.subarray(784, 1568))).toEqual(Array.from(sim.train.x.subarray((idx[1] as number) * 784, ((idx[1] as number) + 1) * 784)));
   });
 
+  it('reads a shard by index without assigning it', async () => {
+    const before = (await app.inject({ method: 'GET', url: '/api/sim/info' })).json().assignments;
+    const res = await app.inject({ method: 'GET', url: '/api/sim/shard?index=2' });
+    expect(res.statusCode).toBe(200);
+    expect(decodeShard(new Uint8Array(res.rawPayload)).meta.shard).toBe(2);
+    expect((await app.inject({ method: 'GET', url: '/api/sim/info' })).json().assignments).toEqual(before);
+    for (const bad of ['3', '-1', 'x']) expect((await app.inject({ method: 'GET', url: `/api/sim/shard?index=${bad}` })).statusCode).toBe(400);
+  });
+
   it('refuses a missing or malformed client id with 400 BAD_CONFIG', async () => {
     for (const url of ['/api/sim/shard', '/api/sim/shard?client=', '/api/sim/shard?client=a%20b', `/api/sim/shard?client=${'x'.repeat(129)}`]) {
       const res = await app.inject({ method: 'GET', url });

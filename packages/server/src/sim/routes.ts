@@ -7,6 +7,7 @@
  * Routes:
  * - `GET /api/sim/shard?client=<id>`: this client's shard (binary, see `format.ts`). The same id always
  *   gets the same shard; a new id gets the next shard round-robin over `clients` shards.
+ *   `?index=<k>` reads shard k without assigning it (for a centralized baseline on the union).
  * - `GET /api/sim/testset`: the fixed held-out test set (2,000 digits), for global accuracy.
  * - `GET /api/sim/info`: the configuration and which shard each known client holds (JSON).
  */
@@ -110,12 +111,18 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
 
     app.get('/api/sim/shard', async (request, reply) => {
       try {
-        const client = (request.query as Record<string, unknown>)['client'];
-        if (typeof client !== 'string' || !CLIENT_ID.test(client)) {
+        const query = request.query as Record<string, unknown>;
+        const client = query['client'];
+        const index = query['index'];
+        let shard: number | undefined;
+        if (index !== undefined) {
+          // A given shard, without assigning it to anyone (the harness's centralized baseline reads the union).
+          shard = Number(index);
+          if (!Number.isInteger(shard) || shard < 0 || shard >= numShards) throw fedError('BAD_CONFIG', `query parameter index must be an integer in 0..${numShards - 1}`);
+        } else if (typeof client !== 'string' || !CLIENT_ID.test(client)) {
           throw fedError('BAD_CONFIG', 'query parameter client must be 1..128 characters of letters, digits and . _ : @ -');
-        }
-        let shard = assigned.get(client);
-        if (shard === undefined) {
+        } else shard = assigned.get(client);
+        if (shard === undefined && typeof client === 'string') {
           shard = nextShard;
           nextShard = (nextShard + 1) % numShards;
           if (assigned.size >= maxAssignments) {
@@ -125,6 +132,7 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
           assigned.set(client, shard);
           request.log.info({ client, shard }, 'simulation: shard assigned');
         }
+        if (shard === undefined) throw fedError('BAD_CONFIG', 'query parameter client or index is required');
         let body = encoded.get(shard);
         if (!body) {
           const s = getSim();
