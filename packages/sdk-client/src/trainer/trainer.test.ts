@@ -215,6 +215,21 @@ describe('in-process trainer (Node) with the MLP package on real MNIST digits', 
   });
 });
 
+describe('cached backend decisions', () => {
+  it('a cached report is reused without probing and comes back marked cached', async () => {
+    const h = createInProcessTrainer();
+    try {
+      const cachedReport = { chosen: 'cpu' as const, candidates: { wasm: '100 ex/s', cpu: '900 ex/s' }, cached: false };
+      await h.api.init({ backend: 'auto', cachedReport });
+      const report = await h.api.loadPackage(mlp.code(), mlp.manifest);
+      expect(report).toEqual({ ...cachedReport, cached: true });
+      expect(tf.getBackend()).toBe('cpu');
+    } finally {
+      await h.terminate();
+    }
+  });
+});
+
 describe('compute package verification', () => {
   it('refuses a package whose SHA-256 differs from the manifest with PACKAGE_INVALID, before running it', async () => {
     const h = createInProcessTrainer();
