@@ -188,8 +188,10 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
       const { done, rounds } = await sessionP;
       expect(done.status).toBe('completed');
       expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 2, 4600]]);
-      const mine = (await events(page)).filter((e) => e.kind === 'round' && e.payload['roundId'] === roundId).map((e) => e.payload['phase']);
-      expect(mine).toContain('acknowledged');
+      // The round commits as soon as the combiner has folded the update; the ack reaches the page a moment later.
+      const phases = async () => (await events(page)).filter((e) => e.kind === 'round' && e.payload['roundId'] === roundId).map((e) => e.payload['phase']);
+      await until(async () => (await phases()).includes('acknowledged'), 20_000, 'the resumed upload acknowledged in the page');
+      expect(await phases()).toContain('acknowledged');
       expect(requests.filter(isBlob)).toEqual([]);
     } finally {
       await slow.stop();
