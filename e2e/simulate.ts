@@ -189,17 +189,19 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
           }
           if (o.killCombinerAtRound > 0 && live.round === o.killCombinerAtRound && !done.has('combiner')) {
             done.add('combiner');
-            await new Promise((r) => setTimeout(r, 1500));
-            const victim = env.combiners.find((c) => c.alive);
+            // The combiner holding the most clients, killed while the round is being trained.
+            const loads = new Map(env.server.registry.list().map((c) => [c.id, c.clients.size]));
+            const victim = env.combiners.filter((c) => c.alive).sort((a, b) => (loads.get(b.name) ?? 0) - (loads.get(a.name) ?? 0))[0];
             if (victim) {
               victim.child.kill('SIGKILL');
-              const line = `round ${live.round}: killed combiner process ${victim.name} (SIGKILL) mid-round`;
+              const now = env.server.controller.liveRounds().find((l) => l.sessionId === session.id);
+              const line = `round ${live.round}: killed combiner process ${victim.name} (SIGKILL, ${loads.get(victim.name) ?? 0} clients) while the round was ${now?.round === live.round ? now.phase : 'closing'}`;
               injected.push(line);
               say(line);
             }
           }
         }
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 50));
       }
     })();
 
