@@ -37,6 +37,7 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --package <dir>         upload and activate this compute package folder at start
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
+  --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
   --no-embedded-combiner  run no combiner in this process (external combiners only)
   --log-level <level>     fatal|error|warn|info|debug (default info)
 
@@ -52,6 +53,7 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --secret <s>            JWT secret (or FEDWEB_SECRET): verifies client tokens, signs this combiner's token
   --token <jwt>           an operator token for the controller (instead of --secret)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
+  --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
   --log-level <level>     (default info)`,
   token: `usage: fedweb token --role <role> --sub <subject> [options]
 
@@ -125,6 +127,7 @@ async function cmdServer(args: string[]): Promise<void> {
     package: { type: 'string' },
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
+    'reconnect-grace-ms': { type: 'string' },
     'embedded-combiner': { type: 'boolean', default: true },
     'log-level': { type: 'string' },
   });
@@ -138,6 +141,7 @@ async function cmdServer(args: string[]): Promise<void> {
     ...(values.package ? { computePackage: { dir: resolve(values.package) } } : {}),
     ...(values.static ? { staticDir: resolve(values.static) } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
+    ...(values['reconnect-grace-ms'] ? { combiner: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
     embeddedCombiner: values['embedded-combiner'] !== false,
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
@@ -156,6 +160,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     secret: { type: 'string' },
     token: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
+    'reconnect-grace-ms': { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (values.help) return void console.log(HELP.combiner);
@@ -170,6 +175,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(secret ? { secret } : {}),
     ...(values.token ? { token: values.token } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
+    ...(values['reconnect-grace-ms'] ? { limits: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
   console.log(`fedweb combiner ${c.id} listening on ${c.url}`);

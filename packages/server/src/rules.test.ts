@@ -95,8 +95,9 @@ describe('round rules', () => {
     await late;
   });
 
-  it('does not wait for a client that disconnects mid-upload, and never counts its partial upload', async () => {
-    const server = await setup();
+  it('does not wait for a client that disconnects mid-upload beyond the reconnect grace, and never counts its partial upload', async () => {
+    // x never comes back: the part closes once its 300 ms reconnect grace has run out.
+    const server = await setup({ combiner: { reconnectGraceMs: 300 } });
     await connect(server, { clientId: 'a', onTrain: () => ONES });
     await connect(server, { clientId: 'b', onTrain: () => TWOS });
     await connect(server, {

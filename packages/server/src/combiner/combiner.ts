@@ -56,6 +56,12 @@ export interface CombinerOptions {
   foldConcurrency?: number;
   /** A socket that sends no `hello` within this is closed. Default 10 s. */
   helloTimeoutMs?: number;
+  /**
+   * How long a selected client that disconnects mid-round keeps its slot (default 15 s; 0 = none). A browser
+   * tab that reloads comes back with the same clientId and resumes its upload; without a grace a lone client's
+   * reload would close the round. The round deadline still applies: the grace never extends a round.
+   */
+  reconnectGraceMs?: number;
 }
 
 interface Upload {
@@ -92,6 +98,8 @@ interface RoundPart {
   delivered: Set<string>;
   folding: Set<string>;
   failed: Set<string>;
+  /** Selected clients that disconnected and may still come back: clientId -> grace timer. */
+  away: Map<string, NodeJS.Timeout>;
   quota: number;
   state: 'collecting' | 'closing' | 'closed';
   timer: NodeJS.Timeout | null;
@@ -121,6 +129,7 @@ interface ValidationPart {
 }
 
 const DEFAULT_HEARTBEAT_MS = 5000;
+const DEFAULT_RECONNECT_GRACE_MS = 15_000;
 const ROUND_ID = /\.r(\d+)\./;
 
 const shortId = (prefix: string): string => `${prefix}${randomBytes(6).toString('hex')}`;
@@ -162,6 +171,7 @@ export function layoutOf(frame: Uint8Array): TensorSpec[] {
 export class Combiner {
   readonly id: string;
   readonly heartbeatMs: number;
+  readonly reconnectGraceMs: number;
   /** The URL announced to the controller (set once the client port is known). */
   clientUrl: string;
   private readonly log: Logger;
@@ -189,6 +199,7 @@ export class Combiner {
     this.clientUrl = opts.clientUrl;
     this.log = opts.log;
     this.heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.reconnectGraceMs = Math.max(0, opts.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS);
     this.maxInflightBytes = opts.maxInflightBytes ?? 256 * 1024 * 1024;
     this.foldSlots = opts.foldConcurrency ?? 2;
     this.sweepTimer = setInterval(() => guard(this.log, 'heartbeat sweep', () => this.sweep()), Math.max(50, Math.floor(this.heartbeatMs / 2)));
@@ -375,6 +386,7 @@ export class Combiner {
       heartbeatMs: this.heartbeatMs,
       ...(pendingTask ? { openRoundId: round.roundId } : {}),
     });
+    if (round) this.endGrace(round, hello.clientId);
     if (pendingTask) {
       round.failed.delete(hello.clientId);
       this.sendTrainTask(round, conn);
@@ -419,8 +431,12 @@ export class Combiner {
     this.clients.delete(id);
     this.log.info({ clientId: id }, 'client disconnected');
     this.scheduleStatus();
-    // A client that leaves mid-round is not waited for (its partial upload was dropped above).
-    if (this.round) this.maybeClose(this.round);
+    // A client that leaves mid-round is waited for only during the reconnect grace (its partial upload was
+    // dropped above: a resumed upload starts again from the first chunk).
+    if (this.round) {
+      this.startGrace(this.round, id);
+      this.maybeClose(this.round);
+    }
     if (this.validation) this.maybeFinishValidation(this.validation);
   }
 
@@ -558,6 +574,8 @@ export class Combiner {
       if (!err.retryable) round.failed.add(clientId);
     } finally {
       round.folding.delete(clientId);
+      // It left while its update was folding and the fold was refused (retryable): it may come back and resend.
+      if (!this.clients.has(clientId)) this.startGrace(round, clientId);
       round.inflight -= 1;
       this.releaseFoldSlot();
       if (round.inflight === 0) for (const resolve of round.drained.splice(0)) resolve();
@@ -665,6 +683,7 @@ export class Combiner {
       delivered: new Set(),
       folding: new Set(),
       failed: new Set(),
+      away: new Map(),
       quota: Math.min(msg.quota, msg.clientIds.length),
       state: 'collecting',
       timer: null,
@@ -722,23 +741,59 @@ export class Combiner {
     }
   }
 
-  /** Closes the part when every selected client delivered, failed or left, or the quota is reached. */
+  /**
+   * Closes the part when every selected client delivered, failed or left (and its reconnect grace ran out),
+   * or the quota is reached.
+   */
   private maybeClose(round: RoundPart): void {
     if (round.state !== 'collecting' || round !== this.round) return;
     if (round.delivered.size >= round.quota) return this.closeRound(round, 'quota');
     for (const id of round.selected) {
       if (round.delivered.has(id) || round.failed.has(id)) continue;
-      if (round.folding.has(id)) return;
+      if (round.folding.has(id) || round.away.has(id)) return;
       const conn = this.clients.get(id);
       if (conn && !conn.closed) return;
     }
     this.closeRound(round, 'all selected clients done or gone');
   }
 
+  /** A selected client that still owes an update disconnected: keep its slot for the reconnect grace. */
+  private startGrace(round: RoundPart, clientId: string): void {
+    if (round.state !== 'collecting' || this.reconnectGraceMs === 0 || this.closing) return;
+    if (!round.selected.has(clientId) || round.delivered.has(clientId) || round.failed.has(clientId) || round.folding.has(clientId)) return;
+    this.endGrace(round, clientId);
+    // The round's own deadline timer closes the part anyway, so the grace never outlives the round.
+    const timer = setTimeout(
+      () =>
+        guard(this.log, 'reconnect grace', () => {
+          if (round.away.get(clientId) !== timer) return;
+          round.away.delete(clientId);
+          this.log.info({ clientId, roundId: round.roundId }, 'client did not come back within the reconnect grace');
+          this.maybeClose(round);
+        }),
+      this.reconnectGraceMs,
+    );
+    timer.unref();
+    round.away.set(clientId, timer);
+  }
+
+  private endGrace(round: RoundPart, clientId: string): void {
+    const timer = round.away.get(clientId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    round.away.delete(clientId);
+  }
+
+  private clearGraces(round: RoundPart): void {
+    for (const timer of round.away.values()) clearTimeout(timer);
+    round.away.clear();
+  }
+
   private closeRound(round: RoundPart, reason: string): void {
     if (round.state !== 'collecting') return;
     round.state = 'closing';
     if (round.timer) clearTimeout(round.timer);
+    this.clearGraces(round);
     this.rememberClosed(round.roundId);
     this.cancelOutstanding(round, `round closed (${reason})`);
     const send = this.finishRound(round, reason)
@@ -796,6 +851,7 @@ export class Combiner {
     if (round.state === 'closed') return;
     this.log.warn({ roundId: round.roundId, reason }, 'round part aborted');
     if (round.timer) clearTimeout(round.timer);
+    this.clearGraces(round);
     if (round.state === 'collecting') this.cancelOutstanding(round, `round aborted: ${reason}`);
     round.state = 'closed';
     this.rememberClosed(round.roundId);

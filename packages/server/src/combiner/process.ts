@@ -34,7 +34,7 @@ export interface CombinerProcessOptions {
   heartbeatMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
-  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs'>;
+  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs'>;
 }
 
 export interface CombinerServer {

@@ -72,6 +72,11 @@ interface Waiter<T> {
 }
 
 const PENDING_ASSIGNMENT_MS = 15_000;
+/**
+ * A client that left a live combiner is sent back to it when it rediscovers within this window: that combiner
+ * keeps its slot in the open round for the reconnect grace (a reloading browser tab), another one does not know it.
+ */
+const RETURN_TO_LAST_MS = 60_000;
 
 export interface RegistryEvents {
   /** A combiner sent `combiner.status`: the clients it holds now. */
@@ -92,6 +97,8 @@ export class CombinerRegistry {
   private readonly combiners = new Map<string, CombinerHandle>();
   /** clientId -> (combinerId, when) for clients sent to a combiner that did not report them yet. */
   private readonly assignments = new Map<string, { combinerId: string; at: number }>();
+  /** clientId -> (combinerId, when) for clients that recently left a combiner's status. */
+  private readonly departed = new Map<string, { combinerId: string; at: number }>();
   private readonly readyWaits = new Map<string, Waiter<string[]>>();
   private readonly partialWaits = new Map<string, Waiter<ReceivedPartial>>();
   private readonly validationWaits = new Map<string, Waiter<MessageOf<'validate.partial'>>>();
@@ -121,13 +128,18 @@ export class CombinerRegistry {
   // ------------------------------------------------------------------ discovery
 
   /**
-   * Assigns a client to a combiner: the one already holding it, else the policy's choice.
+   * Assigns a client to a combiner: the one already holding it, else the live one it left less than a minute
+   * ago (so a reconnect finds its slot in the open round), else the policy's choice.
    * @throws FedError UNAVAILABLE when no combiner is connected.
    */
   assign(clientId: string): CombinerHandle {
     const current = this.combinerOf(clientId);
     if (current) return current;
     const now = Date.now();
+    for (const [id, d] of this.departed) if (now - d.at > RETURN_TO_LAST_MS || !this.combiners.has(d.combinerId)) this.departed.delete(id);
+    const last = this.departed.get(clientId);
+    const lastHandle = last ? this.combiners.get(last.combinerId) : undefined;
+    if (lastHandle) return lastHandle;
     for (const [id, a] of this.assignments) if (now - a.at > PENDING_ASSIGNMENT_MS || !this.combiners.has(a.combinerId)) this.assignments.delete(id);
     const pending = new Map<string, number>();
     for (const [id, a] of this.assignments) if (id !== clientId) pending.set(a.combinerId, (pending.get(a.combinerId) ?? 0) + 1);
@@ -181,9 +193,15 @@ export class CombinerRegistry {
   handleMessage(handle: CombinerHandle, msg: Message): void {
     switch (msg.kind) {
       case 'combiner.status': {
-        handle.lastStatusAt = Date.now();
+        const now = Date.now();
+        handle.lastStatusAt = now;
+        const before = handle.clients;
         handle.clients = new Map(msg.clients.map((c) => [c.clientId, c]));
-        for (const c of msg.clients) this.assignments.delete(c.clientId);
+        for (const id of before.keys()) if (!handle.clients.has(id)) this.departed.set(id, { combinerId: handle.id, at: now });
+        for (const c of msg.clients) {
+          this.assignments.delete(c.clientId);
+          this.departed.delete(c.clientId);
+        }
         // A client lives on one combiner: if it moved here, forget it elsewhere.
         for (const other of this.combiners.values()) {
           if (other === handle) continue;
