@@ -90,6 +90,43 @@ describe('REST API', () => {
   });
 });
 
+describe('package manifests by hash', () => {
+  it('serves the stored manifest of any package (not only the active one), immutable, with an ETag and 304', async () => {
+    const t = await startTestServer({ secret: SECRET });
+    cleanups.push(t.cleanup);
+    const url = t.server.url;
+    const operator = await issueToken({ secret: SECRET, role: 'operator', sub: 'ops' });
+    const kiosk = await issueToken({ secret: SECRET, role: 'client', sub: 'kiosk-17' });
+    const old = await makeTestPackage({ tensors: SEED, name: 'old', version: '1.0.0' });
+    const current = await makeTestPackage({ tensors: SEED, name: 'current', version: '2.0.0' });
+    await uploadPackage(url, old, operator);
+    await uploadPackage(url, current, operator);
+    const { package: active } = await api(url, '/api/packages/active', { token: kiosk });
+    expect(active.name).toBe('current');
+
+    // The package that is no longer active, by its hash, with a client token.
+    const oldSha = old.manifest.sha256 as string;
+    const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${kiosk}`, ...headers } });
+    const res = await get(`/api/packages/${oldSha}/manifest`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.headers.get('cache-control')).toMatch(/immutable/);
+    const text = await res.text();
+    const body = JSON.parse(text);
+    expect(body).toMatchObject({ name: 'old', version: '1.0.0', sha256: oldSha, bytes: old.bundle.byteLength });
+    const { createHash } = await import('node:crypto');
+    const etag = `"${createHash('sha256').update(text).digest('hex')}"`;
+    expect(res.headers.get('etag')).toBe(etag);
+    expect((await get(`/api/packages/${oldSha}/manifest`, { 'if-none-match': etag })).status).toBe(304);
+    // The active one's manifest is the one /api/packages/active shows.
+    expect(await (await get(`/api/packages/${active.sha256}/manifest`)).json()).toEqual(active.manifest);
+
+    expect((await get(`/api/packages/${'0'.repeat(64)}/manifest`)).status).toBe(404);
+    expect((await get('/api/packages/not-a-hash/manifest')).status).toBe(400);
+    expect((await fetch(`${url}/api/packages/${oldSha}/manifest`)).status).toBe(401);
+  });
+});
+
 describe('static site and plugins', () => {
   it('serves a static folder at / and registers plugins, with COOP/COEP on every response', async () => {
     const site = await tempDir();

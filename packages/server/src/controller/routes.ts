@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CapabilitiesSchema, fedError } from '@fedweb/codec';
 import { authorize, authorizeClientId } from '../auth.js';
 import { principalOf, sendImmutable } from '../http.js';
+import { sha256Node } from '../store/fs-blob-store.js';
 import type { BlobStore, ClientSeenRecord, PackageRecord, StateStore } from '../store/types.js';
 import { listStrategies } from '../strategy/index.js';
 import { Controller, modelRef, packageRef, PackageUploadSchema } from './controller.js';
@@ -189,6 +190,18 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const pkg = await state.getActivePackage();
     if (!pkg) throw fedError('NOT_FOUND', 'no compute package uploaded yet');
     return { package: packageView(pkg, await state.getModel(pkg.seedModelId)) };
+  });
+
+  // The manifest of any stored package by its bundle's hash (not only the active one): a client can load a
+  // package it cached, or one an older session trains. Immutable like the bundle (a package never changes);
+  // the ETag is the SHA-256 of the exact JSON bytes served.
+  app.get('/api/packages/:sha256/manifest', async (req, reply) => {
+    authorize(principalOf(req), 'download');
+    const { sha256 } = parse(ShaParam, req.params, 'params');
+    const pkg = await state.getPackage(sha256);
+    if (!pkg) throw fedError('NOT_FOUND', `no package ${sha256}`);
+    const bytes = new TextEncoder().encode(JSON.stringify(pkg.manifest));
+    return sendImmutable(req, reply, sha256Node(bytes), bytes, 'application/json; charset=utf-8');
   });
 
   app.get('/api/packages/:sha256', async (req, reply) => {
