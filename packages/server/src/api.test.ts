@@ -127,6 +127,35 @@ describe('package manifests by hash', () => {
   });
 });
 
+describe('model trail', () => {
+  it('lists the trail without server file paths (blob paths stay internal), with download URLs', async () => {
+    const t = await startTestServer({ seed: SEED });
+    cleanups.push(t.cleanup);
+    const c = await TestClient.connect({ baseUrl: t.server.url, clientId: 'a', onTrain: () => ({ delta: new Float32Array([1, 1]), numExamples: 1, encoding: 'f32' }) });
+    cleanups.push(() => c.close());
+    const s = await t.server.controller.startSession({ rounds: 1, encoding: 'f32' });
+    expect((await t.server.controller.waitForSession(s.id, ['completed', 'failed'], 20_000)).status).toBe('completed');
+    for (const path of ['/api/models', `/api/models?sessionId=${s.id}`]) {
+      const res = await fetch(`${t.server.url}${path}`);
+      const text = await res.text();
+      const { models } = JSON.parse(text) as { models: Array<Record<string, unknown>> };
+      expect(models.length, path).toBeGreaterThanOrEqual(1);
+      expect(text).not.toContain(t.dir);
+      for (const m of models) {
+        expect(Object.keys(m).sort()).toEqual(['bytes', 'createdAt', 'id', 'metrics', 'parentId', 'round', 'sessionId', 'sha256', 'url']);
+        expect(m.url).toBe(`/api/models/${encodeURIComponent(m.id as string)}`);
+      }
+    }
+    // No other response carries a server path either.
+    for (const path of ['/api/status', '/api/sessions', `/api/sessions/${s.id}`, '/api/packages/active', '/api/clients', '/api/combiners']) {
+      expect(await (await fetch(`${t.server.url}${path}`)).text(), path).not.toContain(t.dir);
+    }
+    // The in-process API still has them (the trail row records where the blob lives).
+    const trail = await t.server.controller.modelTrail(s.id);
+    expect(trail[0]!.blobPath.startsWith(t.dir)).toBe(true);
+  });
+});
+
 describe('static site and plugins', () => {
   it('serves a static folder at / and registers plugins, with COOP/COEP on every response', async () => {
     const site = await tempDir();

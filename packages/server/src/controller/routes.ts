@@ -8,7 +8,7 @@ import { CapabilitiesSchema, fedError } from '@fedweb/codec';
 import { authorize, authorizeClientId } from '../auth.js';
 import { principalOf, sendImmutable } from '../http.js';
 import { sha256Node } from '../store/fs-blob-store.js';
-import type { BlobStore, ClientSeenRecord, PackageRecord, StateStore } from '../store/types.js';
+import type { BlobStore, ClientSeenRecord, ModelRecord, PackageRecord, StateStore } from '../store/types.js';
 import { listStrategies } from '../strategy/index.js';
 import { Controller, modelRef, packageRef, PackageUploadSchema } from './controller.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -54,6 +54,28 @@ export function wsUrlFor(url: string, req: FastifyRequest): string {
   if (!url.startsWith('/')) return url;
   const proto = req.protocol === 'https' ? 'wss' : 'ws';
   return `${proto}://${req.headers.host ?? `${req.hostname}`}${url}`;
+}
+
+/**
+ * A model of the trail as clients and viewers see it: the blob's server-side location (`blobPath`, a file path
+ * or object key) stays internal; `url` is where to download it.
+ * @example
+ * ```ts
+ * modelView(rec) // { id, parentId, sessionId, round, sha256, bytes, url: '/api/models/<id>', metrics, createdAt }
+ * ```
+ */
+export function modelView(m: ModelRecord) {
+  return {
+    id: m.id,
+    parentId: m.parentId,
+    sessionId: m.sessionId,
+    round: m.round,
+    sha256: m.sha256,
+    bytes: m.bytes,
+    url: modelRef(m).url,
+    metrics: m.metrics,
+    createdAt: m.createdAt,
+  };
 }
 
 function packageView(p: PackageRecord, seed: { id: string; sha256: string; bytes: number } | null) {
@@ -153,7 +175,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/models', async (req) => {
     authorize(principalOf(req), 'read');
     const q = parse(ModelsQuery, req.query, 'query');
-    return { models: await state.listModels(q.sessionId ? { sessionId: q.sessionId } : {}) };
+    return { models: (await state.listModels(q.sessionId ? { sessionId: q.sessionId } : {})).map(modelView) };
   });
 
   app.get('/api/models/:id', async (req, reply) => {
