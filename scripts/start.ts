@@ -17,6 +17,8 @@
  *   --split S                              iid | dirichlet:<alpha> | labels:<k> (default iid)
  *   --shards N                             simulated data owners the training digits are split into (default 10)
  *   --secret S        / FEDWEB_SECRET      JWT secret (default: auth off, dev mode, with a warning)
+ *   --https-port N    / HTTPS_PORT         TLS front for phones on the LAN (default 8443; self-signed, made by openssl)
+ *   --no-https                             no TLS front
  */
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
@@ -24,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { startServer, type FedServer } from '../packages/server/src/index.js';
 import { simRoutes } from '../packages/server/src/sim/index.js';
 import { ensureDemoBuilt, ensurePackagesBuilt, ROOT } from '../e2e/lib/prepare.js';
+import { ensureSelfSignedCert, startHttpsFront } from './lan-https.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -37,11 +40,13 @@ const { values } = parseArgs({
     split: { type: 'string' },
     shards: { type: 'string' },
     secret: { type: 'string' },
+    'https-port': { type: 'string' },
+    'no-https': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: npm start -- [--port 8080] [--host 0.0.0.0] [--data-dir ./.fedweb] [--model cnn|mlp] [--rounds 20] [--clients-required 2] [--split iid] [--shards 10] [--secret S]');
+  console.log('usage: npm start -- [--port 8080] [--host 0.0.0.0] [--data-dir ./.fedweb] [--model cnn|mlp] [--rounds 20] [--clients-required 2] [--split iid] [--shards 10] [--secret S] [--https-port 8443] [--no-https]');
   process.exit(0);
 }
 
@@ -54,6 +59,7 @@ const clientsRequired = Number(values['clients-required'] ?? 2);
 const split = values.split ?? 'iid';
 const shards = Number(values.shards ?? 10);
 const secret = values.secret ?? process.env['FEDWEB_SECRET'];
+const httpsPort = Number(values['https-port'] ?? process.env['HTTPS_PORT'] ?? 8443);
 if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port/PORT must be a port number, got ${port}`);
 if (model !== 'cnn' && model !== 'mlp') throw new Error(`--model must be cnn or mlp, got ${model}`);
 
@@ -104,14 +110,39 @@ if (running) {
   say(`started session ${session.id}: ${rounds} rounds, each waits for ${clientsRequired} client(s)`);
 }
 
-const urls = host === '0.0.0.0' || host === '::'
-  ? [`http://localhost:${server.port}/`, ...Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => `http://${a!.address}:${server.port}/`)]
-  : [`${server.url}/`];
+const lanIps = Object.values(networkInterfaces())
+  .flat()
+  .filter((a) => a && a.family === 'IPv4' && !a.internal)
+  .map((a) => a!.address);
+const urls = host === '0.0.0.0' || host === '::' ? [`http://localhost:${server.port}/`, ...lanIps.map((ip) => `http://${ip}:${server.port}/`)] : [`${server.url}/`];
+
+// Phones on the LAN need a secure context (WebCrypto): a TLS front with a self-signed certificate.
+let front: import('node:https').Server | undefined;
+const httpsUrls: string[] = [];
+if (!values['no-https'] && host !== '127.0.0.1' && host !== 'localhost') {
+  const tls = ensureSelfSignedCert(resolve(dataDir, 'tls'), lanIps);
+  if (!tls) say('no openssl: no https front; phones on the LAN cannot join over plain http (browsers disable WebCrypto there)');
+  else {
+    try {
+      front = await startHttpsFront({ port: httpsPort, host, targetPort: server.port, tls });
+      const p = (front.address() as { port: number }).port;
+      httpsUrls.push(...lanIps.map((ip) => `https://${ip}:${p}/`));
+    } catch (e) {
+      say(`no https front on port ${httpsPort}: ${(e as Error).message}`);
+    }
+  }
+}
 say(`SIMULATION MODE: each tab gets a shard of MNIST from the server (split ${split}, ${shards} shards)`);
-say(`demo ready. Open in two or more tabs (or on a phone on this network):`);
-for (const u of urls) console.log(`         ${u}`);
+say(`demo ready. Open in two or more tabs:`);
+for (const u of urls.slice(0, 1)) console.log(`         ${u}`);
+if (httpsUrls.length) {
+  say('phones and other computers on this network (self-signed certificate: accept the warning once):');
+  for (const u of httpsUrls) console.log(`         ${u}`);
+} else if (urls.length > 1) {
+  say('other computers on this network (plain http works only from localhost; use the https front for phones):');
+  for (const u of urls.slice(1)) console.log(`         ${u}`);
+}
 say(`dashboard: ${urls[0]}dashboard   data: ${dataDir}   root: ${ROOT}`);
-if (urls.length > 1) say('note: phones reach the LAN address over plain http; browsers allow WebGL/WASM there, but not WebGPU.');
 
 let stopping = false;
 const stop = async (signal: string) => {
@@ -120,6 +151,8 @@ const stop = async (signal: string) => {
   say(`${signal}: stopping (a running session resumes at the next npm start)`);
   const force = setTimeout(() => process.exit(1), 10_000);
   force.unref();
+  front?.closeAllConnections();
+  front?.close();
   await server.close().catch(() => undefined);
   process.exit(0);
 };

@@ -55,7 +55,8 @@ function tabClientId(): string {
   const key = 'fedweb-demo-client-id';
   let id = sessionStorage.getItem(key);
   if (!id) {
-    id = `tab-${crypto.randomUUID().slice(0, 8)}`;
+    // getRandomValues, not randomUUID: the latter is missing outside secure contexts, where we still want to explain.
+    id = `tab-${Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
     sessionStorage.setItem(key, id);
   }
   return id;
@@ -151,6 +152,13 @@ function renderTrail(): void {
 
 async function main(): Promise<void> {
   $('client-id').textContent = clientId;
+  if (!window.isSecureContext) {
+    // WebCrypto (which verifies every package and model) exists only on https:// pages and localhost.
+    $('conn').textContent = 'needs https';
+    $('conn').dataset['state'] = 'error';
+    setPhase(`This page was opened over plain http from another device, where browsers disable WebCrypto. Open the https:// address npm start printed (port ${location.port === '8080' ? '8443' : 'of its https front'}) and accept the self-signed certificate once.`);
+    return;
+  }
   setPhase('fetching this tab’s share of the digits…');
   let shard: Shard;
   let testset: Shard | undefined;
