@@ -51,7 +51,7 @@ export interface ServerOptions {
   /** Run the embedded combiner (default true, id `embedded`). */
   embeddedCombiner?: boolean | { id?: string };
   /** Limits of the embedded combiner. */
-  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs'>;
+  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
   discoveryPolicy?: DiscoveryPolicy;
   /** Default `info`. */
   logLevel?: LogLevel;

@@ -62,6 +62,13 @@ export interface CombinerOptions {
    * reload would close the round. The round deadline still applies: the grace never extends a round.
    */
   reconnectGraceMs?: number;
+  /**
+   * Refused uploads a selected client may make in one round (default 3). A retryable refusal (`HASH_MISMATCH`,
+   * `BAD_CHUNK`) lets it resend; once it has used its attempts it is out of the round (`task.cancel`, then
+   * `NOT_SELECTED`), so it can neither keep the combiner reassembling and hashing bad uploads nor hold the round
+   * open. Reconnecting does not reset the count.
+   */
+  maxUploadAttempts?: number;
 }
 
 interface Upload {
@@ -98,6 +105,8 @@ interface RoundPart {
   delivered: Set<string>;
   folding: Set<string>;
   failed: Set<string>;
+  /** Refused uploads per client this round (bounded by `maxUploadAttempts`; survives reconnects). */
+  badUploads: Map<string, number>;
   /** Selected clients that disconnected and may still come back: clientId -> grace timer. */
   away: Map<string, NodeJS.Timeout>;
   quota: number;
@@ -130,6 +139,7 @@ interface ValidationPart {
 
 const DEFAULT_HEARTBEAT_MS = 5000;
 const DEFAULT_RECONNECT_GRACE_MS = 15_000;
+const DEFAULT_MAX_UPLOAD_ATTEMPTS = 3;
 const ROUND_ID = /\.r(\d+)\./;
 
 const shortId = (prefix: string): string => `${prefix}${randomBytes(6).toString('hex')}`;
@@ -172,6 +182,7 @@ export class Combiner {
   readonly id: string;
   readonly heartbeatMs: number;
   readonly reconnectGraceMs: number;
+  readonly maxUploadAttempts: number;
   /** The URL announced to the controller (set once the client port is known). */
   clientUrl: string;
   private readonly log: Logger;
@@ -200,6 +211,7 @@ export class Combiner {
     this.log = opts.log;
     this.heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.reconnectGraceMs = Math.max(0, opts.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS);
+    this.maxUploadAttempts = Math.max(1, Math.floor(opts.maxUploadAttempts ?? DEFAULT_MAX_UPLOAD_ATTEMPTS));
     this.maxInflightBytes = opts.maxInflightBytes ?? 256 * 1024 * 1024;
     this.foldSlots = opts.foldConcurrency ?? 2;
     this.sweepTimer = setInterval(() => guard(this.log, 'heartbeat sweep', () => this.sweep()), Math.max(50, Math.floor(this.heartbeatMs / 2)));
@@ -377,7 +389,8 @@ export class Combiner {
     conn.lastSeen = Date.now();
     this.clients.set(hello.clientId, conn);
     const round = this.round;
-    const pendingTask = round && round.state === 'collecting' && round.selected.has(hello.clientId) && !round.delivered.has(hello.clientId);
+    const pendingTask =
+      round && round.state === 'collecting' && round.selected.has(hello.clientId) && !round.delivered.has(hello.clientId) && !this.outOfAttempts(round, hello.clientId);
     conn.peer.send({
       v: 1,
       kind: 'welcome',
@@ -473,6 +486,14 @@ export class Combiner {
       round.refused += 1;
       return this.sendError(conn, fedError('NOT_SELECTED', `client ${clientId} was not selected for round ${msg.roundId}`), msg.uploadId);
     }
+    if (this.outOfAttempts(round, clientId)) {
+      round.refused += 1;
+      return this.sendError(
+        conn,
+        fedError('NOT_SELECTED', `client ${clientId} used its ${this.maxUploadAttempts} upload attempts for round ${msg.roundId}; it is out of this round`),
+        msg.uploadId,
+      );
+    }
     if (round.taskIds.get(clientId) !== msg.taskId) {
       round.refusedStale += 1;
       return this.sendError(conn, fedError('STALE_ROUND', `task ${msg.taskId} is not this client's task for round ${msg.roundId}`), msg.uploadId);
@@ -481,8 +502,7 @@ export class Combiner {
       return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} for round ${msg.roundId} was already counted`), msg.uploadId);
     }
     if (msg.byteLength > round.maxUploadBytes) {
-      round.refused += 1;
-      return this.sendError(conn, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${round.maxUploadBytes}`), msg.uploadId);
+      return this.refuseUpload(round, conn, clientId, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${round.maxUploadBytes}`), msg.uploadId);
     }
     this.dropUpload(conn);
     try {
@@ -492,7 +512,7 @@ export class Combiner {
         bytes: 0,
       };
     } catch (e) {
-      this.sendError(conn, toFedError(e, 'BAD_MESSAGE'), msg.uploadId);
+      this.refuseUpload(round, conn, clientId, toFedError(e, 'BAD_MESSAGE'), msg.uploadId);
     }
   }
 
@@ -511,9 +531,10 @@ export class Combiner {
       frame = upload.assembler.push(bytes);
     } catch (e) {
       const err = toFedError(e, 'BAD_CHUNK');
-      this.log.warn({ clientId: conn.clientId, code: err.code }, `bad chunk: ${err.message}`);
       this.dropUpload(conn);
-      if (this.round && this.round.roundId === upload.msg.roundId && !err.retryable) this.markFailed(this.round, conn.clientId);
+      const round = this.round;
+      if (round && round.roundId === upload.msg.roundId && round.state === 'collecting') return this.refuseUpload(round, conn, conn.clientId, err, upload.msg.uploadId);
+      this.log.warn({ clientId: conn.clientId, code: err.code }, `bad chunk: ${err.message}`);
       return this.sendError(conn, err, upload.msg.uploadId);
     }
     if (frame) {
@@ -524,9 +545,34 @@ export class Combiner {
     }
   }
 
-  private markFailed(round: RoundPart, clientId: string): void {
+  private outOfAttempts(round: RoundPart, clientId: string): boolean {
+    return (round.badUploads.get(clientId) ?? 0) >= this.maxUploadAttempts;
+  }
+
+  /**
+   * Refuses one upload of a selected client for the open round and counts it against the client's attempts.
+   * A non-retryable refusal fails the client at once (it is not waited for); a retryable one lets it resend
+   * until its attempts are used up, then it is cancelled out of the round. Either way the part can close on
+   * the usual rule (everyone delivered, failed or gone; quota; deadline) instead of waiting on it.
+   */
+  private refuseUpload(round: RoundPart, conn: ClientConn, clientId: string, err: FedError, uploadId: string): void {
+    const attempts = (round.badUploads.get(clientId) ?? 0) + 1;
+    round.badUploads.set(clientId, attempts);
     round.refused += 1;
+    this.log.warn({ clientId, code: err.code, roundId: round.roundId, attempts }, `update refused: ${err.message}`);
+    this.sendError(conn, err, uploadId);
+    if (err.retryable && attempts < this.maxUploadAttempts) return;
     round.failed.add(clientId);
+    if (err.retryable) {
+      this.log.warn({ clientId, roundId: round.roundId, attempts }, 'client used its upload attempts; it is out of this round');
+      conn.peer.send({
+        v: 1,
+        kind: 'task.cancel',
+        taskId: round.taskIds.get(clientId) as string,
+        roundId: round.roundId,
+        reason: `${attempts} refused uploads (the limit is ${this.maxUploadAttempts} per round)`,
+      });
+    }
     this.maybeClose(round);
   }
 
@@ -534,8 +580,11 @@ export class Combiner {
     const clientId = conn.clientId as string;
     const round = this.round;
     if (sha256Node(frame) !== msg.sha256) {
+      const err = fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one');
+      // Retryable (the bytes may have been damaged on the way), but bounded: see refuseUpload.
+      if (round && round.roundId === msg.roundId && round.state === 'collecting' ) return this.refuseUpload(round, conn, clientId, err, msg.uploadId);
       this.log.warn({ clientId }, 'update hash mismatch');
-      return this.sendError(conn, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), msg.uploadId);
+      return this.sendError(conn, err, msg.uploadId);
     }
     if (!round || round.roundId !== msg.roundId || round.state !== 'collecting') {
       if (round && round.state !== 'closed') round.refusedStale += 1;
@@ -567,11 +616,7 @@ export class Combiner {
       }
       conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
     } catch (e) {
-      const err = toFedError(e, 'BAD_FRAME');
-      this.log.warn({ clientId, code: err.code, roundId: msg.roundId }, `update refused: ${err.message}`);
-      this.sendError(conn, err, msg.uploadId);
-      round.refused += 1;
-      if (!err.retryable) round.failed.add(clientId);
+      this.refuseUpload(round, conn, clientId, toFedError(e, 'BAD_FRAME'), msg.uploadId);
     } finally {
       round.folding.delete(clientId);
       // It left while its update was folding and the fold was refused (retryable): it may come back and resend.
@@ -684,6 +729,7 @@ export class Combiner {
       folding: new Set(),
       failed: new Set(),
       away: new Map(),
+      badUploads: new Map(),
       quota: Math.min(msg.quota, msg.clientIds.length),
       state: 'collecting',
       timer: null,

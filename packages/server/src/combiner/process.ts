@@ -34,7 +34,7 @@ export interface CombinerProcessOptions {
   heartbeatMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
-  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs'>;
+  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
 }
 
 export interface CombinerServer {
