@@ -7,6 +7,10 @@
  * Memory does not grow with the number of clients: each update is folded into one running weighted sum
  * (`strategy.foldUpdate` -> codec `foldInto`) as soon as its last chunk arrives, and inbound sockets are
  * paused while more than `maxInflightBytes` of update bytes wait to be folded.
+ *
+ * Asynchronous strategies (`mode: 'async'`, FedBuff) run as a *stream* instead of round parts (see
+ * "asynchronous stream" below): clients train continuously on the newest model version, and every folded
+ * update is forwarded to the controller at once.
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
@@ -27,7 +31,7 @@ import {
   type TensorSpec,
 } from '@fedweb/codec';
 import { authorizeClientId, type Authenticator } from '../auth.js';
-import { isEligible, SelectionPolicySchema } from '../config.js';
+import { isEligible, SelectionPolicySchema, type SelectionPolicy } from '../config.js';
 import type { Logger } from '../log.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { createFoldTools, encodePartial, getStrategy } from '../strategy/index.js';
@@ -124,6 +128,59 @@ interface RoundPart {
   maxUpdateNorm: number | undefined;
 }
 
+/** One training task of an asynchronous stream (FedBuff): the client trains on the model of `round - 1`. */
+interface AsyncTask {
+  taskId: string;
+  roundId: string;
+  clientId: string;
+  /** The version being built when the task was issued (its base model is version `round - 1`). */
+  round: number;
+  model: BlobRef;
+  settings: MessageOf<'round.start'>['settings'];
+  deadline: number;
+  /** Refused uploads for this task (bounded by `maxUploadAttempts`). */
+  attempts: number;
+}
+
+/**
+ * This combiner's part of an asynchronous session (strategy `mode: 'async'`, FedBuff): no round barrier.
+ * Every eligible client trains on the newest version this combiner knows; each folded update (or each batch of
+ * `forwardEvery`) is forwarded at once to the controller as a `round.partial` of the stream, folded with its
+ * staleness = versions between its base model and the newest one known here when it arrived.
+ */
+interface AsyncStream {
+  streamId: string;
+  sessionId: string;
+  strategy: Strategy<unknown, unknown>;
+  options: unknown;
+  ctx: StrategyContext;
+  tools: FoldTools;
+  start: MessageOf<'round.start'>;
+  /** The version being built now (the newest model is version `round - 1`). */
+  round: number;
+  maxStaleness: number;
+  forwardEvery: number;
+  taskTimeoutMs: number;
+  policy: SelectionPolicy;
+  /** The outstanding task of each client (a newer one supersedes it). */
+  tasks: Map<string, AsyncTask>;
+  tasksById: Map<string, AsyncTask>;
+  folding: Set<string>;
+  /** Folded updates not forwarded yet. */
+  batch: PartialAggregate;
+  metricSums: Record<string, number>;
+  metricWeights: Record<string, number>;
+  refusedStale: number;
+  refused: number;
+  firstUpdateAt: number | null;
+  lastUpdateAt: number | null;
+  maxUploadBytes: number;
+  maxUpdateNorm: number | undefined;
+  /** Forwards go out one after the other. */
+  sending: Promise<void>;
+  state: 'open' | 'closed';
+}
+
 interface ValidationPart {
   roundId: string;
   start: MessageOf<'validate.start'>;
@@ -190,6 +247,12 @@ export class Combiner {
   private readonly conns = new Set<ClientConn>();
   private controller: Peer | null = null;
   private round: RoundPart | null = null;
+  /** The asynchronous stream (FedBuff sessions), if one is open. */
+  private stream: AsyncStream | null = null;
+  /** Async starts are handled one after the other (a new stream awaits the model's layout). */
+  private asyncChain: Promise<void> = Promise.resolve();
+  /** The selection policy of the last `round.prepare` (an async stream keeps tasking clients that pass it). */
+  private lastPrepare: { roundId: string; policy: SelectionPolicy } | null = null;
   private validation: ValidationPart | null = null;
   private readonly closedRounds: string[] = [];
   private inflightBytes = 0;
@@ -241,6 +304,11 @@ export class Combiner {
     return this.round && this.round.state === 'collecting' ? this.round.roundId : null;
   }
 
+  /** The open asynchronous stream and the version it builds now (its newest model is `round - 1`), if any. */
+  get asyncStream(): { streamId: string; round: number } | null {
+    return this.stream && this.stream.state === 'open' ? { streamId: this.stream.streamId, round: this.stream.round } : null;
+  }
+
   // ------------------------------------------------------------------ controller link
 
   /**
@@ -258,6 +326,7 @@ export class Combiner {
   handleControllerClosed(): void {
     this.controller = null;
     if (this.round && this.round.state !== 'closed') this.abortRound(this.round, 'controller link lost');
+    if (this.stream) this.closeStream(this.stream, 'controller link lost');
     if (this.validation && !this.validation.closed) this.finishValidation(this.validation, false);
   }
 
@@ -269,6 +338,7 @@ export class Combiner {
         return void this.onStart(msg).catch((e: unknown) => this.failStart(msg.roundId, toFedError(e)));
       case 'round.abort':
         if (this.round && this.round.roundId === msg.roundId) this.abortRound(this.round, msg.reason);
+        if (this.stream && this.stream.streamId === msg.roundId) this.closeStream(this.stream, msg.reason);
         return;
       case 'validate.start':
         return this.onValidateStart(msg);
@@ -391,14 +461,19 @@ export class Combiner {
     const round = this.round;
     const pendingTask =
       round && round.state === 'collecting' && round.selected.has(hello.clientId) && !round.delivered.has(hello.clientId) && !this.outOfAttempts(round, hello.clientId);
+    const st = this.stream && this.stream.state === 'open' ? this.stream : null;
+    const asyncTask = st?.tasks.get(hello.clientId);
+    const openRoundId = pendingTask ? round.roundId : asyncTask && !this.tooStale(st as AsyncStream, asyncTask) ? asyncTask.roundId : undefined;
     conn.peer.send({
       v: 1,
       kind: 'welcome',
       clientId: hello.clientId,
       combinerId: this.id,
       heartbeatMs: this.heartbeatMs,
-      ...(pendingTask ? { openRoundId: round.roundId } : {}),
+      ...(openRoundId ? { openRoundId } : {}),
     });
+    // An async stream: the same task again (a reloaded client resumes its upload), or a fresh one.
+    if (st) this.taskIdle(st, conn);
     if (round) this.endGrace(round, hello.clientId);
     if (pendingTask) {
       round.failed.delete(hello.clientId);
@@ -476,6 +551,8 @@ export class Combiner {
 
   private onUpdate(conn: ClientConn, msg: MessageOf<'update'>): void {
     const clientId = conn.clientId as string;
+    const asyncTask = this.stream?.tasksById.get(msg.taskId);
+    if (asyncTask) return this.onAsyncUpdate(this.stream as AsyncStream, asyncTask, conn, msg);
     const round = this.round;
     if (!round || round.roundId !== msg.roundId || round.state !== 'collecting') {
       if (round && round.state === 'collecting') round.refusedStale += 1;
@@ -532,6 +609,8 @@ export class Combiner {
     } catch (e) {
       const err = toFedError(e, 'BAD_CHUNK');
       this.dropUpload(conn);
+      const task = this.stream?.tasksById.get(upload.msg.taskId);
+      if (task) return this.refuseAsync(this.stream as AsyncStream, task, conn, err, upload.msg.uploadId);
       const round = this.round;
       if (round && round.roundId === upload.msg.roundId && round.state === 'collecting') return this.refuseUpload(round, conn, conn.clientId, err, upload.msg.uploadId);
       this.log.warn({ clientId: conn.clientId, code: err.code }, `bad chunk: ${err.message}`);
@@ -541,7 +620,9 @@ export class Combiner {
       conn.upload = null;
       // The held bytes move from the upload to the frame; released when the fold is done.
       const held = upload.bytes;
-      void this.processFrame(conn, upload.msg, frame).finally(() => this.release(conn, held));
+      const task = this.stream?.tasksById.get(upload.msg.taskId);
+      const done = task ? this.processAsyncFrame(this.stream as AsyncStream, task, conn, upload.msg, frame) : this.processFrame(conn, upload.msg, frame);
+      void done.finally(() => this.release(conn, held));
     }
   }
 
@@ -684,6 +765,8 @@ export class Combiner {
       // The controller moved on (e.g. it restarted): the old round can never be reduced.
       this.abortRound(this.round, 'superseded by a new round');
     }
+    if (this.stream && this.stream.streamId !== msg.roundId) this.closeStream(this.stream, 'superseded by a new round');
+    this.lastPrepare = { roundId: msg.roundId, policy: policy.data };
     const eligible = [...this.clients.values()]
       .filter((c) => isEligible(c.capabilities, policy.data))
       .map((c) => c.clientId as string)
@@ -694,12 +777,25 @@ export class Combiner {
   private failStart(roundId: string, err: FedError): void {
     this.log.error({ roundId, code: err.code }, `cannot start round: ${err.message}`);
     if (this.round && this.round.roundId === roundId && this.round.state !== 'closed') this.abortRound(this.round, err.message);
+    if (this.stream && this.stream.streamId === roundId) this.closeStream(this.stream, err.message);
     this.sendToController({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
   }
 
   private async onStart(msg: MessageOf<'round.start'>): Promise<void> {
+    let strategy: Strategy<unknown, unknown>;
+    try {
+      strategy = getStrategy(msg.strategy.name) as Strategy<unknown, unknown>;
+    } catch (e) {
+      if (this.round && this.round.state !== 'closed') this.abortRound(this.round, 'superseded by a new round');
+      throw e;
+    }
+    if (strategy.mode === 'async') {
+      const next = this.asyncChain.then(() => this.onAsyncStart(msg, strategy));
+      this.asyncChain = next.catch(() => undefined);
+      return next;
+    }
+    if (this.stream) this.closeStream(this.stream, 'superseded by a synchronous round');
     if (this.round && this.round.state !== 'closed') this.abortRound(this.round, 'superseded by a new round');
-    const strategy = getStrategy(msg.strategy.name) as Strategy<unknown, unknown>;
     const parsed = strategy.optionsSchema.safeParse(msg.strategy.options);
     if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
     const layout = await this.layoutFor(msg.model);
@@ -909,6 +1005,283 @@ export class Combiner {
     if (this.closedRounds.length > 64) this.closedRounds.shift();
   }
 
+  // ------------------------------------------------------------------ asynchronous stream (FedBuff)
+
+  /**
+   * `round.start` of an async strategy: opens the stream (a new `roundId`) or moves it to a new version (the
+   * same `roundId`, a higher `round`: the controller published a model). `round` is the version being built,
+   * `quota` how many folded updates go in one forwarded partial, `deadline - now` each task's time budget.
+   */
+  private async onAsyncStart(msg: MessageOf<'round.start'>, strategy: Strategy<unknown, unknown>): Promise<void> {
+    const parsed = strategy.optionsSchema.safeParse(msg.strategy.options);
+    if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
+    const round = msg.round ?? roundNumberOf(msg.roundId);
+    const taskTimeoutMs = Math.max(1000, msg.deadline - Date.now());
+    let st = this.stream;
+    if (st && st.state === 'open' && st.streamId === msg.roundId) {
+      if (round < st.round) return; // an older version arriving late changes nothing
+      st.round = round;
+      st.start = msg;
+      st.ctx = { ...st.ctx, round, seed: msg.seed ?? st.ctx.seed };
+      st.taskTimeoutMs = taskTimeoutMs;
+      st.forwardEvery = msg.quota;
+      this.log.info({ streamId: st.streamId, version: round - 1 }, 'async stream: new model version');
+    } else {
+      if (this.round && this.round.state !== 'closed') this.abortRound(this.round, 'superseded by an asynchronous session');
+      if (st) this.closeStream(st, 'superseded by a new stream');
+      const layout = await this.layoutFor(msg.model);
+      const paramCount = layout.reduce((n, sh) => n + sh.shape.reduce((a, b) => a * b, 1), 0);
+      const ctx: StrategyContext = { sessionId: msg.sessionId, round, layout, paramCount, seed: msg.seed ?? 0 };
+      const maxUploadBytes = Math.min(this.opts.maxUploadBytes ?? 512 * 1024 * 1024, Math.ceil(paramCount * 8.5) + 1024 * 1024);
+      const limits = { maxFrameBytes: maxUploadBytes, maxBodyBytes: paramCount * 8 + 1024 * 1024, maxElements: paramCount * 2 + 16, maxTensors: layout.length * 2 + 16 };
+      const prepared = this.lastPrepare?.roundId === msg.roundId ? this.lastPrepare.policy : SelectionPolicySchema.parse({});
+      st = {
+        streamId: msg.roundId,
+        sessionId: msg.sessionId,
+        strategy,
+        options: parsed.data,
+        ctx,
+        tools: createFoldTools({ layout, compressor: this.opts.compressor, limits }),
+        start: msg,
+        round,
+        maxStaleness: strategy.asyncConfig?.(parsed.data).maxStaleness ?? Number.MAX_SAFE_INTEGER,
+        forwardEvery: msg.quota,
+        taskTimeoutMs,
+        policy: prepared,
+        tasks: new Map(),
+        tasksById: new Map(),
+        folding: new Set(),
+        batch: strategy.createPartial(parsed.data, ctx),
+        metricSums: {},
+        metricWeights: {},
+        refusedStale: 0,
+        refused: 0,
+        firstUpdateAt: null,
+        lastUpdateAt: null,
+        maxUploadBytes,
+        maxUpdateNorm: msg.maxUpdateNorm,
+        sending: Promise.resolve(),
+        state: 'open',
+      };
+      this.stream = st;
+      this.log.info({ streamId: st.streamId, version: round - 1 }, 'async stream opened');
+    }
+    // Every eligible client without work gets a task on the newest version; the controller's `clientIds` are
+    // tasked too (it may know of clients this combiner's policy copy would skip).
+    const named = new Set(msg.clientIds);
+    for (const conn of this.clients.values()) {
+      const id = conn.clientId as string;
+      if (!st.tasks.has(id) && (named.has(id) || isEligible(conn.capabilities, st.policy))) this.sendAsyncTask(st, conn);
+    }
+  }
+
+  private tooStale(st: AsyncStream, task: AsyncTask): boolean {
+    return st.round - task.round > st.maxStaleness;
+  }
+
+  /** A client with no usable task gets one; one with an outstanding task gets the same task again. */
+  private taskIdle(st: AsyncStream, conn: ClientConn): void {
+    const id = conn.clientId as string;
+    const task = st.tasks.get(id);
+    if (task && !this.tooStale(st, task)) return this.sendTaskMessage(st, conn, task);
+    if (task || isEligible(conn.capabilities, st.policy)) this.sendAsyncTask(st, conn);
+  }
+
+  private sendAsyncTask(st: AsyncStream, conn: ClientConn): void {
+    const clientId = conn.clientId as string;
+    const old = st.tasks.get(clientId);
+    if (old) st.tasksById.delete(old.taskId);
+    const task: AsyncTask = {
+      taskId: shortId('t'),
+      // Unique per task (a client may cache a pending upload by round id); `.r<n>.` names the version built.
+      roundId: `${st.sessionId}.r${st.round}.${randomBytes(4).toString('hex')}`,
+      clientId,
+      round: st.round,
+      model: st.start.model,
+      settings: st.start.settings,
+      deadline: Date.now() + st.taskTimeoutMs,
+      attempts: 0,
+    };
+    st.tasks.set(clientId, task);
+    st.tasksById.set(task.taskId, task);
+    this.sendTaskMessage(st, conn, task);
+  }
+
+  private sendTaskMessage(st: AsyncStream, conn: ClientConn, task: AsyncTask): void {
+    conn.peer.send({
+      v: 1,
+      kind: 'task.train',
+      taskId: task.taskId,
+      sessionId: st.sessionId,
+      roundId: task.roundId,
+      model: task.model,
+      package: st.start.package,
+      settings: task.settings,
+      deadline: task.deadline,
+    });
+  }
+
+  private endTask(st: AsyncStream, task: AsyncTask): void {
+    if (st.tasks.get(task.clientId) === task) st.tasks.delete(task.clientId);
+    st.tasksById.delete(task.taskId);
+  }
+
+  /** The task was trained on a model more than `maxStaleness` versions old: refused, and a fresh task goes out. */
+  private refuseStale(st: AsyncStream, task: AsyncTask, conn: ClientConn, uploadId: string): void {
+    st.refusedStale += 1;
+    this.endTask(st, task);
+    const staleness = st.round - task.round;
+    this.log.info({ clientId: task.clientId, staleness, maxStaleness: st.maxStaleness }, 'stale async update refused');
+    this.sendError(conn, fedError('STALE_ROUND', `update is ${staleness} model versions old (maxStaleness ${st.maxStaleness}); train on the current model`), uploadId);
+    if (this.clients.get(task.clientId) === conn && !conn.closed) this.sendAsyncTask(st, conn);
+  }
+
+  private onAsyncUpdate(st: AsyncStream, task: AsyncTask, conn: ClientConn, msg: MessageOf<'update'>): void {
+    const clientId = conn.clientId as string;
+    if (task.clientId !== clientId) {
+      st.refused += 1;
+      return this.sendError(conn, fedError('NOT_SELECTED', `task ${msg.taskId} belongs to another client`), msg.uploadId);
+    }
+    if (st.folding.has(clientId)) {
+      return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} is being folded`), msg.uploadId);
+    }
+    if (this.tooStale(st, task)) return this.refuseStale(st, task, conn, msg.uploadId);
+    if (msg.byteLength > st.maxUploadBytes) {
+      return this.refuseAsync(st, task, conn, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${st.maxUploadBytes}`), msg.uploadId);
+    }
+    this.dropUpload(conn);
+    try {
+      conn.upload = {
+        msg,
+        assembler: new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: st.maxUploadBytes }),
+        bytes: 0,
+      };
+    } catch (e) {
+      this.refuseAsync(st, task, conn, toFedError(e, 'BAD_MESSAGE'), msg.uploadId);
+    }
+  }
+
+  /** Refuses an upload of an async task; after `maxUploadAttempts` (or a non-retryable error) the task ends. */
+  private refuseAsync(st: AsyncStream, task: AsyncTask, conn: ClientConn, err: FedError, uploadId: string): void {
+    st.refused += 1;
+    task.attempts += 1;
+    this.log.warn({ clientId: task.clientId, code: err.code, attempts: task.attempts }, `async update refused: ${err.message}`);
+    this.sendError(conn, err, uploadId);
+    if (err.retryable && task.attempts < this.maxUploadAttempts) return;
+    // The client gets work again with the next model version.
+    this.endTask(st, task);
+    conn.peer.send({ v: 1, kind: 'task.cancel', taskId: task.taskId, roundId: task.roundId, reason: `update refused (${err.code}); a new task comes with the next model version` });
+  }
+
+  private async processAsyncFrame(st: AsyncStream, task: AsyncTask, conn: ClientConn, msg: MessageOf<'update'>, frame: Uint8Array): Promise<void> {
+    const clientId = task.clientId;
+    if (sha256Node(frame) !== msg.sha256) {
+      return this.refuseAsync(st, task, conn, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), msg.uploadId);
+    }
+    if (st.state !== 'open' || st.tasksById.get(task.taskId) !== task) {
+      return this.sendError(conn, fedError('STALE_ROUND', `task ${task.taskId} is closed`), msg.uploadId);
+    }
+    if (st.folding.has(clientId)) return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} is being folded`), msg.uploadId);
+    st.folding.add(clientId);
+    await this.acquireFoldSlot();
+    try {
+      // Staleness when the update is folded: versions published since the task's base model.
+      if (this.tooStale(st, task)) return this.refuseStale(st, task, conn, msg.uploadId);
+      const staleness = st.round - task.round;
+      if (st.maxUpdateNorm !== undefined) {
+        const tensors = await st.tools.decode(frame);
+        let sq = 0;
+        for (const t of tensors) for (let i = 0; i < t.data.length; i++) sq += (t.data[i] as number) ** 2;
+        const norm = Math.sqrt(sq);
+        if (norm > st.maxUpdateNorm) throw fedError('NORM_EXCEEDED', `update L2 norm ${norm.toPrecision(4)} exceeds ${st.maxUpdateNorm}`);
+      }
+      // Each update is folded into its own partial, then merged: a forward may swap the batch while a fold runs.
+      const one = st.strategy.createPartial(st.options, st.ctx);
+      await st.strategy.foldUpdate(st.options, one, { clientId, frame, numExamples: msg.numExamples, staleness }, st.tools, st.ctx);
+      if (st.state !== 'open') return this.sendError(conn, fedError('STALE_ROUND', 'the asynchronous session ended before the update was folded'), msg.uploadId);
+      st.batch = st.batch.count === 0 ? one : st.strategy.mergePartials(st.options, st.batch, one, st.ctx);
+      const now = Date.now();
+      st.firstUpdateAt ??= now;
+      st.lastUpdateAt = now;
+      for (const [name, value] of Object.entries(msg.metrics)) {
+        st.metricSums[name] = (st.metricSums[name] ?? 0) + value * msg.numExamples;
+        st.metricWeights[name] = (st.metricWeights[name] ?? 0) + msg.numExamples;
+      }
+      this.endTask(st, task);
+      conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
+      if (st.batch.count >= st.forwardEvery) this.forwardBatch(st);
+      // Train continuously: the next task, on the newest version known here.
+      if (this.clients.get(clientId) === conn && !conn.closed) this.sendAsyncTask(st, conn);
+    } catch (e) {
+      const err = toFedError(e, 'BAD_FRAME');
+      if (err.code === 'STALE_ROUND') this.refuseStale(st, task, conn, msg.uploadId);
+      else this.refuseAsync(st, task, conn, err, msg.uploadId);
+    } finally {
+      st.folding.delete(clientId);
+      this.releaseFoldSlot();
+    }
+  }
+
+  /** Sends the folded batch to the controller now (a `round.partial` of the stream) and starts a new one. */
+  private forwardBatch(st: AsyncStream): void {
+    const batch = st.batch;
+    const metrics: Metrics = {};
+    for (const [name, sum] of Object.entries(st.metricSums)) {
+      const w = st.metricWeights[name] ?? 0;
+      if (w > 0 && Number.isFinite(sum / w)) metrics[name] = sum / w;
+    }
+    const meta = { refused: st.refused, refusedStale: st.refusedStale, firstUpdateAt: st.firstUpdateAt, lastUpdateAt: st.lastUpdateAt };
+    st.batch = st.strategy.createPartial(st.options, st.ctx);
+    st.metricSums = {};
+    st.metricWeights = {};
+    st.refused = 0;
+    st.refusedStale = 0;
+    st.firstUpdateAt = null;
+    st.lastUpdateAt = null;
+    const send = async (): Promise<void> => {
+      const enc = await encodePartial(batch);
+      const uploadId = shortId('p');
+      const chunks = chunkFrame(enc.frame, uploadId);
+      if (!this.controller?.open) throw fedError('UNAVAILABLE', 'no controller link to forward the update to');
+      const peer = this.controller;
+      peer.send({
+        v: 1,
+        kind: 'round.partial',
+        roundId: st.streamId,
+        combinerId: this.id,
+        uploadId,
+        count: enc.count,
+        totalWeight: enc.totalWeight,
+        metrics,
+        scalars: enc.scalars,
+        refusedStale: meta.refusedStale,
+        refused: meta.refused,
+        sha256: sha256Node(enc.frame),
+        byteLength: enc.frame.byteLength,
+        chunkCount: chunks.length,
+        ...(meta.firstUpdateAt !== null ? { firstUpdateAt: meta.firstUpdateAt } : {}),
+        ...(meta.lastUpdateAt !== null ? { lastUpdateAt: meta.lastUpdateAt } : {}),
+      });
+      await sendChunks(peer, chunks);
+    };
+    const p = st.sending.then(send).catch((e: unknown) => this.log.error({ streamId: st.streamId, err: toFedError(e).message }, 'forwarding async updates failed'));
+    st.sending = p;
+    this.pendingSends.add(p);
+    void p.finally(() => this.pendingSends.delete(p));
+  }
+
+  private closeStream(st: AsyncStream, reason: string): void {
+    if (st.state === 'closed') return;
+    st.state = 'closed';
+    if (this.stream === st) this.stream = null;
+    this.log.info({ streamId: st.streamId, reason }, 'async stream closed');
+    for (const task of st.tasks.values()) {
+      this.clients.get(task.clientId)?.peer.send({ v: 1, kind: 'task.cancel', taskId: task.taskId, roundId: task.roundId, reason: `session ended: ${reason}`.slice(0, 500) });
+    }
+    st.tasks.clear();
+    st.tasksById.clear();
+  }
+
   // ------------------------------------------------------------------ validation
 
   private onValidateStart(msg: MessageOf<'validate.start'>): void {
@@ -996,6 +1369,7 @@ export class Combiner {
     clearInterval(this.keepaliveTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.round && this.round.state === 'collecting') this.abortRound(this.round, 'combiner shutting down');
+    if (this.stream) this.closeStream(this.stream, 'combiner shutting down');
     if (this.validation) this.finishValidation(this.validation, false);
     for (const conn of this.conns) {
       if (conn.helloTimer) clearTimeout(conn.helloTimer);

@@ -33,7 +33,7 @@ import {
   type TrainSettingsInput,
 } from '@fedweb/codec';
 import { z } from 'zod';
-import { roundSeed, sample, SessionConfigSchema, type SessionConfig } from '../config.js';
+import { isEligible, roundSeed, sample, SessionConfigSchema, type SessionConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import type {
@@ -48,7 +48,7 @@ import type {
 } from '../store/types.js';
 import { decodePartial, getStrategy } from '../strategy/index.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
-import type { CombinerHandle, CombinerRegistry, ReceivedPartial } from './registry.js';
+import type { CombinerHandle, CombinerRegistry, Outcome, ReceivedPartial } from './registry.js';
 
 export interface ControllerOptions {
   state: StateStore;
@@ -304,8 +304,10 @@ export class Controller extends EventEmitter {
     rt.global = global;
     this.log.info({ sessionId: id, rounds: config.rounds, strategy: strategy.name }, 'session started');
     if (strategy.mode === 'async') {
-      // No buffered-asynchronous engine yet: each "round" is one server step over the updates of that round.
-      this.log.warn({ sessionId: id, strategy: strategy.name }, 'async strategy runs round-synchronously in this version: every update has staleness 0');
+      // The asynchronous engine (runAsync): every eligible client trains; no sampling, no validation tasks.
+      if (config.clientsPerRound !== undefined || config.validate) {
+        this.log.warn({ sessionId: id, strategy: strategy.name }, 'async strategy: clientsPerRound and validate are ignored (every eligible client trains continuously)');
+      }
     }
     this.emit('session', rec);
     this.launch(id);
@@ -489,7 +491,8 @@ export class Controller extends EventEmitter {
         return;
       }
       await this.hydrate(rt, s);
-      await this.runRound(rt, s);
+      if (rt.strategy?.mode === 'async') await this.runAsync(rt, s);
+      else await this.runRound(rt, s);
     }
   }
 
@@ -811,6 +814,292 @@ export class Controller extends EventEmitter {
     return out;
   }
 
+  // ------------------------------------------------------------------ asynchronous sessions (FedBuff)
+
+  /**
+   * The engine of `mode: 'async'` strategies (FedBuff, Nguyen et al. 2022, Algorithm 1): no round barrier.
+   * One stream per run of the session (`round.prepare` + `round.start` with the stream id): every eligible
+   * client trains on the newest model version its combiner knows; combiners forward each folded update at once
+   * (`round.partial` of the stream, folded with its staleness); the controller merges them into a buffer and,
+   * every K = `bufferSize` updates, applies the strategy's server step and commits version v+1 to the trail
+   * like a round (model row with its parent, round row, session progress, in one transaction), then announces
+   * it (`round.start`, same stream id, `round` = v+2). `rounds` counts versions. The stream ends
+   * (`round.abort`) when the session completes, is paused (after the version in flight) or stopped.
+   */
+  private async runAsync(rt: SessionRuntime, s: SessionRecord): Promise<void> {
+    const signal = rt.abort.signal;
+    const strategy = rt.strategy as Strategy<unknown, unknown>;
+    const bufferSize = Math.max(1, strategy.asyncConfig?.(rt.options).bufferSize ?? 1);
+    const pkg = await this.state.getPackage(s.packageSha);
+    if (!pkg) throw fedError('STORAGE', `session ${s.id} lost its package`);
+    const stream: AsyncRun = { id: `${s.id}.a.${nonce()}`, members: new Map(), queue: new EventQueue(), bufferSize, pkg };
+    let reason = 'session ended';
+    try {
+      const first = await this.asyncParticipants(s, stream.id, signal);
+      if (!first) return;
+      let initial: Map<string, string[]> | null = first;
+      for (;;) {
+        if (signal.aborted || this.closed) {
+          reason = 'session stopped';
+          return;
+        }
+        const cur = await this.mustSession(s.id);
+        if (cur.status !== 'running') {
+          reason = `session ${cur.status}`;
+          return;
+        }
+        if (cur.completedRounds >= cur.config.rounds) {
+          reason = 'session completed';
+          return;
+        }
+        if (!(await this.runVersion(rt, cur, stream, initial))) return;
+        initial = null;
+      }
+    } finally {
+      for (const m of stream.members.values()) {
+        m.stop();
+        m.handle.peer.send({ v: 1, kind: 'round.abort', roundId: stream.id, reason });
+      }
+      stream.members.clear();
+      rt.live = null;
+    }
+  }
+
+  /** Waits until enough combiners have enough eligible clients (as a round's step 1); null when stopped/paused. */
+  private async asyncParticipants(s: SessionRecord, streamId: string, signal: AbortSignal): Promise<Map<string, string[]> | null> {
+    const config = s.config;
+    let waitingLogged = false;
+    for (;;) {
+      if (signal.aborted || this.closed) return null;
+      const current = await this.state.getSession(s.id);
+      if (current?.status !== 'running') return null;
+      const handles = this.registry.list();
+      const answers = await Promise.all(
+        handles.map((h) =>
+          this.registry.request<string[]>('ready', h, streamId, { v: 1, kind: 'round.prepare', sessionId: s.id, roundId: streamId, selection: config.selection }, this.opts.prepareTimeoutMs ?? 5000, signal),
+        ),
+      );
+      const out = new Map<string, string[]>();
+      answers.forEach((a, i) => {
+        if (a.ok && a.value.length >= config.clientsRequired) out.set((handles[i] as CombinerHandle).id, a.value);
+      });
+      if (out.size >= config.validity.minCombiners) return out;
+      if (!waitingLogged) {
+        this.log.info({ sessionId: s.id, combiners: handles.length, clientsRequired: config.clientsRequired }, 'async session: waiting for enough eligible clients');
+        waitingLogged = true;
+      }
+      await this.sleep(this.opts.waitPollMs ?? 1000, signal);
+    }
+  }
+
+  /**
+   * Announces the version being built to every combiner of the stream, and brings in live combiners that now
+   * have enough eligible clients (a `round.prepare` hands them the selection policy first).
+   */
+  private announceVersion(s: SessionRecord, stream: AsyncRun, msg: Omit<MessageOf<'round.start'>, 'clientIds' | 'deadline'>, initial: Map<string, string[]> | null): void {
+    const config = s.config;
+    for (const h of this.registry.list()) {
+      let eligible: string[];
+      if (initial) {
+        eligible = initial.get(h.id) ?? [];
+        if (!initial.has(h.id)) continue;
+      } else {
+        eligible = [...h.clients.values()].filter((c) => isEligible(c.capabilities, config.selection)).map((c) => c.clientId).sort();
+        if (!stream.members.has(h.id)) {
+          if (eligible.length < config.clientsRequired) continue;
+          h.peer.send({ v: 1, kind: 'round.prepare', sessionId: s.id, roundId: stream.id, selection: config.selection });
+        }
+      }
+      const member = stream.members.get(h.id);
+      if (member?.handle !== h) {
+        // New here (or the same id on a new link after a reconnect: it must open the stream again).
+        member?.stop();
+        if (member && !initial) h.peer.send({ v: 1, kind: 'round.prepare', sessionId: s.id, roundId: stream.id, selection: config.selection });
+        const stop = this.registry.streamPartials(h, stream.id, (outcome) => stream.queue.push({ handle: h, outcome }));
+        stream.members.set(h.id, { handle: h, stop });
+      }
+      h.peer.send({ ...msg, clientIds: eligible, deadline: Date.now() + config.roundTimeoutMs });
+    }
+  }
+
+  /** One model version: collect K updates (or what arrived by the deadline), step, commit. False = stop. */
+  private async runVersion(rt: SessionRuntime, s: SessionRecord, stream: AsyncRun, initial: Map<string, string[]> | null): Promise<boolean> {
+    const signal = rt.abort.signal;
+    const config = s.config;
+    const strategy = rt.strategy as Strategy<unknown, unknown>;
+    const global = rt.global as NonNullable<SessionRuntime['global']>;
+    const round = s.completedRounds + 1;
+    const ctx = this.context(s.id, round, config, global.layout);
+    const model = await this.state.getModel(s.currentModelId);
+    if (!model) throw fedError('STORAGE', `session ${s.id} lost its model`);
+    const roundId = `${s.id}.r${round}.${nonce()}`;
+    const startedAt = Date.now();
+    let deadline = startedAt + config.roundTimeoutMs;
+    const strategySettings: Record<string, unknown> = { ...strategy.configureFit(rt.options, rt.state, ctx) };
+    const clientTensors = strategy.clientTensors?.(rt.options, rt.state, ctx) ?? [];
+    if (clientTensors.length > 0) {
+      const blob = await this.blobs.put(await encodeFrame(clientTensors, { encoding: 'f32' }));
+      strategySettings.tensors = { id: `st-${blob.sha256.slice(0, 16)}`, sha256: blob.sha256, url: `/api/blobs/${blob.sha256}`, bytes: blob.bytes } satisfies BlobRef;
+    }
+    const manifest = stream.pkg.manifest as ComputePackageManifest;
+    const start: Omit<MessageOf<'round.start'>, 'clientIds' | 'deadline'> = {
+      v: 1,
+      kind: 'round.start',
+      sessionId: s.id,
+      roundId: stream.id,
+      round,
+      seed: ctx.seed,
+      ...(config.maxUpdateNorm !== undefined ? { maxUpdateNorm: config.maxUpdateNorm } : {}),
+      model: modelRef(model),
+      package: packageRef(stream.pkg),
+      settings: {
+        localEpochs: config.localEpochs,
+        batchSize: config.batchSize,
+        learningRate: config.learningRate,
+        encoding: config.encoding,
+        ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
+        strategy: strategySettings,
+        extra: { ...(manifest.settings ?? {}), ...config.extra },
+      },
+      strategy: { name: strategy.name, options: config.strategy.options },
+      // Combiners forward every folded update at once (a batch of one), so the buffer steps at exactly K.
+      quota: 1,
+    };
+    this.announceVersion(s, stream, start, initial);
+    const record: RoundRecord = {
+      id: roundId,
+      sessionId: s.id,
+      round,
+      status: 'training',
+      startedAt,
+      deadline,
+      lastUpdateAt: null,
+      committedAt: null,
+      modelId: null,
+      updates: 0,
+      weight: 0,
+      combiners: [...stream.members.keys()],
+      partials: [],
+      trainMetrics: {},
+      validationMetrics: {},
+      timings: {},
+      reason: null,
+    };
+    await this.state.putRound(record);
+    rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected: 0, deadline };
+    this.log.info({ sessionId: s.id, streamId: stream.id, version: round - 1, combiners: record.combiners }, 'async session: collecting updates for the next version');
+
+    // Collect: K updates, or at the deadline whatever arrived (if it is enough), else wait on.
+    let buffer: PartialAggregate | null = null;
+    const summaries = new Map<string, PartialSummary>();
+    const metricParts: Array<{ metrics: Metrics; weight: number }> = [];
+    const enough = Math.max(1, config.minClients, config.validity.minTotalUpdates);
+    for (;;) {
+      const ev = await stream.queue.next(Math.max(0, deadline - Date.now()), signal);
+      if (ev === 'aborted' || this.closed) {
+        if (!this.closed) await this.finishRound(rt, s, { ...record, status: 'aborted', reason: 'session stopped' }, false);
+        return false;
+      }
+      if (ev === null) {
+        if (buffer && buffer.count >= enough) break;
+        const cur = await this.mustSession(s.id);
+        if (cur.status !== 'running') {
+          await this.finishRound(rt, s, { ...record, status: 'aborted', reason: `session ${cur.status} before the version filled` }, false);
+          return false;
+        }
+        // Too few updates by the deadline: keep collecting, and bring in clients and combiners that came since.
+        deadline = Date.now() + config.roundTimeoutMs;
+        rt.live = { ...rt.live, deadline };
+        this.announceVersion(s, stream, start, null);
+        continue;
+      }
+      const { handle, outcome } = ev;
+      if (!outcome.ok) {
+        this.log.warn({ streamId: stream.id, combinerId: handle.id, err: outcome.error.message }, 'async session: a combiner left the stream');
+        const member = stream.members.get(handle.id);
+        if (member?.handle === handle) {
+          member.stop();
+          stream.members.delete(handle.id);
+        }
+        continue;
+      }
+      const meta = outcome.value.meta;
+      let partial: PartialAggregate;
+      try {
+        partial = await decodePartial({ frame: outcome.value.frame, count: meta.count, totalWeight: meta.totalWeight, scalars: meta.scalars }, { tensorLength: ctx.paramCount });
+      } catch (e) {
+        this.log.warn({ streamId: stream.id, combinerId: handle.id, err: toFedError(e).message }, 'async session: a forwarded partial was refused');
+        continue;
+      }
+      buffer = buffer ? strategy.mergePartials(rt.options, buffer, partial, ctx) : partial;
+      metricParts.push({ metrics: meta.metrics, weight: partial.weight });
+      const prev = summaries.get(handle.id);
+      summaries.set(handle.id, {
+        combinerId: handle.id,
+        count: (prev?.count ?? 0) + meta.count,
+        weight: (prev?.weight ?? 0) + meta.totalWeight,
+        refusedStale: (prev?.refusedStale ?? 0) + meta.refusedStale,
+        refused: (prev?.refused ?? 0) + meta.refused,
+        ...(prev?.firstUpdateAt !== undefined || meta.firstUpdateAt !== undefined ? { firstUpdateAt: Math.min(prev?.firstUpdateAt ?? Infinity, meta.firstUpdateAt ?? Infinity) } : {}),
+        ...(meta.lastUpdateAt !== undefined || prev?.lastUpdateAt !== undefined ? { lastUpdateAt: Math.max(prev?.lastUpdateAt ?? 0, meta.lastUpdateAt ?? 0) } : {}),
+        receivedAt: outcome.value.receivedAt,
+      });
+      if (buffer.count >= stream.bufferSize) break;
+    }
+
+    // Step and commit, as a round's steps 5 and 7.
+    rt.live = { ...rt.live, phase: 'reducing' };
+    const merged = buffer as PartialAggregate;
+    const partials = [...summaries.values()];
+    const updates = merged.count;
+    const weight = merged.weight;
+    const lastUpdateAt = partials.reduce<number | null>((t, p) => (p.lastUpdateAt !== undefined && (t === null || p.lastUpdateAt > t) ? p.lastUpdateAt : t), null);
+    const trainMetrics = mergeMetrics(metricParts);
+    const timings: Record<string, number> = {};
+    const progress: RoundRecord = { ...record, combiners: [...new Set([...record.combiners, ...summaries.keys()])], updates, weight, lastUpdateAt, partials, trainMetrics, timings };
+    let t = Date.now();
+    const step = strategy.serverStep(rt.options, rt.state, global.flat, merged, ctx);
+    if (!step) {
+      await this.finishRound(rt, s, { ...progress, status: 'failed', reason: 'the strategy kept the previous model' }, true);
+      return true;
+    }
+    timings.step = Date.now() - t;
+    t = Date.now();
+    const frame = await encodeFrame(unflattenTensors(step.model, global.layout), { encoding: 'f32' });
+    const blob = await this.blobs.put(frame);
+    const modelId = `${s.id}.m${round}`;
+    const persisted = await this.persistState(strategy, step.state);
+    timings.store = Date.now() - t;
+    const committedAt = Date.now();
+    const serverMetrics: Metrics = { ...(step.metrics ?? {}) };
+    const modelRec: ModelRecord = {
+      id: modelId,
+      parentId: model.id,
+      sessionId: s.id,
+      round,
+      sha256: blob.sha256,
+      bytes: blob.bytes,
+      blobPath: blob.path,
+      metrics: { ...prefix('train.', trainMetrics), ...prefix('server.', serverMetrics), updates, weight },
+      createdAt: committedAt,
+    };
+    const final: RoundRecord = { ...progress, status: 'committed', committedAt, modelId, timings };
+    await this.state.commitRound({
+      model: modelRec,
+      round: final,
+      session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: persisted.json, strategyStateSha: persisted.sha },
+      metrics: [...rows(s.id, round, 'train', trainMetrics), ...rows(s.id, round, 'server', { ...serverMetrics, updates, weight })],
+    });
+    timings.commit = Date.now() - committedAt;
+    await this.state.putRound(final).catch((e: unknown) => this.log.warn({ err: toFedError(e).message }, 'recording round timings failed'));
+    rt.state = step.state;
+    rt.global = { modelId, layout: global.layout, flat: step.model };
+    this.log.info({ sessionId: s.id, streamId: stream.id, version: round, modelId, updates, weight, meanStaleness: serverMetrics.meanStaleness }, 'async session: version committed');
+    this.emit('model', modelRec);
+    this.emit('round', final);
+    return true;
+  }
+
   /** Stops every loop (the sessions stay `running` in the store, so a restart resumes them). */
   async close(): Promise<void> {
     this.closed = true;
@@ -821,6 +1110,47 @@ export class Controller extends EventEmitter {
       new Promise((r) => (timer = setTimeout(r, 5000))),
     ]);
     clearTimeout(timer);
+  }
+}
+
+/** One run of an asynchronous session: its stream id, the combiners in it and what they forwarded. */
+interface AsyncRun {
+  id: string;
+  members: Map<string, { handle: CombinerHandle; stop: () => void }>;
+  queue: EventQueue<{ handle: CombinerHandle; outcome: Outcome<ReceivedPartial> }>;
+  bufferSize: number;
+  pkg: PackageRecord;
+}
+
+/** A FIFO the async engine awaits with a timeout and an abort signal (one reader). */
+class EventQueue<T> {
+  private readonly items: T[] = [];
+  private waiter: ((item: T) => void) | null = null;
+
+  push(item: T): void {
+    const w = this.waiter;
+    if (w) {
+      this.waiter = null;
+      w(item);
+    } else this.items.push(item);
+  }
+
+  /** The next item, `null` after `timeoutMs` without one, `'aborted'` when the signal fires. */
+  next(timeoutMs: number, signal: AbortSignal): Promise<T | null | 'aborted'> {
+    if (signal.aborted) return Promise.resolve('aborted');
+    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
+    return new Promise((resolve) => {
+      const done = (v: T | null | 'aborted'): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.waiter = null;
+        resolve(v);
+      };
+      const onAbort = (): void => done('aborted');
+      const timer = setTimeout(() => done(null), timeoutMs);
+      this.waiter = (item) => done(item);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
 

@@ -64,7 +64,8 @@ export interface ReceivedPartial {
   receivedAt: number;
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: FedError };
+/** A wait's or a stream's result. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: FedError };
 
 /** One outstanding wait of the round loop on a combiner. */
 interface Waiter<T> {
@@ -103,6 +104,8 @@ export class CombinerRegistry {
   private readonly partialWaits = new Map<string, Waiter<ReceivedPartial>>();
   private readonly validationWaits = new Map<string, Waiter<MessageOf<'validate.partial'>>>();
   private readonly uploads = new Map<string, PartialUpload>();
+  /** Asynchronous sessions: every partial of (combiner, stream id) goes to a listener instead of one wait. */
+  private readonly partialStreams = new Map<string, (outcome: Outcome<ReceivedPartial>) => void>();
 
   constructor(
     private readonly log: Logger,
@@ -186,6 +189,12 @@ export class CombinerRegistry {
       }
     }
     for (const key of this.uploads.keys()) if (key.startsWith(`${handle.id}\u0000`)) this.uploads.delete(key);
+    for (const [key, listener] of this.partialStreams) {
+      if (key.startsWith(`${handle.id}\u0000`)) {
+        this.partialStreams.delete(key);
+        guard(this.log, 'partial stream', () => listener({ ok: false, error: err }));
+      }
+    }
     guard(this.log, 'disconnected event', () => this.events.disconnected(handle));
   }
 
@@ -238,6 +247,7 @@ export class CombinerRegistry {
           this.settle(this.readyWaits, handle.id, msg.ref, { ok: false, error: err });
           this.settle(this.partialWaits, handle.id, msg.ref, { ok: false, error: err });
           this.settle(this.validationWaits, handle.id, msg.ref, { ok: false, error: err });
+          this.toStream(handle.id, msg.ref, { ok: false, error: err });
         }
         return;
       }
@@ -273,12 +283,44 @@ export class CombinerRegistry {
     if (upload.meta.sha256 && sha256Node(frame) !== upload.meta.sha256) {
       return this.failPartial(handle, upload.meta.roundId, fedError('HASH_MISMATCH', `partial of ${handle.id} does not match its SHA-256`));
     }
-    this.settle(this.partialWaits, handle.id, upload.meta.roundId, { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } });
+    const received: Outcome<ReceivedPartial> = { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } };
+    if (this.toStream(handle.id, upload.meta.roundId, received)) return;
+    this.settle(this.partialWaits, handle.id, upload.meta.roundId, received);
+  }
+
+  /** Hands an outcome to the stream listener of (combiner, roundId), if there is one. */
+  private toStream(combinerId: string, roundId: string, outcome: Outcome<ReceivedPartial>): boolean {
+    const listener = this.partialStreams.get(`${combinerId}\u0000${roundId}`);
+    if (!listener) return false;
+    guard(this.log, 'partial stream', () => listener(outcome));
+    return true;
+  }
+
+  /**
+   * Asynchronous sessions: delivers EVERY partial `handle` sends for `roundId` (the stream id) to `listener`,
+   * and a failure (bad partial, combiner error, combiner gone) as `{ ok: false }`, until the returned function
+   * is called. A combiner that disconnects ends its stream after one failure outcome.
+   * @example
+   * ```ts
+   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }));
+   * ```
+   */
+  streamPartials(handle: CombinerHandle, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void): () => void {
+    const key = `${handle.id}\u0000${roundId}`;
+    if (this.combiners.get(handle.id) !== handle) {
+      queueMicrotask(() => listener({ ok: false, error: fedError('UNAVAILABLE', `combiner ${handle.id} is gone`) }));
+      return () => undefined;
+    }
+    this.partialStreams.set(key, listener);
+    return () => {
+      if (this.partialStreams.get(key) === listener) this.partialStreams.delete(key);
+    };
   }
 
   private failPartial(handle: CombinerHandle, roundId: string, err: FedError): void {
     this.log.warn({ combinerId: handle.id, roundId, code: err.code }, `partial refused: ${err.message}`);
     handle.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
+    if (this.toStream(handle.id, roundId, { ok: false, error: err })) return;
     this.settle(this.partialWaits, handle.id, roundId, { ok: false, error: err });
   }
 

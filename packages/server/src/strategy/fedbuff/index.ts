@@ -15,9 +15,9 @@
  *    they are idle, with the current version; the update's `staleness` = current version − its base version.
  *  - `asyncConfig(options)` gives `bufferSize` K and `maxStaleness`; `foldUpdate` refuses older updates
  *    with STALE_ROUND (the client should then fetch the current model and train again).
- *  - Combiners fold as usual and forward their partial when asked; the controller asks (or combiners push)
- *    whenever the total folded count across combiners reaches K, merges, calls `serverStep`, publishes
- *    version v+1, and starts a fresh partial. Updates arriving meanwhile go to the next buffer.
+ *  - Combiners fold each update (with its staleness) and forward it to the controller at once; once the
+ *    buffer holds K updates across combiners the controller merges, calls `serverStep`, commits version v+1
+ *    and announces it. Updates arriving meanwhile go to the next buffer (`Controller.runAsync`).
  */
 import { fedError } from '@fedweb/codec';
 import { z } from 'zod';
