@@ -16,6 +16,10 @@ declare global {
       killWorker: () => Promise<boolean>;
       workers: () => number;
       stop: () => Promise<void>;
+      /** Reloads the page from inside the first `progress` handler (so: mid-training), keeping the round id. */
+      reloadOnFirstProgress: () => void;
+      /** The round id the page was training when `reloadOnFirstProgress` reloaded it. */
+      reloadedDuring: () => string | null;
     };
   }
 }
@@ -48,6 +52,13 @@ const client = new FedClient({
     return h;
   },
 });
+let reloadOnProgress = false;
+client.on('progress', (p) => {
+  if (!reloadOnProgress) return;
+  reloadOnProgress = false;
+  sessionStorage.setItem('fedweb-test-reloaded-during', p.roundId);
+  location.reload();
+});
 for (const kind of ['status', 'round', 'progress', 'metrics', 'error'] as const) {
   client.on(kind, (payload) => {
     events.push({ kind, at: Date.now(), payload: plain(payload) });
@@ -67,6 +78,10 @@ window.fedwebPage = {
   },
   workers: () => handles.length,
   stop: () => client.stop(),
+  reloadOnFirstProgress: () => {
+    reloadOnProgress = true;
+  },
+  reloadedDuring: () => sessionStorage.getItem('fedweb-test-reloaded-during'),
 };
 
 client.start().catch((e: unknown) => {
