@@ -165,16 +165,4 @@ const worst = results.reduce((a, r) => Math.max(a, r.worker_overhead), -Infinity
 const leaks = results.filter((r) => r.tf_memory_tensors_after_5_rounds !== r.tf_memory_tensors_after_1_round);
 console.log(`worst worker_overhead ${(worst * 100).toFixed(1)}% (target <= 5%); tensor leaks: ${leaks.length ? leaks.map((r) => `${r.model}/${r.backend}`).join(', ') : 'none'}; ${((Date.now() - started) / 1000).toFixed(0)} s; wrote bench/results/client.json`);
 
-declare global {
-  interface Window {
-    fedwebBench: {
-      load(pkg: string): Promise<{ digits: number }>;
-      setBackend(b: BackendName): Promise<{ ok: boolean; reason?: string }>;
-      raw(n: number, batchSize: number, lr: number): Promise<number>;
-      rawWorker(n: number, batchSize: number, lr: number): Promise<number>;
-      setWorkerData(n: number): Promise<void>;
-      worker(batchSize: number, lr: number): Promise<{ ms: number; trainMs: number; updateBytes: number; f32Bytes: number; numExamples: number; numTensors: number }>;
-      teardown(): void;
-    };
-  }
-}
+// `window.fedwebBench` is typed where the page defines it (packages/sdk-client/test/pages/bench/main.ts).

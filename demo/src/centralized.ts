@@ -15,6 +15,8 @@ export interface CentralizedRequest {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Settings extras over the manifest's (e.g. `{ optimizer: 'momentum' }`), as a session's `extra`. */
+  extra?: Record<string, unknown>;
   backend: BackendChoice;
 }
 
@@ -71,7 +73,7 @@ async function run(req: CentralizedRequest): Promise<CentralizedResult> {
       {
         roundId: 'centralized',
         model: seed,
-        settings: { localEpochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, encoding: 'f32', strategy: {}, extra: active.package.manifest.settings ?? {} },
+        settings: { localEpochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, encoding: 'f32', strategy: {}, extra: { ...(active.package.manifest.settings ?? {}), ...req.extra } },
       },
       (p) => {
         if (p.batch === p.batches) log(`epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);

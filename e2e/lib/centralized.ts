@@ -23,6 +23,8 @@ export interface CentralizedOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Settings extras merged over the package manifest's (e.g. `{ optimizer: 'momentum' }`), as the session does. */
+  extra?: Record<string, unknown>;
 }
 
 export interface CentralizedOutcome {
@@ -68,7 +70,7 @@ export async function trainCentralizedInNode(opts: CentralizedOptions): Promise<
     const r = await api.train({
       roundId: 'centralized',
       model: seed.slice().buffer,
-      settings: { localEpochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, encoding: 'f32', strategy: {}, extra: manifest.settings ?? {} },
+      settings: { localEpochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, encoding: 'f32', strategy: {}, extra: { ...(manifest.settings ?? {}), ...opts.extra } },
     });
     return { model: await applyDelta(seed, new Uint8Array(r.update)), numExamples: r.numExamples, trainMs: r.trainMs, where: `node/${report.chosen}` };
   } finally {
@@ -91,7 +93,7 @@ export async function trainCentralizedInBrowser(context: BrowserContext, url: st
     await page.waitForFunction(() => typeof (window as unknown as { fedwebCentralized?: unknown }).fedwebCentralized === 'function');
     const r = await page.evaluate(
       (req) => (window as unknown as { fedwebCentralized(r: unknown): Promise<{ deltaBase64: string; numExamples: number; trainMs: number; backend: string }> }).fedwebCentralized(req),
-      { shards: opts.shards, epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, backend: opts.backend ?? 'webgl' },
+      { shards: opts.shards, epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, extra: opts.extra ?? {}, backend: opts.backend ?? 'webgl' },
     );
     const delta = new Uint8Array(Buffer.from(r.deltaBase64, 'base64'));
     return { model: await applyDelta(seed, delta), numExamples: r.numExamples, trainMs: r.trainMs, where: `browser/${r.backend}` };

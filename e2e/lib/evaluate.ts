@@ -26,7 +26,13 @@ export interface Evaluator {
 
 let backendReady: Promise<void> | undefined;
 
-/** Activates tfjs' WASM backend once per process (CPU as the fallback). */
+/**
+ * Activates tfjs' WASM backend once per process (CPU as the fallback).
+ * @example
+ * ```ts
+ * await ensureNodeBackend(); // tf.getBackend() === 'wasm'
+ * ```
+ */
 export function ensureNodeBackend(): Promise<void> {
   backendReady ??= (async () => {
     await import('@tensorflow/tfjs-backend-wasm');

@@ -578,18 +578,24 @@ export class Combiner {
     if (round.delivered.has(clientId) || round.folding.has(clientId)) {
       return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} for round ${msg.roundId} was already counted`), msg.uploadId);
     }
-    if (msg.byteLength > round.maxUploadBytes) {
-      return this.refuseUpload(round, conn, clientId, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${round.maxUploadBytes}`), msg.uploadId);
-    }
+    this.beginUpload(conn, msg, round.maxUploadBytes, (err) => this.refuseUpload(round, conn, clientId, err, msg.uploadId));
+  }
+
+  /**
+   * Starts receiving the chunks of an announced update (sync and async alike): refuses it through `refuse` when
+   * it is over `maxBytes` or its chunk plan is invalid, otherwise replaces any upload in progress on `conn`.
+   */
+  private beginUpload(conn: ClientConn, msg: MessageOf<'update'>, maxBytes: number, refuse: (err: FedError) => void): void {
+    if (msg.byteLength > maxBytes) return refuse(fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${maxBytes}`));
     this.dropUpload(conn);
     try {
       conn.upload = {
         msg,
-        assembler: new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: round.maxUploadBytes }),
+        assembler: new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes }),
         bytes: 0,
       };
     } catch (e) {
-      this.refuseUpload(round, conn, clientId, toFedError(e, 'BAD_MESSAGE'), msg.uploadId);
+      refuse(toFedError(e, 'BAD_MESSAGE'));
     }
   }
 
@@ -1146,19 +1152,7 @@ export class Combiner {
       return this.sendError(conn, fedError('DUPLICATE_UPDATE', `an update of ${clientId} is being folded`), msg.uploadId);
     }
     if (this.tooStale(st, task)) return this.refuseStale(st, task, conn, msg.uploadId);
-    if (msg.byteLength > st.maxUploadBytes) {
-      return this.refuseAsync(st, task, conn, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${st.maxUploadBytes}`), msg.uploadId);
-    }
-    this.dropUpload(conn);
-    try {
-      conn.upload = {
-        msg,
-        assembler: new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: st.maxUploadBytes }),
-        bytes: 0,
-      };
-    } catch (e) {
-      this.refuseAsync(st, task, conn, toFedError(e, 'BAD_MESSAGE'), msg.uploadId);
-    }
+    this.beginUpload(conn, msg, st.maxUploadBytes, (err) => this.refuseAsync(st, task, conn, err, msg.uploadId));
   }
 
   /** Refuses an upload of an async task; after `maxUploadAttempts` (or a non-retryable error) the task ends. */

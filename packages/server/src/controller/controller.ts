@@ -718,11 +718,41 @@ export class Controller extends EventEmitter {
     }
 
     // 7. Commit to the trail (one transaction).
+    await this.commitStep(rt, s, { progress, parentId: model.id, blob, persisted, step, layout: global.layout, validationMetrics });
+    this.pendingModels.delete(modelId);
+    this.log.info(
+      { sessionId: s.id, roundId, round, modelId, updates, weight, overheadMs: lastUpdateAt !== null ? Date.now() - lastUpdateAt : null, timings },
+      'round committed',
+    );
+  }
+
+  /**
+   * Step 7, for sync rounds and async versions alike: writes the new global model, the committed round record,
+   * the session's trail head and strategy state, and the metric rows in one transaction; then adopts the step
+   * as the runtime's global model and emits `model` and `round`. `progress.timings` gets the commit's duration.
+   */
+  private async commitStep(
+    rt: SessionRuntime,
+    s: SessionRecord,
+    c: {
+      progress: RoundRecord;
+      parentId: string;
+      blob: { sha256: string; bytes: number; path: string };
+      persisted: { json: unknown; sha: string | null };
+      step: { model: Float32Array; state: unknown; metrics?: Metrics };
+      layout: NonNullable<SessionRuntime['global']>['layout'];
+      validationMetrics?: Metrics;
+    },
+  ): Promise<void> {
+    const { progress, blob, step } = c;
+    const { round, updates, weight, trainMetrics, timings } = progress;
+    const modelId = `${s.id}.m${round}`;
     const committedAt = Date.now();
     const serverMetrics: Metrics = { ...(step.metrics ?? {}) };
+    const validationMetrics = c.validationMetrics ?? {};
     const modelRec: ModelRecord = {
       id: modelId,
-      parentId: model.id,
+      parentId: c.parentId,
       sessionId: s.id,
       round,
       sha256: blob.sha256,
@@ -731,7 +761,7 @@ export class Controller extends EventEmitter {
       metrics: { ...prefix('train.', trainMetrics), ...prefix('val.', validationMetrics), ...prefix('server.', serverMetrics), updates, weight },
       createdAt: committedAt,
     };
-    const final: RoundRecord = { ...progress, status: 'committed', committedAt, modelId, validationMetrics, timings };
+    const final: RoundRecord = { ...progress, status: 'committed', committedAt, modelId, ...(c.validationMetrics ? { validationMetrics } : {}) };
     const metrics: MetricRow[] = [
       ...rows(s.id, round, 'train', trainMetrics),
       ...rows(s.id, round, 'validate', validationMetrics),
@@ -740,19 +770,14 @@ export class Controller extends EventEmitter {
     await this.state.commitRound({
       model: modelRec,
       round: final,
-      session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: persisted.json, strategyStateSha: persisted.sha },
+      session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: c.persisted.json, strategyStateSha: c.persisted.sha },
       metrics,
     });
     // The commit's own duration is recorded afterwards (metadata only; the round is already durable).
-    timings.commit = Date.now() - committedAt;
+    timings['commit'] = Date.now() - committedAt;
     await this.state.putRound(final).catch((e: unknown) => this.log.warn({ err: toFedError(e).message }, 'recording round timings failed'));
-    this.pendingModels.delete(modelId);
     rt.state = step.state;
-    rt.global = { modelId, layout: global.layout, flat: step.model };
-    this.log.info(
-      { sessionId: s.id, roundId, round, modelId, updates, weight, overheadMs: lastUpdateAt !== null ? Date.now() - lastUpdateAt : null, timings },
-      'round committed',
-    );
+    rt.global = { modelId, layout: c.layout, flat: step.model };
     this.emit('model', modelRec);
     this.emit('round', final);
   }
@@ -1070,33 +1095,8 @@ export class Controller extends EventEmitter {
     const modelId = `${s.id}.m${round}`;
     const persisted = await this.persistState(strategy, step.state);
     timings.store = Date.now() - t;
-    const committedAt = Date.now();
-    const serverMetrics: Metrics = { ...(step.metrics ?? {}) };
-    const modelRec: ModelRecord = {
-      id: modelId,
-      parentId: model.id,
-      sessionId: s.id,
-      round,
-      sha256: blob.sha256,
-      bytes: blob.bytes,
-      blobPath: blob.path,
-      metrics: { ...prefix('train.', trainMetrics), ...prefix('server.', serverMetrics), updates, weight },
-      createdAt: committedAt,
-    };
-    const final: RoundRecord = { ...progress, status: 'committed', committedAt, modelId, timings };
-    await this.state.commitRound({
-      model: modelRec,
-      round: final,
-      session: { id: s.id, currentModelId: modelId, completedRounds: round, strategyState: persisted.json, strategyStateSha: persisted.sha },
-      metrics: [...rows(s.id, round, 'train', trainMetrics), ...rows(s.id, round, 'server', { ...serverMetrics, updates, weight })],
-    });
-    timings.commit = Date.now() - committedAt;
-    await this.state.putRound(final).catch((e: unknown) => this.log.warn({ err: toFedError(e).message }, 'recording round timings failed'));
-    rt.state = step.state;
-    rt.global = { modelId, layout: global.layout, flat: step.model };
-    this.log.info({ sessionId: s.id, streamId: stream.id, version: round, modelId, updates, weight, meanStaleness: serverMetrics.meanStaleness }, 'async session: version committed');
-    this.emit('model', modelRec);
-    this.emit('round', final);
+    await this.commitStep(rt, s, { progress, parentId: model.id, blob, persisted, step, layout: global.layout });
+    this.log.info({ sessionId: s.id, streamId: stream.id, version: round, modelId, updates, weight, meanStaleness: step.metrics?.['meanStaleness'] }, 'async session: version committed');
     return true;
   }
 
