@@ -7,8 +7,7 @@
  */
 import { createWorkerTrainer } from '@fedweb/sdk-client';
 import type { BackendChoice } from '@fedweb/sdk-client';
-import type { ComputePackageManifest } from '@fedweb/codec';
-import { decodeShard } from './shard.js';
+import { decodeShard, type ComputePackageManifest } from '@fedweb/codec';
 
 export interface CentralizedRequest {
   shards: number[];
@@ -52,7 +51,7 @@ async function run(req: CentralizedRequest): Promise<CentralizedResult> {
   };
   const code = await get(active.package.bundle.url);
   const seed = await get(active.package.seedModel.url);
-  const parts = await Promise.all(req.shards.map(async (k) => decodeShard(await get(`/api/sim/shard?index=${k}`))));
+  const parts = await Promise.all(req.shards.map(async (k) => decodeShard(new Uint8Array(await get(`/api/sim/shard?index=${k}`)))));
   const n = parts.reduce((a, p) => a + p.meta.n, 0);
   const per = 28 * 28;
   const x = new Float32Array(n * per);

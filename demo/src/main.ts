@@ -10,9 +10,9 @@
 import './style.css';
 import { FedClient } from '@fedweb/sdk-client';
 import type { BackendChoice, BackendReport, Dataset } from '@fedweb/sdk-client';
+import { decodeShard, type DecodedShard } from '@fedweb/codec';
 import { fetchSessionView, type SessionView, type TrailPoint } from './api.js';
 import { createPredictor } from './predictor.js';
-import { decodeShard, type Shard } from './shard.js';
 import { createRoundChart } from './ui/chart.js';
 import { createDrawPad } from './ui/draw.js';
 import { formatBytes, formatPercent } from './ui/format.js';
@@ -160,11 +160,11 @@ async function main(): Promise<void> {
     return;
   }
   setPhase('fetching this tab’s share of the digits…');
-  let shard: Shard;
-  let testset: Shard | undefined;
+  let shard: DecodedShard;
+  let testset: DecodedShard | undefined;
   try {
-    shard = decodeShard(await fetchBinary(`/api/sim/shard?client=${encodeURIComponent(clientId)}`));
-    if (validationSize > 0) testset = decodeShard(await fetchBinary(`/api/sim/testset?n=${validationSize}`));
+    shard = decodeShard(new Uint8Array(await fetchBinary(`/api/sim/shard?client=${encodeURIComponent(clientId)}`)));
+    if (validationSize > 0) testset = decodeShard(new Uint8Array(await fetchBinary(`/api/sim/testset?n=${validationSize}`)));
   } catch (e) {
     note(e);
     $('conn').textContent = 'no simulation data';

@@ -12,6 +12,7 @@
  *  - hash:     sha256Hex (WebCrypto)
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
+ *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  */
 export * from './errors.js';
 export * from './messages.js';
@@ -48,3 +49,4 @@ export {
 export { sha256Hex } from './hash.js';
 export { foldInto, type FoldOptions } from './fold.js';
 export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layout.js';
+export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';

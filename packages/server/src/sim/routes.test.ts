@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { decodeShard, encodeShard } from './format.js';
+import { decodeShard } from '@fedweb/codec';
 import { loadMnist, TEST_PER_CLASS } from './mnist.js';
 import { simRoutes, simShards } from './routes.js';
 
@@ -21,19 +21,6 @@ describe('MNIST pool', () => {
     expect(min).toBe(0);
     expect(max).toBeLessThanOrEqual(1);
     expect(max).toBeGreaterThan(0.9);
-  });
-});
-
-describe('shard format', () => {
-  it('round-trips pixels, labels and meta, and refuses a truncated body', () => {
-    const x = new Float32Array([0, 0.5, 1, 0.25]);
-    const bytes = encodeShard({ simulation: true, kind: 'shard', n: 2, xShape: [2], numClasses: 10, labelCounts: [], note: 'n' }, x, [3, 9]);
-    const d = decodeShard(bytes);
-    expect(Array.from(d.x)).toEqual([0, 0.5, 1, 0.25]);
-    expect(Array.from(d.y)).toEqual([3, 9]);
-    expect(d.meta.simulation).toBe(true);
-    expect(() => decodeShard(bytes.subarray(0, bytes.length - 1))).toThrow(/expected/);
-    expect(() => decodeShard(new Uint8Array(16))).toThrow(/magic/);
   });
 });
 

@@ -13,7 +13,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { fedError, isFedError, toFedError } from '@fedweb/codec';
-import { encodeShard, type ShardMeta } from './format.js';
+import { encodeShard, type ShardMeta } from '@fedweb/codec';
 import { gather, loadMnist, NUM_CLASSES, type MnistSet } from './mnist.js';
 import { createRng, shuffleInPlace } from './prng.js';
 import { formatSplit, labelHistogram, parseSplit, partition, type SplitSpec } from './split.js';

@@ -1,35 +1,38 @@
 /**
- * The wire form of a simulation shard or test set (`GET /api/sim/shard`, `GET /api/sim/testset`).
- * Pure TypeScript (no Node APIs) so a page can decode it too.
+ * The wire form of a simulation shard or test set (`GET /api/sim/shard`, `GET /api/sim/testset`): encoded by
+ * the server's simulation plugin, decoded by pages, Node clients and the simulation harness. Pure TypeScript.
  *
  * ```
  * bytes 0..3   'FWSD' (magic)
  * bytes 4..7   u32 LE: L, the length of the JSON meta (padded with spaces to a multiple of 4)
  * bytes 8..    L bytes of UTF-8 JSON: ShardMeta (always `simulation: true`)
- * then         n * 784 float32 LE pixels in [0, 1], shape [n, 28, 28, 1]
+ * then         n * prod(xShape) float32 LE features
  * then         n uint8 labels
  * ```
  */
-import { fedError } from '@fedweb/codec';
+import { z } from 'zod';
+import { fedError } from './errors.js';
 
 export const SHARD_MAGIC = 'FWSD';
 
-export interface ShardMeta {
-  /** Always true: these digits are handed out by the server for demos and simulations only. */
-  simulation: true;
-  kind: 'shard' | 'testset';
-  n: number;
-  xShape: number[];
-  numClasses: number;
+/** The meta of a shard body, checked on decode. */
+export const ShardMetaSchema = z.object({
+  /** Always true: these examples are handed out by a server for demos and simulations only. */
+  simulation: z.literal(true),
+  kind: z.enum(['shard', 'testset']),
+  n: z.number().int().min(0),
+  xShape: z.array(z.number().int().min(1)).min(1).max(8),
+  numClasses: z.number().int().min(1).max(255),
   /** Examples per class in this shard. */
-  labelCounts: number[];
+  labelCounts: z.array(z.number().int().min(0)),
   /** Split, seed and shard index this came from (shards only). */
-  split?: string;
-  seed?: number | string;
-  shard?: number;
-  numShards?: number;
-  note: string;
-}
+  split: z.string().optional(),
+  seed: z.union([z.number(), z.string()]).optional(),
+  shard: z.number().int().min(0).optional(),
+  numShards: z.number().int().min(1).optional(),
+  note: z.string(),
+});
+export type ShardMeta = z.infer<typeof ShardMetaSchema>;
 
 export interface DecodedShard {
   meta: ShardMeta;
@@ -73,14 +76,19 @@ export function decodeShard(bytes: Uint8Array): DecodedShard {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const metaLength = view.getUint32(4, true);
   if (8 + metaLength > bytes.length) throw fedError('BAD_FRAME', `shard meta length ${metaLength} exceeds the body`);
-  let meta: ShardMeta;
+  let json: unknown;
   try {
-    meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + metaLength))) as ShardMeta;
+    json = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + metaLength)));
   } catch (e) {
     throw fedError('BAD_FRAME', `shard meta is not JSON: ${(e as Error).message}`);
   }
-  const per = Array.isArray(meta.xShape) ? meta.xShape.reduce((a, b) => a * b, 1) : NaN;
-  if (!Number.isInteger(meta.n) || meta.n < 0 || !Number.isInteger(per)) throw fedError('BAD_FRAME', 'shard meta lacks n or xShape');
+  const parsed = ShardMetaSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw fedError('BAD_FRAME', `shard meta: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const meta = parsed.data;
+  const per = meta.xShape.reduce((a, b) => a * b, 1);
   const xStart = 8 + metaLength;
   const expected = xStart + meta.n * per * 4 + meta.n;
   if (bytes.length !== expected) throw fedError('BAD_FRAME', `shard body is ${bytes.length} bytes, expected ${expected}`);
