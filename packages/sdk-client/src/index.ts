@@ -36,24 +36,7 @@ export class FedClient extends FedClientCore {
   }
 }
 
-export { FedClientCore, SDK_VERSION } from './client/fed-client.js';
-export type {
-  ClientStatus,
-  DataProvider,
-  FedClientEvents,
-  FedClientOptions,
-  FedClientTimeouts,
-  FedLogger,
-  FedPlatform,
-  MetricsEvent,
-  ProgressEvent,
-  RoundEvent,
-  RoundPhase,
-  StatusEvent,
-  TrainerFactory,
-  TrainerHandle,
-} from './client/types.js';
-export { checkDataset } from './client/dataset.js';
+export * from './common.js';
 export { backoffDelay, type BackoffOptions } from './client/backoff.js';
 export { browserCapabilities } from './client/capabilities.js';
 export { browserPlatform } from './client/browser-platform.js';

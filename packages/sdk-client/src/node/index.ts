@@ -29,24 +29,7 @@ export class FedClient extends FedClientCore {
   }
 }
 
-export { FedClientCore, SDK_VERSION } from '../client/fed-client.js';
-export type {
-  ClientStatus,
-  DataProvider,
-  FedClientEvents,
-  FedClientOptions,
-  FedClientTimeouts,
-  FedLogger,
-  FedPlatform,
-  MetricsEvent,
-  ProgressEvent,
-  RoundEvent,
-  RoundPhase,
-  StatusEvent,
-  TrainerFactory,
-  TrainerHandle,
-} from '../client/types.js';
-export { checkDataset } from '../client/dataset.js';
+export * from '../common.js';
 export { openFileCache, type FileCacheOptions } from './file-cache.js';
 export { nodePlatform, nodeCapabilities, DEFAULT_NODE_CACHE_DIR } from './platform.js';
 export { createMemoryCache } from '../cache/memory-cache.js';

@@ -1,0 +1,22 @@
+/**
+ * The surface both entries share (`@fedweb/sdk-client` for browsers, `@fedweb/sdk-client/node`): the client
+ * core, its types, and the dataset check. Each entry adds its own `FedClient` (platform bound) and caches.
+ */
+export { FedClientCore, SDK_VERSION } from './client/fed-client.js';
+export type {
+  ClientStatus,
+  DataProvider,
+  FedClientEvents,
+  FedClientOptions,
+  FedClientTimeouts,
+  FedLogger,
+  FedPlatform,
+  MetricsEvent,
+  ProgressEvent,
+  RoundEvent,
+  RoundPhase,
+  StatusEvent,
+  TrainerFactory,
+  TrainerHandle,
+} from './client/types.js';
+export { checkDataset } from './client/dataset.js';
