@@ -64,7 +64,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const clients = o.tabs + o.nodeClients;
   say(
     `simulate: ${o.tabs} tabs + ${o.nodeClients} Node clients, ${o.rounds} rounds, ${o.split}, ${o.strategy}, model ${o.model}, ` +
-      `${o.shardSize} examples/shard, ${o.epochs} epoch(s)/round, batch ${o.batchSize}, ${o.optimizer} lr ${o.learningRate}, ${o.encoding}, ${o.combiners} combiner(s)`,
+      `${o.shardSize} examples/shard, ${o.epochs} epoch(s)/round, batch ${o.batchSize}, ${o.optimizer} lr ${o.learningRate}${o.learningRateDecay !== 1 ? ` x ${o.learningRateDecay}^(r-1)` : ''}, ${o.encoding}, ${o.combiners} combiner(s)`,
   );
   const env = await startSimEnv({ model: o.model, split: o.split, seed: o.seed, shards: clients, maxExamplesPerShard: o.shardSize, combiners: o.combiners, log: say });
   const browser = o.tabs > 0 ? await launchChromium({ headful: o.headful }) : undefined;
@@ -121,6 +121,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       localEpochs: o.epochs,
       batchSize: o.batchSize,
       learningRate: o.learningRate,
+      learningRateDecay: o.learningRateDecay,
       encoding: o.encoding,
       extra: { optimizer: o.optimizer },
       strategy: { name: o.strategy, options: {} },
@@ -241,15 +242,17 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         packageDir: env.packageDir,
         sim: { split: o.split, seed: o.seed, clients, maxExamplesPerShard: o.shardSize },
         shards: held,
-        epochs: o.rounds * o.epochs,
+        rounds: o.rounds,
+        epochsPerRound: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        learningRateDecay: o.learningRateDecay,
         extra: { optimizer: o.optimizer },
       };
       // Free the cores for the baseline: the federated run is over.
       for (const s of slots) if (!s.closed) await s.page.close().catch(() => undefined);
       await Promise.all(nodeClients.map((c) => c.stop()));
-      say(`centralized baseline: ${copts.epochs} epochs on the union of ${held.length} shards (${o.model === 'cnn' ? 'in the browser, WebGL' : 'in Node'})…`);
+      say(`centralized baseline: ${copts.rounds * copts.epochsPerRound} epochs on the union of ${held.length} shards (${o.model === 'cnn' ? 'in the browser, WebGL' : 'in Node'})…`);
       const r = o.model === 'cnn' && browser ? await trainCentralizedInBrowser(browser.context, env.url, copts) : await trainCentralizedInNode(copts);
       const ev = await judge.evaluate(r.model);
       centralized = { accuracy: ev.accuracy, where: r.where, trainMs: r.trainMs, numExamples: r.numExamples };
@@ -286,6 +289,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       local_epochs: o.epochs,
       batch_size: o.batchSize,
       learning_rate: o.learningRate,
+      learning_rate_decay: o.learningRateDecay,
       optimizer: o.optimizer,
       encoding: o.encoding,
       seed: o.seed,

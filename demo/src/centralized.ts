@@ -3,25 +3,29 @@
  * (a trainer worker, WebGL where it is fastest) trained on the union of the simulation shards, for as many
  * epochs as the federated run did in all its rounds. Used for models too slow to train in Node
  * (the CNN trains at ~12 examples/s on Node's CPU backend, ~170 on software WebGL here).
- * The harness calls `window.fedwebCentralized(...)` and gets the final-minus-seed delta as an f32 frame.
+ * The harness calls `window.fedwebCentralized(...)` and gets the trained model as an f32 frame.
  */
 import { createWorkerTrainer } from '@fedweb/sdk-client';
 import type { BackendChoice } from '@fedweb/sdk-client';
 import { decodeShard, type ComputePackageManifest } from '@fedweb/codec';
+import { trainOnSchedule } from './schedule.js';
 
 export interface CentralizedRequest {
   shards: number[];
-  epochs: number;
+  rounds: number;
+  epochsPerRound: number;
   batchSize: number;
   learningRate: number;
+  /** Per-round learning-rate factor of the federated run (1 = constant). */
+  learningRateDecay: number;
   /** Settings extras over the manifest's (e.g. `{ optimizer: 'momentum' }`), as a session's `extra`. */
   extra?: Record<string, unknown>;
   backend: BackendChoice;
 }
 
 export interface CentralizedResult {
-  /** The f32 update frame (trained - seed), base64. */
-  deltaBase64: string;
+  /** The trained model as an f32 frame, base64. */
+  modelBase64: string;
   numExamples: number;
   trainMs: number;
   backend: string;
@@ -62,23 +66,21 @@ async function run(req: CentralizedRequest): Promise<CentralizedResult> {
     y.set(p.y, at);
     at += p.meta.n;
   }
-  log(`union of ${req.shards.length} shards: ${n} digits; ${req.epochs} epochs`);
+  log(`union of ${req.shards.length} shards: ${n} digits; ${req.rounds} x ${req.epochsPerRound} epochs`);
   const { api, terminate } = createWorkerTrainer();
   try {
     await api.init({ backend: req.backend });
     const report = await api.loadPackage(code, active.package.manifest);
     await api.setData({ x, xShape: [28, 28, 1], y, yShape: [] });
-    const result = await api.train(
-      {
-        roundId: 'centralized',
-        model: seed,
-        settings: { localEpochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, encoding: 'f32', strategy: {}, extra: { ...(active.package.manifest.settings ?? {}), ...req.extra } },
-      },
-      (p) => {
-        if (p.batch === p.batches) log(`epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
-      },
+    const result = await trainOnSchedule(
+      (model, settings) =>
+        api.train({ roundId: 'centralized', model, settings }, (p) => {
+          if (p.batch === p.batches) log(`epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
+        }),
+      new Uint8Array(seed),
+      { ...req, extra: { ...(active.package.manifest.settings ?? {}), ...req.extra } },
     );
-    return { deltaBase64: toBase64(new Uint8Array(result.update)), numExamples: result.numExamples, trainMs: result.trainMs, backend: report.chosen, metrics: result.metrics };
+    return { modelBase64: toBase64(result.model), numExamples: result.numExamples, trainMs: result.trainMs, backend: report.chosen, metrics: result.metrics };
   } finally {
     await terminate();
   }

@@ -20,6 +20,8 @@ export const SimulateOptionsSchema = z
     epochs: z.number().int().min(1).max(100),
     batchSize: z.number().int().min(1).max(4096),
     learningRate: z.number().positive(),
+    /** Per-round factor of the local learning rate (the session's `learningRateDecay`); 1 = constant. */
+    learningRateDecay: z.number().gt(0).lte(1),
     /** The local optimizer (the CNN/MLP packages' `train` reads `settings.extra.optimizer`); fresh every round. */
     optimizer: z.enum(['sgd', 'momentum', 'adam']),
     encoding: z.enum(['f32', 'int8', 'topk']),
@@ -58,6 +60,7 @@ export const USAGE = `usage: npm run simulate -- [options]
   --epochs E                  local epochs per round (default: cnn 2, mlp 1)
   --batch-size B              local batch size (default: cnn 64, mlp 32)
   --lr X                      local learning rate (default: cnn 0.03, mlp 0.1)
+  --lr-decay D                round r trains with lr * D^(r-1) (default 1: constant)
   --optimizer sgd|momentum|adam  local optimizer, fresh each round (default: cnn momentum 0.9, mlp sgd)
   --encoding int8|f32|topk    update encoding, default int8
   --backend auto|webgl|wasm|cpu|webgpu   tfjs backend of the tabs (default: cnn webgl, mlp wasm, the fastest
@@ -95,6 +98,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
       epochs: { type: 'string' },
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
+      'lr-decay': { type: 'string' },
       optimizer: { type: 'string' },
       encoding: { type: 'string' },
       backend: { type: 'string' },
@@ -127,6 +131,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
     epochs: num(values.epochs, d.epochs),
     batchSize: num(values['batch-size'], d.batchSize),
     learningRate: num(values.lr, d.learningRate),
+    learningRateDecay: num(values['lr-decay'], 1),
     optimizer: values.optimizer ?? d.optimizer,
     encoding: values.encoding ?? 'int8',
     backend: values.backend ?? d.backend,

@@ -1,8 +1,8 @@
 /**
  * The centralized baseline of a simulation: the same compute package and trainer, trained from the same
  * seed model on the union of the shards the clients held, for as many epochs as the federated run did in
- * all its rounds (rounds x local epochs), with the same batch size and learning rate. The trainer's f32
- * update is the exact trained-minus-seed delta, so trained = seed + delta.
+ * all its rounds (rounds x local epochs), with the same batch size, optimizer and learning-rate schedule
+ * (`demo/src/schedule.ts`, shared with the page).
  *
  * Where: Node (the SDK's in-process trainer, tfjs WASM) when the model trains there (the MLP); in the
  * harness's Chromium (`demo/centralized.html`, a trainer worker on WebGL) for the CNN, whose convolution
@@ -11,18 +11,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { decodeFrame, encodeFrame, type NamedTensor } from '@fedweb/codec';
 import { createInProcessTrainer } from '../../packages/sdk-client/src/node/index.js';
 import { gather, loadMnist, simShards, type SimOptions } from '../../packages/server/src/sim/index.js';
+import { trainOnSchedule } from '../../demo/src/schedule.js';
 
 export interface CentralizedOptions {
   packageDir: string;
   /** The shard configuration of the run and which shards the clients held. */
   sim: SimOptions;
   shards: number[];
-  epochs: number;
+  rounds: number;
+  epochsPerRound: number;
   batchSize: number;
   learningRate: number;
+  /** The session's per-round learning-rate factor (1 = constant). */
+  learningRateDecay: number;
   /** Settings extras merged over the package manifest's (e.g. `{ optimizer: 'momentum' }`), as the session does. */
   extra?: Record<string, unknown>;
 }
@@ -35,25 +38,11 @@ export interface CentralizedOutcome {
   where: string;
 }
 
-/** seed + delta, tensor by tensor. */
-async function applyDelta(seed: Uint8Array, delta: Uint8Array): Promise<Uint8Array> {
-  const s = await decodeFrame(seed);
-  const d = new Map((await decodeFrame(delta)).map((t) => [t.name, t]));
-  const out: NamedTensor[] = s.map((t) => {
-    const dt = d.get(t.name);
-    if (!dt || dt.data.length !== t.data.length) throw new Error(`centralized delta lacks ${t.name}`);
-    const data = new Float32Array(t.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = (t.data[i] as number) + (dt.data[i] as number);
-    return { ...t, data };
-  });
-  return encodeFrame(out, { encoding: 'f32' });
-}
-
 /**
  * Trains the baseline in Node with the SDK's in-process trainer.
  * @example
  * ```ts
- * const { model } = await trainCentralizedInNode({ packageDir, sim, shards: [0, 1], epochs: 20, batchSize: 32, learningRate: 0.1 });
+ * const { model } = await trainCentralizedInNode({ packageDir, sim, shards: [0, 1], rounds: 20, epochsPerRound: 1, batchSize: 32, learningRate: 0.1, learningRateDecay: 1 });
  * ```
  */
 export async function trainCentralizedInNode(opts: CentralizedOptions): Promise<CentralizedOutcome> {
@@ -67,12 +56,8 @@ export async function trainCentralizedInNode(opts: CentralizedOptions): Promise<
     await api.init({ backend: 'auto' });
     const report = await api.loadPackage(code.slice().buffer, manifest as never);
     await api.setData({ x: union.x, xShape: [28, 28, 1], y: union.y, yShape: [] });
-    const r = await api.train({
-      roundId: 'centralized',
-      model: seed.slice().buffer,
-      settings: { localEpochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, encoding: 'f32', strategy: {}, extra: { ...(manifest.settings ?? {}), ...opts.extra } },
-    });
-    return { model: await applyDelta(seed, new Uint8Array(r.update)), numExamples: r.numExamples, trainMs: r.trainMs, where: `node/${report.chosen}` };
+    const r = await trainOnSchedule((model, settings) => api.train({ roundId: 'centralized', model, settings }), seed, { ...opts, extra: { ...(manifest.settings ?? {}), ...opts.extra } });
+    return { model: r.model, numExamples: r.numExamples, trainMs: r.trainMs, where: `node/${report.chosen}` };
   } finally {
     await terminate();
   }
@@ -82,21 +67,28 @@ export async function trainCentralizedInNode(opts: CentralizedOptions): Promise<
  * Trains the baseline in a page of the harness's browser (`/centralized.html`, a trainer worker).
  * @example
  * ```ts
- * const { model } = await trainCentralizedInBrowser(context, env.url, { packageDir, sim, shards, epochs: 20, batchSize: 16, learningRate: 0.1 });
+ * const { model } = await trainCentralizedInBrowser(context, env.url, { packageDir, sim, shards, rounds: 20, epochsPerRound: 1, batchSize: 32, learningRate: 0.1, learningRateDecay: 1 });
  * ```
  */
 export async function trainCentralizedInBrowser(context: BrowserContext, url: string, opts: CentralizedOptions & { backend?: string }): Promise<CentralizedOutcome> {
-  const seed = new Uint8Array(readFileSync(join(opts.packageDir, 'seed-model.fwf')));
   const page = await context.newPage();
   try {
     await page.goto(`${url}/centralized.html`);
     await page.waitForFunction(() => typeof (window as unknown as { fedwebCentralized?: unknown }).fedwebCentralized === 'function');
     const r = await page.evaluate(
-      (req) => (window as unknown as { fedwebCentralized(r: unknown): Promise<{ deltaBase64: string; numExamples: number; trainMs: number; backend: string }> }).fedwebCentralized(req),
-      { shards: opts.shards, epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.learningRate, extra: opts.extra ?? {}, backend: opts.backend ?? 'webgl' },
+      (req) => (window as unknown as { fedwebCentralized(r: unknown): Promise<{ modelBase64: string; numExamples: number; trainMs: number; backend: string }> }).fedwebCentralized(req),
+      {
+        shards: opts.shards,
+        rounds: opts.rounds,
+        epochsPerRound: opts.epochsPerRound,
+        batchSize: opts.batchSize,
+        learningRate: opts.learningRate,
+        learningRateDecay: opts.learningRateDecay,
+        extra: opts.extra ?? {},
+        backend: opts.backend ?? 'webgl',
+      },
     );
-    const delta = new Uint8Array(Buffer.from(r.deltaBase64, 'base64'));
-    return { model: await applyDelta(seed, delta), numExamples: r.numExamples, trainMs: r.trainMs, where: `browser/${r.backend}` };
+    return { model: new Uint8Array(Buffer.from(r.modelBase64, 'base64')), numExamples: r.numExamples, trainMs: r.trainMs, where: `browser/${r.backend}` };
   } finally {
     await page.close();
   }

@@ -74,6 +74,13 @@ export const SessionConfigSchema = z
     localEpochs: z.number().int().min(1).max(1000).default(1),
     batchSize: z.number().int().min(1).max(65_536).default(32),
     learningRate: z.number().positive().finite().default(0.01),
+    /**
+     * Per-round decay of the clients' learning rate: round r trains with `learningRate * learningRateDecay^(r-1)`
+     * (async sessions: model version r). 1 = constant. Under non-IID data FedAvg with a constant rate stalls in a
+     * neighbourhood of the optimum whose size grows with the rate (Li et al., "On the Convergence of FedAvg on
+     * Non-IID Data", ICLR 2020); a decaying rate shrinks it.
+     */
+    learningRateDecay: z.number().gt(0).lte(1).default(1),
     /** How clients encode their update (delta = local - global). */
     encoding: z.enum(['f32', 'int8', 'topk']).default('int8'),
     /** Fraction of entries a client sends with `topk` encoding. */

@@ -91,4 +91,21 @@ describe('a federated round', () => {
     expect(r.trainMetrics.loss).toBeCloseTo(EXPECTED_LOSS, 12);
     expect([...(await fetchModelFlat(server.url, r.modelId!))]).toEqual(EXPECTED);
   });
+
+  it('decays the clients\' learning rate per round (learningRateDecay), and keeps it constant by default', async () => {
+    const server = await setup();
+    const seen: number[] = [];
+    await connect(server, 'a', (task) => {
+      seen.push((task as { settings: { learningRate: number } }).settings.learningRate);
+      return UPDATES['a'] as TestUpdate;
+    });
+    const decayed = await server.controller.startSession({ rounds: 3, roundTimeoutMs: 20_000, encoding: 'f32', learningRate: 0.2, learningRateDecay: 0.5 });
+    expect((await server.controller.waitForSession(decayed.id, ['completed', 'failed', 'stopped'], 30_000)).status).toBe('completed');
+    expect(seen).toEqual([0.2, 0.1, 0.05]);
+    seen.length = 0;
+    const constant = await server.controller.startSession({ rounds: 2, roundTimeoutMs: 20_000, encoding: 'f32', learningRate: 0.2 });
+    expect((await server.controller.waitForSession(constant.id, ['completed', 'failed', 'stopped'], 30_000)).status).toBe('completed');
+    expect(seen).toEqual([0.2, 0.2]);
+    await expect(server.controller.startSession({ rounds: 1, learningRateDecay: 1.5 })).rejects.toThrow(/learningRateDecay/);
+  });
 });

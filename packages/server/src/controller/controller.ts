@@ -30,7 +30,7 @@ import {
   type NamedTensor,
   type MessageOf,
   type TensorSpec,
-  type TrainSettingsInput,
+  type TrainSettings,
 } from '@fedweb/codec';
 import { z } from 'zod';
 import { isEligible, roundSeed, sample, SessionConfigSchema, type SessionConfig } from '../config.js';
@@ -593,15 +593,7 @@ export class Controller extends EventEmitter {
       const blob = await this.blobs.put(frame);
       strategySettings.tensors = { id: `st-${blob.sha256.slice(0, 16)}`, sha256: blob.sha256, url: `/api/blobs/${blob.sha256}`, bytes: blob.bytes } satisfies BlobRef;
     }
-    const settings: TrainSettingsInput = {
-      localEpochs: config.localEpochs,
-      batchSize: config.batchSize,
-      learningRate: config.learningRate,
-      encoding: config.encoding,
-      ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
-      strategy: strategySettings,
-      extra: { ...(manifest.settings ?? {}), ...config.extra },
-    };
+    const settings = clientSettings(config, manifest, round, strategySettings);
     const grace = this.opts.partialGraceMs ?? 15_000;
     this.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected: chosen.length }, 'round started');
     const outcomes = await Promise.all(
@@ -977,15 +969,7 @@ export class Controller extends EventEmitter {
       ...(config.maxUpdateNorm !== undefined ? { maxUpdateNorm: config.maxUpdateNorm } : {}),
       model: modelRef(model),
       package: packageRef(stream.pkg),
-      settings: {
-        localEpochs: config.localEpochs,
-        batchSize: config.batchSize,
-        learningRate: config.learningRate,
-        encoding: config.encoding,
-        ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
-        strategy: strategySettings,
-        extra: { ...(manifest.settings ?? {}), ...config.extra },
-      },
+      settings: clientSettings(config, manifest, round, strategySettings),
       strategy: { name: strategy.name, options: config.strategy.options },
       // Combiners forward every folded update at once (a batch of one), so the buffer steps at exactly K.
       quota: 1,
@@ -1175,4 +1159,20 @@ function prefix(p: string, m: Metrics): Metrics {
 
 function rows(sessionId: string, round: number, scope: MetricRow['scope'], m: Metrics): MetricRow[] {
   return Object.entries(m).map(([name, value]) => ({ sessionId, round, scope, name, value }));
+}
+
+/**
+ * The training settings clients get for round (or async version) `round`: the session's, over the package
+ * manifest's defaults, with the round's decayed learning rate.
+ */
+export function clientSettings(config: SessionConfig, manifest: ComputePackageManifest, round: number, strategy: Record<string, unknown>): TrainSettings {
+  return {
+    localEpochs: config.localEpochs,
+    batchSize: config.batchSize,
+    learningRate: config.learningRate * config.learningRateDecay ** Math.max(0, round - 1),
+    encoding: config.encoding,
+    ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
+    strategy,
+    extra: { ...(manifest.settings ?? {}), ...config.extra },
+  };
 }
