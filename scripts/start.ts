@@ -101,7 +101,9 @@ if (running) {
     clientsRequired,
     localEpochs: 1,
     batchSize: 32,
-    learningRate: 0.1,
+    // Measured on the CNN with 10 tabs (test accuracy after rounds 1-3): momentum 0.9 at 0.02 gives 0.55 / 0.84 /
+    // 0.89 where SGD at 0.1 gives 0.50 / 0.83 / 0.88, at the same cost per round. The MLP keeps plain SGD.
+    ...(model === 'cnn' ? { learningRate: 0.02, extra: { optimizer: 'momentum' } } : { learningRate: 0.1 }),
     encoding: 'int8',
     validate: true,
     roundTimeoutMs: 180_000,

@@ -94,7 +94,7 @@ describe('worker trainer in headless Chromium, WebGPU enabled (SwiftShader)', ()
     expect(setup.report.chosen).not.toBe('wasm');
     expect(setup.report.candidates[setup.report.chosen]).toMatch(MEASURED);
     const r = await page.evaluate((s) => window.fedwebTest.rounds({ rounds: 1, settings: s }), settings());
-    expect(r.rounds[0]!.shapes).toEqual([[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [256, 10], [10]]);
+    expect(r.rounds[0]!.shapes).toEqual([[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [256, 128], [128], [128, 10], [10]]);
     expect(Number.isFinite(r.after.loss)).toBe(true);
   });
 

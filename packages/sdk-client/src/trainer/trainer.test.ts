@@ -280,7 +280,7 @@ describe('backend selection with the CNN package (Node)', () => {
       await h.api.setData({ x: small.x, xShape: [784], y: small.y, yShape: [] });
       const r = await h.api.train({ roundId: 'c1', model: cnn.seed(), settings: settings({ batchSize: 20 }) });
       const delta = await decodeFrame(new Uint8Array(r.update), { compressor: nodeZlibCompressor });
-      expect(delta.map((t) => t.shape)).toEqual([[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [256, 10], [10]]);
+      expect(delta.map((t) => t.shape)).toEqual([[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [256, 128], [128], [128, 10], [10]]);
       // The package's own validate() ran (it reports accuracy too).
       const v = await h.api.validate(cnn.seed());
       expect(Object.keys(v.metrics).sort()).toEqual(['accuracy', 'loss']);
