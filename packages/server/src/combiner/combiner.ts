@@ -955,34 +955,37 @@ export class Combiner {
     if (round.inflight > 0) await new Promise<void>((resolve) => round.drained.push(resolve));
     round.state = 'closed';
     if (this.round === round) this.round = null;
-    const metrics: Metrics = {};
-    for (const [name, sum] of Object.entries(round.metricSums)) {
-      const w = round.metricWeights[name] ?? 0;
-      if (w > 0 && Number.isFinite(sum / w)) metrics[name] = sum / w;
-    }
-    const enc = await encodePartial(round.partial);
+    this.log.info({ roundId: round.roundId, count: round.partial.count, weight: round.partial.weight, reason }, 'round part closed');
+    await this.sendPartial(round.roundId, round.partial, round, meanMetrics(round.metricSums, round.metricWeights), 'send the partial');
+  }
+
+  /**
+   * Encodes a partial aggregate and sends it to the controller as a `round.partial` and its chunks: a sync
+   * round's closing partial, or an async stream's forwarded batch (`roundId` = the stream id).
+   */
+  private async sendPartial(roundId: string, partial: PartialAggregate, meta: PartialCounters, metrics: Metrics, what: string): Promise<void> {
+    const enc = await encodePartial(partial);
     const uploadId = shortId('p');
     const chunks = chunkFrame(enc.frame, uploadId);
-    this.log.info({ roundId: round.roundId, count: enc.count, weight: enc.totalWeight, reason }, 'round part closed');
-    if (!this.controller?.open) throw fedError('UNAVAILABLE', 'no controller link to send the partial to');
+    if (!this.controller?.open) throw fedError('UNAVAILABLE', `no controller link to ${what} to`);
     const peer = this.controller;
     peer.send({
       v: 1,
       kind: 'round.partial',
-      roundId: round.roundId,
+      roundId,
       combinerId: this.id,
       uploadId,
       count: enc.count,
       totalWeight: enc.totalWeight,
       metrics,
       scalars: enc.scalars,
-      refusedStale: round.refusedStale,
-      refused: round.refused,
+      refusedStale: meta.refusedStale,
+      refused: meta.refused,
       sha256: sha256Node(enc.frame),
       byteLength: enc.frame.byteLength,
       chunkCount: chunks.length,
-      ...(round.firstUpdateAt !== null ? { firstUpdateAt: round.firstUpdateAt } : {}),
-      ...(round.lastUpdateAt !== null ? { lastUpdateAt: round.lastUpdateAt } : {}),
+      ...(meta.firstUpdateAt !== null ? { firstUpdateAt: meta.firstUpdateAt } : {}),
+      ...(meta.lastUpdateAt !== null ? { lastUpdateAt: meta.lastUpdateAt } : {}),
     });
     await sendChunks(peer, chunks);
   }
@@ -1219,12 +1222,8 @@ export class Combiner {
   /** Sends the folded batch to the controller now (a `round.partial` of the stream) and starts a new one. */
   private forwardBatch(st: AsyncStream): void {
     const batch = st.batch;
-    const metrics: Metrics = {};
-    for (const [name, sum] of Object.entries(st.metricSums)) {
-      const w = st.metricWeights[name] ?? 0;
-      if (w > 0 && Number.isFinite(sum / w)) metrics[name] = sum / w;
-    }
-    const meta = { refused: st.refused, refusedStale: st.refusedStale, firstUpdateAt: st.firstUpdateAt, lastUpdateAt: st.lastUpdateAt };
+    const metrics = meanMetrics(st.metricSums, st.metricWeights);
+    const meta: PartialCounters = { refused: st.refused, refusedStale: st.refusedStale, firstUpdateAt: st.firstUpdateAt, lastUpdateAt: st.lastUpdateAt };
     st.batch = st.strategy.createPartial(st.options, st.ctx);
     st.metricSums = {};
     st.metricWeights = {};
@@ -1232,32 +1231,7 @@ export class Combiner {
     st.refusedStale = 0;
     st.firstUpdateAt = null;
     st.lastUpdateAt = null;
-    const send = async (): Promise<void> => {
-      const enc = await encodePartial(batch);
-      const uploadId = shortId('p');
-      const chunks = chunkFrame(enc.frame, uploadId);
-      if (!this.controller?.open) throw fedError('UNAVAILABLE', 'no controller link to forward the update to');
-      const peer = this.controller;
-      peer.send({
-        v: 1,
-        kind: 'round.partial',
-        roundId: st.streamId,
-        combinerId: this.id,
-        uploadId,
-        count: enc.count,
-        totalWeight: enc.totalWeight,
-        metrics,
-        scalars: enc.scalars,
-        refusedStale: meta.refusedStale,
-        refused: meta.refused,
-        sha256: sha256Node(enc.frame),
-        byteLength: enc.frame.byteLength,
-        chunkCount: chunks.length,
-        ...(meta.firstUpdateAt !== null ? { firstUpdateAt: meta.firstUpdateAt } : {}),
-        ...(meta.lastUpdateAt !== null ? { lastUpdateAt: meta.lastUpdateAt } : {}),
-      });
-      await sendChunks(peer, chunks);
-    };
+    const send = () => this.sendPartial(st.streamId, batch, meta, metrics, 'forward the update');
     const p = st.sending.then(send).catch((e: unknown) => this.log.error({ streamId: st.streamId, err: toFedError(e).message }, 'forwarding async updates failed'));
     st.sending = p;
     this.pendingSends.add(p);
@@ -1383,4 +1357,22 @@ export class Combiner {
   health(): { combinerId: string; clients: number; openRoundId: string | null; controller: boolean; inflightBytes: number } {
     return { combinerId: this.id, clients: this.clients.size, openRoundId: this.openRoundId, controller: !!this.controller?.open, inflightBytes: this.inflightBytes };
   }
+}
+
+/** Counters a combiner reports with every partial it sends. */
+interface PartialCounters {
+  refused: number;
+  refusedStale: number;
+  firstUpdateAt: number | null;
+  lastUpdateAt: number | null;
+}
+
+/** Weighted means of the metrics clients reported (sums and weights by name); non-finite means are dropped. */
+function meanMetrics(sums: Record<string, number>, weights: Record<string, number>): Metrics {
+  const metrics: Metrics = {};
+  for (const [name, sum] of Object.entries(sums)) {
+    const w = weights[name] ?? 0;
+    if (w > 0 && Number.isFinite(sum / w)) metrics[name] = sum / w;
+  }
+  return metrics;
 }

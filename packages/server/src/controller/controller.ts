@@ -421,6 +421,20 @@ export class Controller extends EventEmitter {
     return { modelId: model.id, layout: tensors.map((t) => ({ name: t.name, shape: t.shape })), flat: flattenTensors(tensors) };
   }
 
+  /**
+   * The strategy's per-round client settings (`configureFit`), plus its client tensors (SCAFFOLD's control
+   * variate) stored as a blob and referenced as `tensors`, for sync rounds and async versions alike.
+   */
+  private async strategySettings(rt: SessionRuntime, strategy: Strategy<unknown, unknown>, ctx: StrategyContext): Promise<Record<string, unknown>> {
+    const settings: Record<string, unknown> = { ...strategy.configureFit(rt.options, rt.state, ctx) };
+    const clientTensors = strategy.clientTensors?.(rt.options, rt.state, ctx) ?? [];
+    if (clientTensors.length > 0) {
+      const blob = await this.blobs.put(await encodeFrame(clientTensors, { encoding: 'f32' }));
+      settings.tensors = { id: `st-${blob.sha256.slice(0, 16)}`, sha256: blob.sha256, url: `/api/blobs/${blob.sha256}`, bytes: blob.bytes } satisfies BlobRef;
+    }
+    return settings;
+  }
+
   private async persistState(strategy: Strategy<unknown, unknown>, value: unknown): Promise<{ json: unknown; sha: string | null }> {
     const enc = strategy.encodeState(value);
     const names = Object.keys(enc.tensors);
@@ -564,35 +578,11 @@ export class Controller extends EventEmitter {
     // 2. Deadline and round.start.
     const startedAt = Date.now();
     const deadline = startedAt + config.roundTimeoutMs;
-    const record: RoundRecord = {
-      id: roundId,
-      sessionId: s.id,
-      round,
-      status: 'training',
-      startedAt,
-      deadline,
-      lastUpdateAt: null,
-      committedAt: null,
-      modelId: null,
-      updates: 0,
-      weight: 0,
-      combiners: [...perCombiner.keys()].map((h) => h.id),
-      partials: [],
-      trainMetrics: {},
-      validationMetrics: {},
-      timings: {},
-      reason: null,
-    };
+    const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...perCombiner.keys()].map((h) => h.id));
     await this.state.putRound(record);
     rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected: chosen.length, deadline };
     const manifest = pkg.manifest as ComputePackageManifest;
-    const strategySettings: Record<string, unknown> = { ...strategy.configureFit(rt.options, rt.state, ctx) };
-    const clientTensors = strategy.clientTensors?.(rt.options, rt.state, ctx) ?? [];
-    if (clientTensors.length > 0) {
-      const frame = await encodeFrame(clientTensors, { encoding: 'f32' });
-      const blob = await this.blobs.put(frame);
-      strategySettings.tensors = { id: `st-${blob.sha256.slice(0, 16)}`, sha256: blob.sha256, url: `/api/blobs/${blob.sha256}`, bytes: blob.bytes } satisfies BlobRef;
-    }
+    const strategySettings = await this.strategySettings(rt, strategy, ctx);
     const settings = clientSettings(config, manifest, round, strategySettings);
     const grace = this.opts.partialGraceMs ?? 15_000;
     this.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected: chosen.length }, 'round started');
@@ -952,12 +942,7 @@ export class Controller extends EventEmitter {
     const roundId = `${s.id}.r${round}.${nonce()}`;
     const startedAt = Date.now();
     let deadline = startedAt + config.roundTimeoutMs;
-    const strategySettings: Record<string, unknown> = { ...strategy.configureFit(rt.options, rt.state, ctx) };
-    const clientTensors = strategy.clientTensors?.(rt.options, rt.state, ctx) ?? [];
-    if (clientTensors.length > 0) {
-      const blob = await this.blobs.put(await encodeFrame(clientTensors, { encoding: 'f32' }));
-      strategySettings.tensors = { id: `st-${blob.sha256.slice(0, 16)}`, sha256: blob.sha256, url: `/api/blobs/${blob.sha256}`, bytes: blob.bytes } satisfies BlobRef;
-    }
+    const strategySettings = await this.strategySettings(rt, strategy, ctx);
     const manifest = stream.pkg.manifest as ComputePackageManifest;
     const start: Omit<MessageOf<'round.start'>, 'clientIds' | 'deadline'> = {
       v: 1,
@@ -975,25 +960,7 @@ export class Controller extends EventEmitter {
       quota: 1,
     };
     this.announceVersion(s, stream, start, initial);
-    const record: RoundRecord = {
-      id: roundId,
-      sessionId: s.id,
-      round,
-      status: 'training',
-      startedAt,
-      deadline,
-      lastUpdateAt: null,
-      committedAt: null,
-      modelId: null,
-      updates: 0,
-      weight: 0,
-      combiners: [...stream.members.keys()],
-      partials: [],
-      trainMetrics: {},
-      validationMetrics: {},
-      timings: {},
-      reason: null,
-    };
+    const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...stream.members.keys()]);
     await this.state.putRound(record);
     rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected: 0, deadline };
     this.log.info({ sessionId: s.id, streamId: stream.id, version: round - 1, combiners: record.combiners }, 'async session: collecting updates for the next version');
@@ -1174,5 +1141,28 @@ export function clientSettings(config: SessionConfig, manifest: ComputePackageMa
     ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
     strategy,
     extra: { ...(manifest.settings ?? {}), ...config.extra },
+  };
+}
+
+/** The record of a round (or async version) that has just started training. */
+function trainingRecord(id: string, sessionId: string, round: number, startedAt: number, deadline: number, combiners: string[]): RoundRecord {
+  return {
+    id,
+    sessionId,
+    round,
+    status: 'training',
+    startedAt,
+    deadline,
+    lastUpdateAt: null,
+    committedAt: null,
+    modelId: null,
+    updates: 0,
+    weight: 0,
+    combiners,
+    partials: [],
+    trainMetrics: {},
+    validationMetrics: {},
+    timings: {},
+    reason: null,
   };
 }
