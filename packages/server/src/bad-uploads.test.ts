@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '@fedweb/codec';
-import type { FedServer } from './server.js';
-import { fetchModelFlat, startTestServer } from './testing/harness.js';
-import { TestClient, type TestClientOptions, type TestUpdate, type TrainTask } from './testing/test-client.js';
+import { fetchModelFlat } from './testing/harness.js';
+import { TestClient, type TestUpdate, type TrainTask } from './testing/test-client.js';
+import { serverFixture } from '../test/fixture.js';
 
 // Seed model: w0 = [1, 2, 3, 4], w1 = [0, 1] (6 parameters).
 const SEED = [
@@ -16,22 +16,7 @@ const TWOS: TestUpdate = { delta: new Float32Array(6).fill(2), numExamples: 3, e
 // The same bytes as ONES, announced with a SHA-256 they do not have.
 const WRONG_HASH: TestUpdate = { ...ONES, sha256: 'f'.repeat(64) };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function setup(extra: Record<string, unknown> = {}): Promise<FedServer> {
-  const t = await startTestServer({ seed: SEED, ...extra });
-  cleanups.push(t.cleanup);
-  return t.server;
-}
-
-async function connect(server: FedServer, opts: Omit<TestClientOptions, 'baseUrl'>): Promise<TestClient> {
-  const c = await TestClient.connect({ baseUrl: server.url, ...opts });
-  cleanups.push(() => c.close());
-  return c;
-}
+const { setup, connect } = serverFixture(SEED);
 
 /** Uploads `update` for `task` and resolves with the code of the error it gets back. */
 async function uploadForError(client: TestClient, task: TrainTask, update: TestUpdate): Promise<ErrorCode> {

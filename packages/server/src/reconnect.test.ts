@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageOf } from '@fedweb/codec';
-import type { FedServer } from './server.js';
+import { describe, expect, it } from 'vitest';
 import { startCombiner } from './combiner/process.js';
-import { fetchModelFlat, startTestServer, until } from './testing/harness.js';
-import { TestClient, type TestClientOptions, type TestUpdate, type TrainTask } from './testing/test-client.js';
+import { fetchModelFlat, until } from './testing/harness.js';
+import type { TestUpdate, TrainTask } from './testing/test-client.js';
+import { serverFixture } from '../test/fixture.js';
 
 // Seed model: w0 = [1, 2, 3, 4], w1 = [0, 1] (6 parameters).
 const SEED = [
@@ -14,22 +13,7 @@ const seedPlus = (d: number): number[] => [1, 2, 3, 4, 0, 1].map((v) => v + d);
 const ONES: TestUpdate = { delta: new Float32Array(6).fill(1), numExamples: 1, encoding: 'f32' };
 const TWOS: TestUpdate = { delta: new Float32Array(6).fill(2), numExamples: 3, encoding: 'f32' };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function setup(extra: Record<string, unknown> = {}): Promise<FedServer> {
-  const t = await startTestServer({ seed: SEED, ...extra });
-  cleanups.push(t.cleanup);
-  return t.server;
-}
-
-async function connect(server: FedServer, opts: Omit<TestClientOptions, 'baseUrl'>): Promise<TestClient> {
-  const c = await TestClient.connect({ baseUrl: server.url, ...opts });
-  cleanups.push(() => c.close());
-  return c;
-}
+const { setup, connect, defer } = serverFixture(SEED);
 
 describe('reconnect grace', () => {
   it('keeps the slot of a lone client that drops mid-upload; its resumed upload counts, the partial one never does', async () => {
@@ -116,7 +100,7 @@ describe('reconnect grace', () => {
     let asked = 0;
     const server = await setup({ discoveryPolicy: (id: string, cs: Array<{ id: string }>) => (id === 'x' && asked++ === 0 ? 'embedded' : (cs.find((c) => c.id === 'c2')?.id ?? null)) });
     const c2 = await startCombiner({ controllerUrl: server.url, name: 'c2', port: 0, logLevel: 'warn' });
-    cleanups.push(() => c2.close());
+    defer(() => c2.close());
     await c2.waitConnected();
     const x = await connect(server, { clientId: 'x', autoReconnect: false });
     expect(x.combinerId).toBe('embedded');

@@ -1,35 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame, readFrameHeader, splitIntoChunks, type MessageOf } from '@fedweb/codec';
 import type { FedServer } from './server.js';
-import { fetchModelFlat, startTestServer, until } from './testing/harness.js';
+import { fetchModelFlat, until } from './testing/harness.js';
 import { api, TestClient, type TestClientOptions, type TestUpdate, type TrainTask } from './testing/test-client.js';
+import { serverFixture } from '../test/fixture.js';
 
 // Seed model: w0 = [1, 2, 3, 4], w1 = [0, 1] (6 parameters).
 const SEED = [
   { name: 'w0', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
   { name: 'w1', shape: [2], data: new Float32Array([0, 1]) },
 ];
-const LAYOUT = SEED.map((t) => ({ name: t.name, shape: t.shape }));
 const seedPlus = (d: number[]): number[] => [1, 2, 3, 4, 0, 1].map((v, i) => v + (d[i] as number));
 const ONES: TestUpdate = { delta: new Float32Array([1, 1, 1, 1, 1, 1]), numExamples: 1, encoding: 'f32' };
 const TWOS: TestUpdate = { delta: new Float32Array([2, 2, 2, 2, 2, 2]), numExamples: 3, encoding: 'f32' };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function setup(extra: Record<string, unknown> = {}): Promise<FedServer> {
-  const t = await startTestServer({ seed: SEED, ...extra });
-  cleanups.push(t.cleanup);
-  return t.server;
-}
-
-async function connect(server: FedServer, opts: Omit<TestClientOptions, 'baseUrl'>): Promise<TestClient> {
-  const c = await TestClient.connect({ baseUrl: server.url, ...opts });
-  cleanups.push(() => c.close());
-  return c;
-}
+const { setup, connect } = serverFixture(SEED);
 
 async function sessionRounds(server: FedServer, config: Record<string, unknown>) {
   const s = await server.controller.startSession({ roundTimeoutMs: 20_000, encoding: 'f32', ...config });

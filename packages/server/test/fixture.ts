@@ -1,0 +1,34 @@
+/**
+ * Test-only fixture for the server's socket tests: starts test servers and test clients and closes them all
+ * (clients first, newest first) after each test. Registers its own `afterEach`, so call it at module level.
+ */
+import { afterEach } from 'vitest';
+import type { NamedTensor } from '@fedweb/codec';
+import type { FedServer } from '../src/server.js';
+import { startTestServer } from '../src/testing/harness.js';
+import { TestClient, type TestClientOptions } from '../src/testing/test-client.js';
+
+export function serverFixture(seed: NamedTensor[]) {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  });
+  return {
+    /** Runs `fn` after the current test, before what was registered earlier. */
+    defer(fn: () => Promise<void>): void {
+      cleanups.push(fn);
+    },
+    /** A test server with the fixture's seed model (and any server options). */
+    async setup(extra: Record<string, unknown> = {}): Promise<FedServer> {
+      const t = await startTestServer({ seed, ...extra });
+      cleanups.push(t.cleanup);
+      return t.server;
+    },
+    /** A test client connected to `server`. */
+    async connect(server: FedServer, opts: Omit<TestClientOptions, 'baseUrl'>): Promise<TestClient> {
+      const c = await TestClient.connect({ baseUrl: server.url, ...opts });
+      cleanups.push(() => c.close());
+      return c;
+    },
+  };
+}
