@@ -22,7 +22,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { decodeFrame, dequantizeInt8, encodeFrame, foldInto, quantizeInt8, type NamedTensor, type TensorSpec } from '@fedweb/codec';
+import { createRng, decodeFrame, dequantizeInt8, encodeFrame, foldInto, quantizeInt8, shuffleInPlace, type NamedTensor, type Rng, type TensorSpec } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { accuracy, loadTf, makeMlp, mnistSplit } from './make-codec-fixture.js';
 
@@ -46,25 +46,8 @@ async function timeIt(runs: number, fn: () => unknown): Promise<number> {
   return median(ts) / 1000;
 }
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomPerm(n: number, rnd: () => number): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
+function randomPerm(n: number, rng: Rng): number[] {
+  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), rng);
 }
 
 /** out[..., k, ...] = in[..., perm[k], ...] along `axis` (row-major). */
@@ -88,14 +71,14 @@ function permuteAxis(t: NamedTensor, axis: number, perm: number[]): NamedTensor 
  * exactly the delta of an equivalent model. Tiles made this way are real updates but not byte-identical copies,
  * so deflate cannot shrink a tiled update by matching one tile against the previous one.
  */
-function relabel(mlp: NamedTensor[], cnn: NamedTensor[], rnd: () => number): NamedTensor[] {
+function relabel(mlp: NamedTensor[], cnn: NamedTensor[], rng: Rng): NamedTensor[] {
   const [m0, m1, m2, m3] = mlp as [NamedTensor, NamedTensor, NamedTensor, NamedTensor];
-  const h = randomPerm(m0.shape[1]!, rnd);
+  const h = randomPerm(m0.shape[1]!, rng);
   const mlpOut = [permuteAxis(m0, 1, h), permuteAxis(m1, 0, h), permuteAxis(m2, 0, h), m3];
   const [c0, c1, c2, c3, c4, c5, c6, c7] = cnn as [NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor];
-  const ch1 = randomPerm(c0.shape[3]!, rnd);
-  const ch2 = randomPerm(c2.shape[3]!, rnd);
-  const units = randomPerm(c4.shape[1]!, rnd);
+  const ch1 = randomPerm(c0.shape[3]!, rng);
+  const ch2 = randomPerm(c2.shape[3]!, rng);
+  const units = randomPerm(c4.shape[1]!, rng);
   // Flatten of [5, 5, ch2] puts the channel fastest: row (pos * ch2 + c) of the dense kernel.
   const rows = Array.from({ length: c4.shape[0]! }, (_, r) => r - (r % ch2.length) + ch2[r % ch2.length]!);
   const cnnOut = [
@@ -117,10 +100,10 @@ function relabel(mlp: NamedTensor[], cnn: NamedTensor[], rnd: () => number): Nam
  */
 function tile(mlp: NamedTensor[], cnn: NamedTensor[], params: number): NamedTensor[] {
   const out: NamedTensor[] = [];
-  const rnd = prng(42);
+  const rng = createRng(42);
   let left = params;
   for (let rep = 0; left > 0; rep++) {
-    const base = rep === 0 ? relabelIdentity(mlp, cnn) : relabel(mlp, cnn, rnd);
+    const base = rep === 0 ? relabelIdentity(mlp, cnn) : relabel(mlp, cnn, rng);
     for (const t of base) {
       if (left === 0) break;
       if (t.data.length <= left) {

@@ -13,6 +13,8 @@
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
+ *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
+ *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
  */
 export * from './errors.js';
 export * from './messages.js';
@@ -50,3 +52,5 @@ export { sha256Hex } from './hash.js';
 export { foldInto, type FoldOptions } from './fold.js';
 export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layout.js';
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';
+export { createRng, hashSeed, mixSeed, shuffleInPlace, type Rng } from './prng.js';
+export { backoffDelay, Backoff, type BackoffOptions } from './backoff.js';

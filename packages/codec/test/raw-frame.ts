@@ -2,6 +2,8 @@
  * Test helper: assembles a frame from parts without any of the encoder's checks, so tests can build
  * exactly the malformed frames they want to see rejected.
  */
+import { createRng } from '../src/prng.js';
+
 export interface RawFrameParts {
   manifest: unknown;
   body: Uint8Array;
@@ -45,14 +47,7 @@ export function f32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce from their seed. */
+/** The codec's seeded generator as a function, so fuzz failures reproduce from their seed. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed).next;
 }

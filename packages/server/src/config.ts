@@ -3,7 +3,7 @@
  * The README's "Session config" table documents each field; keep the two in step.
  */
 import { z } from 'zod';
-import type { Capabilities } from '@fedweb/codec';
+import { createRng, type Capabilities } from '@fedweb/codec';
 
 /**
  * Which online clients may be picked for a round. Clients that do not report a capability pass the filter
@@ -128,35 +128,6 @@ export function isEligible(caps: Capabilities, policy: SelectionPolicy): boolean
 }
 
 /**
- * Deterministic 32-bit PRNG (mulberry32), used to sample clients from the session seed.
- * @example
- * ```ts
- * const rand = mulberry32(42); rand(); // 0.6011037519201636
- * ```
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Mixes the session seed with the round number (so each round samples differently, reproducibly).
- * @example
- * ```ts
- * roundSeed(0, 1) !== roundSeed(0, 2)
- * ```
- */
-export function roundSeed(seed: number, round: number): number {
-  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(round, 0xc2b2ae35)) >>> 0;
-}
-
-/**
  * Picks `k` items from `items` uniformly without replacement (partial Fisher-Yates), deterministic for a seed.
  * @example
  * ```ts
@@ -166,9 +137,9 @@ export function roundSeed(seed: number, round: number): number {
 export function sample<T>(items: readonly T[], k: number, seed: number): T[] {
   const copy = items.slice();
   if (k >= copy.length) return copy;
-  const rand = mulberry32(seed);
+  const rng = createRng(seed);
   for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(rand() * (copy.length - i));
+    const j = i + rng.int(copy.length - i);
     const tmp = copy[i] as T;
     copy[i] = copy[j] as T;
     copy[j] = tmp;

@@ -1,9 +1,10 @@
 /**
- * HTTP plumbing shared by the controller and external combiners: FedError -> HTTP status, the error
- * handler (every error leaves as `{ kind: 'error', code, message }`), bearer-token auth on `/api/*`.
+ * HTTP plumbing shared by the controller and external combiners: the error handler (every error leaves as
+ * `{ kind: 'error', code, message }` with the status of its code in the codec's error table), bearer-token
+ * auth on `/api/*`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { fedError, isFedError, toFedError, type ErrorCode, type FedError } from '@fedweb/codec';
+import { fedError, httpStatusOf, isFedError, toFedError, type FedError } from '@fedweb/codec';
 import { bearerToken, type Authenticator, type Principal } from './auth.js';
 
 declare module 'fastify' {
@@ -11,41 +12,6 @@ declare module 'fastify' {
     /** Set by the auth hook on `/api/*` (the anonymous admin when auth is off). */
     principal?: Principal;
   }
-}
-
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_MESSAGE: 400,
-  BAD_CONFIG: 400,
-  BAD_FRAME: 400,
-  SHAPE_MISMATCH: 400,
-  NON_FINITE: 400,
-  HASH_MISMATCH: 400,
-  BAD_CHUNK: 400,
-  COMPRESSION: 400,
-  VERSION_MISMATCH: 400,
-  NORM_EXCEEDED: 400,
-  PACKAGE_INVALID: 422,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  STALE_ROUND: 409,
-  NOT_SELECTED: 409,
-  DUPLICATE_UPDATE: 409,
-  FRAME_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-};
-
-/**
- * The HTTP status of an error code.
- * @example
- * ```ts
- * httpStatusOf('NOT_FOUND') // 404
- * ```
- */
-export function httpStatusOf(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
 }
 
 /** Converts Fastify's own errors (bad JSON, body too large, bad content type) to FedErrors. */

@@ -25,7 +25,7 @@ export {
   type SelectionPolicy,
   type ValidityPolicy,
 } from './config.js';
-export { httpStatusOf } from './http.js';
+export { httpStatusOf } from '@fedweb/codec';
 export { FsBlobStore, sha256Node } from './store/fs-blob-store.js';
 export { SqliteStateStore, openSqliteStateStore } from './store/sqlite-state-store.js';
 export type * from './store/types.js';

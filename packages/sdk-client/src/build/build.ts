@@ -10,7 +10,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ComputePackageManifestSchema, encodeFrame, fedError, sha256Hex, type ComputePackageManifest } from '@fedweb/codec';
+import { ComputePackageManifestSchema, createRng, encodeFrame, fedError, sha256Hex, type ComputePackageManifest } from '@fedweb/codec';
 import { importModuleFromCode, loadComputePackage } from '../package/load.js';
 import type { PackageMeta, Tf } from '../package/types.js';
 import { probeActiveBackend } from '../trainer/backends.js';
@@ -42,18 +42,6 @@ export interface BuildResult {
   /** Parameters in the seed model. */
   params: number;
   seedModelBytes: number;
-}
-
-/** mulberry32: a tiny seeded PRNG standing in for Math.random while the seed model is created. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -127,7 +115,7 @@ export async function buildComputePackage(opts: BuildOptions): Promise<BuildResu
   await tf.setBackend('cpu');
   await tf.ready();
   const random = Math.random;
-  Math.random = mulberry32(opts.seed ?? 42);
+  Math.random = createRng(opts.seed ?? 42).next;
   let model;
   try {
     model = await module.createModel(tf, manifest.settings);

@@ -23,7 +23,7 @@ import {
   type MessageOf,
 } from '@fedweb/codec';
 import { abortReason, linkedController, sleep, withTimeout } from './abort.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '@fedweb/codec';
 import { withBackend } from './capabilities.js';
 import { TypedEmitter } from './events.js';
 import { checkDataset } from './dataset.js';

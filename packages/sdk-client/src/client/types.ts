@@ -5,7 +5,7 @@
 import type { Capabilities, FedError, Metrics } from '@fedweb/codec';
 import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress } from '../trainer/api.js';
 import type { ClientCache, CacheKind } from '../cache/types.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '@fedweb/codec';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FetchLike } from '../transport/http.js';
 

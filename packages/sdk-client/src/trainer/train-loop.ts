@@ -4,7 +4,7 @@
  * through the standard loop or writes its own loop around {@link trainStep}.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import { fedError } from '@fedweb/codec';
+import { createRng, fedError, shuffleInPlace } from '@fedweb/codec';
 import type { LossFn, Model, PackageData, Tf, TrainLoopOptions, TrainOutcome } from '../package/types.js';
 import type { TrainProgress } from './api.js';
 
@@ -179,26 +179,11 @@ export function featureSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** A seeded permutation (mulberry32 + Fisher-Yates); the seed changes every epoch. */
+/** A seeded permutation (Fisher-Yates over the codec's seeded generator); the seed changes every epoch. */
 function permutation(n: number, seed: number, shuffle: boolean): Int32Array {
   const idx = new Int32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
-  if (!shuffle) return idx;
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = idx[i]!;
-    idx[i] = idx[j]!;
-    idx[j] = t;
-  }
-  return idx;
+  return shuffle ? shuffleInPlace(idx, createRng(seed)) : idx;
 }
 
 /** Loop-level knobs that are not training hyper-parameters. */

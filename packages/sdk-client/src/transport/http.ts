@@ -3,7 +3,7 @@
  * `GET /api/packages/:sha256`), each bounded by a timeout and an AbortSignal, each body verified.
  */
 import { z } from 'zod';
-import { ERROR_CODE_NAMES, fedError, isFedError, sha256Hex, type BlobRef, type ErrorCode, type FedError } from '@fedweb/codec';
+import { ERROR_CODE_NAMES, errorCodeForHttpStatus, fedError, isFedError, sha256Hex, type BlobRef, type ErrorCode, type FedError } from '@fedweb/codec';
 import { withTimeout } from '../client/abort.js';
 
 /**
@@ -67,18 +67,6 @@ const ErrorBody = z.object({ code: z.enum(ERROR_CODE_NAMES), message: z.string()
 /** The server's error body: `{ code, message }` or `{ error: { code, message } }`. */
 const ServerErrorBody = z.union([ErrorBody, z.object({ error: ErrorBody }).loose()]);
 
-function codeForStatus(status: number): ErrorCode {
-  if (status === 401) return 'UNAUTHORIZED';
-  if (status === 403) return 'FORBIDDEN';
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 409) return 'CONFLICT';
-  if (status === 400 || status === 422) return 'BAD_CONFIG';
-  if (status === 413) return 'FRAME_TOO_LARGE';
-  if (status === 408 || status === 504) return 'TIMEOUT';
-  if (status === 429 || status === 502 || status === 503) return 'UNAVAILABLE';
-  return status >= 500 ? 'UNAVAILABLE' : 'INTERNAL';
-}
-
 const ADVICE: Partial<Record<ErrorCode, string>> = {
   UNAUTHORIZED: 'pass a valid client token in the `token` option',
   FORBIDDEN: 'the token lacks the client role; ask the operator for a client token',
@@ -94,7 +82,7 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
  * ```
  */
 export async function httpError(res: Response, what: string): Promise<FedError> {
-  let code = codeForStatus(res.status);
+  let code = errorCodeForHttpStatus(res.status);
   let detail = `HTTP ${res.status}`;
   try {
     const parsed = ServerErrorBody.safeParse(await res.json());

@@ -6,7 +6,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { WebSocket } from 'ws';
-import { fedError, toFedError, type BlobRef } from '@fedweb/codec';
+import { Backoff, fedError, toFedError, type BlobRef } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { createAuthenticator, issueToken } from '../auth.js';
 import { installErrorHandling, requestToken } from '../http.js';
@@ -103,7 +103,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   let ws: WebSocket | null = null;
   let connected = false;
   let closing = false;
-  let attempt = 0;
+  const redial = new Backoff({ baseMs: 400, maxMs: 5000 });
   let retryTimer: NodeJS.Timeout | null = null;
   const waiters = new Set<() => void>();
   const dial = (): void => {
@@ -126,7 +126,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
     socket.on('open', () => {
       opened = true;
       connected = true;
-      attempt = 0;
+      redial.reset();
       keepAlive(socket, 10_000);
       log.info({ controller: base, url }, 'connected to the controller');
       combiner.attachController(peer, token);
@@ -137,8 +137,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   };
   const scheduleRedial = (): void => {
     if (closing || retryTimer) return;
-    const delay = Math.min(5000, 200 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
-    attempt += 1;
+    const delay = redial.next();
     retryTimer = setTimeout(() => {
       retryTimer = null;
       guard(log, 'redial', dial);

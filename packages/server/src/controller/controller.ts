@@ -19,6 +19,7 @@ import {
   decodeFrame,
   encodeFrame,
   fedError,
+  mixSeed,
   flattenTensors,
   readFrameHeader,
   toFedError,
@@ -33,7 +34,7 @@ import {
   type TrainSettings,
 } from '@fedweb/codec';
 import { z } from 'zod';
-import { isEligible, roundSeed, sample, SessionConfigSchema, type SessionConfig } from '../config.js';
+import { isEligible, sample, SessionConfigSchema, type SessionConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import type {
@@ -411,7 +412,7 @@ export class Controller extends EventEmitter {
 
   private context(sessionId: string, round: number, config: SessionConfig, layout: TensorSpec[]): StrategyContext {
     const paramCount = layout.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
-    return { sessionId, round, layout, paramCount, seed: roundSeed(config.seed, round) };
+    return { sessionId, round, layout, paramCount, seed: mixSeed(config.seed, round) };
   }
 
   private async loadGlobal(model: ModelRecord): Promise<{ modelId: string; layout: TensorSpec[]; flat: Float32Array }> {

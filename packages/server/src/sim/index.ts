@@ -6,4 +6,3 @@ export { simRoutes, simShards, testOrder, SIM_NOTE, type SimOptions, type SimSha
 export { parseSplit, formatSplit, partition, labelHistogram, type SplitSpec, type PartitionOptions } from './split.js';
 export { loadMnist, gather, IMAGE_SIZE, PIXELS, NUM_CLASSES, TEST_PER_CLASS, type MnistSet, type MnistData } from './mnist.js';
 export { encodeShard, decodeShard, SHARD_MAGIC, type ShardMeta, type DecodedShard } from '@fedweb/codec';
-export { createRng, hashSeed, shuffleInPlace, sampleGamma, sampleNormal, sampleDirichlet, type Rng } from './prng.js';

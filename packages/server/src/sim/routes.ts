@@ -15,7 +15,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { fedError, isFedError, toFedError } from '@fedweb/codec';
 import { encodeShard, type ShardMeta } from '@fedweb/codec';
 import { gather, loadMnist, NUM_CLASSES, type MnistSet } from './mnist.js';
-import { createRng, shuffleInPlace } from './prng.js';
+import { createRng, shuffleInPlace } from '@fedweb/codec';
 import { formatSplit, labelHistogram, parseSplit, partition, type SplitSpec } from './split.js';
 
 export interface SimOptions {

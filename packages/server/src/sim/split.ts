@@ -16,7 +16,8 @@
  *   of shards, and each class's examples are divided evenly among its holders.
  */
 import { fedError } from '@fedweb/codec';
-import { createRng, sampleDirichlet, shuffleInPlace, type Rng } from './prng.js';
+import { createRng, shuffleInPlace, type Rng } from '@fedweb/codec';
+import { sampleDirichlet } from './distributions.js';
 
 export type SplitSpec = { kind: 'iid' } | { kind: 'dirichlet'; alpha: number } | { kind: 'labels'; k: number };
 

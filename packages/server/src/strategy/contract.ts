@@ -18,7 +18,7 @@ import { encodeFrame, isFedError, layoutSize } from '@fedweb/codec';
 import type { NamedTensor, TensorSpec } from '@fedweb/codec';
 import { createFoldTools } from './fold-tools.js';
 import { decodePartial, encodePartial } from './partial-codec.js';
-import { createRng, type Rng } from './prng.js';
+import { createRng, type Rng } from '@fedweb/codec';
 import type { ClientUpdate, PartialAggregate, Strategy, StrategyContext } from './types.js';
 
 export interface ContractOptions {

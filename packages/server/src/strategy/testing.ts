@@ -14,7 +14,7 @@ import { encodeFrame, unflattenTensors } from '@fedweb/codec';
 import type { Encoding, NamedTensor, TensorSpec } from '@fedweb/codec';
 import { decodePartial, encodePartial } from './partial-codec.js';
 import { createFoldTools } from './fold-tools.js';
-import { createRng, mixSeed } from './prng.js';
+import { createRng, mixSeed } from '@fedweb/codec';
 import { SCAFFOLD_PREFIX } from './scaffold/index.js';
 import type { ClientUpdate, PartialAggregate, Strategy, StrategyContext } from './types.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runStrategyContract } from '../contract.js';
-import { createRng } from '../prng.js';
+import { createRng } from '@fedweb/codec';
 import { foldVectors, vectorContext, vectorUpdate } from '../test-utils.js';
 import { dp } from './index.js';
 import { dpEpsilon } from './rdp.js';

@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { checkCounts, emptyPartial, requireTensor } from '../common.js';
 import { flattenLayout } from '../fold-tools.js';
 import { clipInPlace } from '../normclip/index.js';
-import { createRng } from '../prng.js';
+import { createRng } from '@fedweb/codec';
 import type { Strategy } from '../types.js';
 import { mergeSums } from '../weighted-sum.js';
 import { computeRdp, DEFAULT_RDP_ORDERS, epsilonFromRdp } from './rdp.js';

@@ -1,29 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, hashSeed, sampleDirichlet, sampleGamma, shuffleInPlace } from './prng.js';
+import { createRng } from '@fedweb/codec';
+import { sampleDirichlet, sampleGamma } from './distributions.js';
 
-describe('seeded prng', () => {
-  it('gives the same stream for the same seed and a different one for another seed', () => {
-    const a = createRng(42);
-    const b = createRng(42);
-    const c = createRng(43);
-    const sa = Array.from({ length: 5 }, () => a.next());
-    expect(Array.from({ length: 5 }, () => b.next())).toEqual(sa);
-    expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(sa);
-    for (const u of sa) expect(u >= 0 && u < 1).toBe(true);
-  });
-
-  it('hashes numbers and their string forms differently', () => {
-    expect(hashSeed(1)).not.toBe(hashSeed('1'));
-    expect(hashSeed('x')).toBe(hashSeed('x'));
-  });
-
-  it('shuffles into a permutation, reproducibly', () => {
-    const p = shuffleInPlace(Array.from({ length: 100 }, (_, i) => i), createRng(7));
-    expect([...p].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    expect(shuffleInPlace(Array.from({ length: 100 }, (_, i) => i), createRng(7))).toEqual(p);
-    expect(p).not.toEqual(Array.from({ length: 100 }, (_, i) => i));
-  });
-
+describe('seeded distributions', () => {
   it('samples Gamma(k, 1) with mean k and variance k (Marsaglia-Tsang, both shape branches)', () => {
     for (const shape of [0.5, 2, 5]) {
       const rng = createRng(`gamma-${shape}`);
