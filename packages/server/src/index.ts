@@ -12,7 +12,8 @@
 export { startServer, readPackageDir, type ServerOptions, type FedServer, type ServerPlugin } from './server.js';
 export { startCombiner, type CombinerProcessOptions, type CombinerServer } from './combiner/process.js';
 export { Combiner, type CombinerOptions } from './combiner/combiner.js';
-export { Controller, StartSessionSchema, PackageUploadSchema, modelRef, packageRef, type ControllerOptions, type LiveRound } from './controller/controller.js';
+export { Controller, modelRef, packageRef, type ControllerOptions, type LiveRound } from './controller/controller.js';
+export { StartSessionSchema, PackageUploadSchema } from './http/schemas.js';
 export { CombinerRegistry, leastLoaded, type DiscoveryPolicy, type CombinerLoad, type CombinerHandle } from './controller/registry.js';
 export { issueToken, verifyToken, authorize, ROLES, type Role, type Principal, type IssueTokenOptions, type Permission } from './auth.js';
 export {

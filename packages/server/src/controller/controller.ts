@@ -33,8 +33,8 @@ import {
   type TensorSpec,
   type TrainSettings,
 } from '@fedweb/codec';
-import { z } from 'zod';
-import { isEligible, sample, SessionConfigSchema, type SessionConfig } from '../config.js';
+import { isEligible, sample, type SessionConfig } from '../config.js';
+import { StartSessionSchema } from '../http/schemas.js';
 import type { Logger } from '../log.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import type {
@@ -64,39 +64,6 @@ export interface ControllerOptions {
   /** How often to ask again when too few clients are eligible. Default 1000. */
   waitPollMs?: number;
 }
-
-/**
- * Body of `POST /api/sessions`: the session config plus an optional id.
- * @example
- * ```ts
- * StartSessionSchema.parse({ id: 'mnist-1', rounds: 3 });
- * ```
- */
-export const StartSessionSchema = SessionConfigSchema.extend({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9_-]+$/, 'session ids use letters, digits, _ and -')
-    .optional(),
-});
-
-/**
- * Body of `POST /api/packages`: JSON with base64 bytes.
- * @example
- * ```ts
- * await api(url, '/api/packages', { body: { manifest, bundle: b64(bundle), seedModel: b64(seed) }, token });
- * ```
- */
-export const PackageUploadSchema = z.object({
-  manifest: z.unknown(),
-  /** The ES module bundle, base64. */
-  bundle: z.string().min(1),
-  /** The seed model (f32 frame of the initial weights), base64. */
-  seedModel: z.string().min(1),
-  /** Make it the active package (default true). */
-  activate: z.boolean().default(true),
-});
 
 /** The round a session is in right now (memory only; the store has the durable part). */
 export interface LiveRound {

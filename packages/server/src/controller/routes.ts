@@ -3,14 +3,14 @@
  * See the README's "REST API" table.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { CapabilitiesSchema, fedError } from '@fedweb/codec';
+import { fedError } from '@fedweb/codec';
 import { authorize, authorizeClientId } from '../auth.js';
 import { principalOf, sendImmutable } from '../http.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import type { BlobStore, ClientSeenRecord, ModelRecord, PackageRecord, StateStore } from '../store/types.js';
 import { listStrategies } from '../strategy/index.js';
-import { Controller, modelRef, packageRef, PackageUploadSchema } from './controller.js';
+import { DiscoverSchema, IdParam, ModelsQuery, PackageUploadSchema, parseBody as parse, ShaParam } from '../http/schemas.js';
+import { Controller, modelRef, packageRef } from './controller.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import type { CombinerRegistry } from './registry.js';
 
@@ -22,25 +22,6 @@ export interface ApiDeps {
   authEnabled: boolean;
   startedAt: number;
   maxPackageBytes: number;
-}
-
-const DiscoverSchema = z.object({
-  clientId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -'),
-  capabilities: CapabilitiesSchema.optional(),
-});
-const IdParam = z.object({ id: z.string().min(1).max(128) });
-const ShaParam = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256') });
-const ModelsQuery = z.object({ sessionId: z.string().max(128).optional(), token: z.string().optional() });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw fedError('BAD_CONFIG', `${what}${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message ?? 'invalid'}`);
 }
 
 /**

@@ -1,0 +1,71 @@
+/**
+ * The REST API's request schemas (zod), in a module of their own with no server dependency, so the routes,
+ * the typed API client and documentation generators read one definition.
+ */
+import { z } from 'zod';
+import { CapabilitiesSchema, fedError } from '@fedweb/codec';
+import { SessionConfigSchema } from '../config.js';
+
+/**
+ * Body of `POST /api/sessions`: the session config plus an optional id.
+ * @example
+ * ```ts
+ * StartSessionSchema.parse({ id: 'mnist-1', rounds: 3 });
+ * ```
+ */
+export const StartSessionSchema = SessionConfigSchema.extend({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, 'session ids use letters, digits, _ and -')
+    .optional(),
+});
+
+/**
+ * Body of `POST /api/packages`: JSON with base64 bytes.
+ * @example
+ * ```ts
+ * await api(url, '/api/packages', { body: { manifest, bundle: b64(bundle), seedModel: b64(seed) }, token });
+ * ```
+ */
+export const PackageUploadSchema = z.object({
+  manifest: z.unknown(),
+  /** The ES module bundle, base64. */
+  bundle: z.string().min(1),
+  /** The seed model (f32 frame of the initial weights), base64. */
+  seedModel: z.string().min(1),
+  /** Make it the active package (default true). */
+  activate: z.boolean().default(true),
+});
+
+/** Body of `POST /api/discover`. */
+export const DiscoverSchema = z.object({
+  clientId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -'),
+  capabilities: CapabilitiesSchema.optional(),
+});
+/** `:id` of sessions, models and clients. */
+export const IdParam = z.object({ id: z.string().min(1).max(128) });
+/** `:sha256` of blobs and packages. */
+export const ShaParam = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256') });
+/** Query of `GET /api/models`. */
+export const ModelsQuery = z.object({ sessionId: z.string().max(128).optional(), token: z.string().optional() });
+
+/**
+ * Parses a request part, or throws BAD_CONFIG naming the first field that is wrong.
+ * @example
+ * ```ts
+ * const { id } = parseBody(IdParam, req.params, 'params');
+ * ```
+ */
+export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw fedError('BAD_CONFIG', `${what}${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message ?? 'invalid'}`);
+}
+
