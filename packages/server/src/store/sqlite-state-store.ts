@@ -1,9 +1,11 @@
 /**
  * SQLite {@link StateStore} (better-sqlite3): WAL journal, `synchronous=FULL` so a committed transaction
- * survives a kill -9 or power loss, and every multi-row write in one transaction.
+ * survives a kill -9 or power loss, and every multi-row write in one transaction. The schema is versioned
+ * (`PRAGMA user_version`, see sqlite-migrations.ts).
  */
 import Database from 'better-sqlite3';
 import { fedError } from '@fedweb/codec';
+import { migrateSqlite } from './sqlite-migrations.js';
 import type {
   ClientSeenRecord,
   MetricRow,
@@ -15,80 +17,6 @@ import type {
   StateStore,
 } from './types.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY,
-  name TEXT,
-  status TEXT NOT NULL,
-  config TEXT NOT NULL,
-  package_sha TEXT NOT NULL,
-  initial_model_id TEXT NOT NULL,
-  current_model_id TEXT NOT NULL,
-  completed_rounds INTEGER NOT NULL,
-  strategy_state TEXT,
-  strategy_state_sha TEXT,
-  error TEXT,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rounds (
-  id TEXT PRIMARY KEY,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  round INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  deadline INTEGER,
-  last_update_at INTEGER,
-  committed_at INTEGER,
-  model_id TEXT,
-  updates INTEGER NOT NULL,
-  weight REAL NOT NULL,
-  combiners TEXT NOT NULL,
-  partials TEXT NOT NULL,
-  train_metrics TEXT NOT NULL,
-  validation_metrics TEXT NOT NULL,
-  timings TEXT NOT NULL DEFAULT '{}',
-  reason TEXT
-);
-CREATE INDEX IF NOT EXISTS rounds_by_session ON rounds(session_id, round);
-CREATE TABLE IF NOT EXISTS models (
-  id TEXT PRIMARY KEY,
-  parent_id TEXT,
-  session_id TEXT,
-  round INTEGER NOT NULL,
-  sha256 TEXT NOT NULL,
-  bytes INTEGER NOT NULL,
-  blob_path TEXT NOT NULL,
-  metrics TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS models_by_session ON models(session_id, round);
-CREATE TABLE IF NOT EXISTS packages (
-  sha256 TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  manifest TEXT NOT NULL,
-  seed_model_id TEXT NOT NULL,
-  bytes INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  active INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS clients (
-  client_id TEXT PRIMARY KEY,
-  combiner_id TEXT,
-  first_seen INTEGER NOT NULL,
-  last_seen INTEGER NOT NULL,
-  capabilities TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS metrics (
-  session_id TEXT NOT NULL,
-  round INTEGER NOT NULL,
-  scope TEXT NOT NULL,
-  name TEXT NOT NULL,
-  value REAL NOT NULL,
-  PRIMARY KEY (session_id, round, scope, name)
-);
-`;
 
 type Row = Record<string, unknown>;
 const json = (v: unknown): string => JSON.stringify(v ?? null);
@@ -218,7 +146,7 @@ export class SqliteStateStore implements StateStore {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
+      migrateSqlite(this.db, file);
     } catch (e) {
       throw fedError('STORAGE', `cannot open state database ${file}: ${(e as Error).message}`, undefined, e);
     }
