@@ -1,12 +1,14 @@
 /**
- * The controller's view of the combiners: who is connected, which clients each one holds (from
- * `combiner.status`), and the per-round waits (ready / partial / validation) that the round loop awaits.
- * Discovery (reference 000, tier 3) assigns clients to the least-loaded live combiner through a pluggable policy.
+ * Discovery: the controller's view of the combiners (who is connected, which clients each one holds, from
+ * `combiner.status`), the assignment of clients to combiners through a pluggable {@link DiscoveryPolicy}, and
+ * the per-round waits (ready / partial / validation) that the round loop awaits. In FEDn's terms this is the
+ * controller tier's discovery service (https://docs.scaleoutsystems.com/en/stable/architecture.html).
  */
 import { ChunkAssembler, fedError, parseChunk, toFedError, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
 import type { Logger } from '../log.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { guard, type Peer } from '../transport.js';
+import { leastLoaded, type CombinerLoad, type DiscoveryPolicy } from './policy.js';
 
 /** A combiner connected to the controller. */
 export interface CombinerHandle {
@@ -19,38 +21,6 @@ export interface CombinerHandle {
   clients: Map<string, ClientInfo>;
   peer: Peer;
 }
-
-/** What discovery policies see about each live combiner. */
-export interface CombinerLoad {
-  id: string;
-  url: string;
-  embedded: boolean;
-  /** Connected clients plus clients assigned in the last few seconds that have not connected yet. */
-  load: number;
-}
-
-/**
- * Picks a combiner for a client; return `null` to refuse (UNAVAILABLE). The default is least-loaded with
- * ties broken by id, which spreads clients evenly.
- * @example
- * ```ts
- * const firstExternal: DiscoveryPolicy = (clientId, combiners) => combiners.find((c) => !c.embedded)?.id ?? combiners[0]?.id ?? null;
- * ```
- */
-export type DiscoveryPolicy = (clientId: string, combiners: CombinerLoad[]) => string | null;
-
-/**
- * The default discovery policy: the combiner with the fewest clients (connected plus just assigned), ties by id.
- * @example
- * ```ts
- * await startServer({ discoveryPolicy: leastLoaded });
- * ```
- */
-export const leastLoaded: DiscoveryPolicy = (_clientId, combiners) => {
-  let best: CombinerLoad | null = null;
-  for (const c of combiners) if (!best || c.load < best.load || (c.load === best.load && c.id < best.id)) best = c;
-  return best?.id ?? null;
-};
 
 interface PartialUpload {
   meta: MessageOf<'round.partial'>;
