@@ -1,7 +1,9 @@
 /**
- * The controller tier (FEDn's controller: sessions, rounds, the model trail; see the architecture overview,
- * https://docs.scaleoutsystems.com/en/stable/architecture.html). This folder owns sessions (sessions.ts), compute
- * packages (packages.ts) and the model trail (trail.ts); controller.ts only wires them. A round's walk:
+ * controller/ owns sessions (sessions.ts), compute packages (packages.ts) and the model trail (trail.ts).
+ *
+ * This file is the facade that wires them and keeps the public `Controller` API; it owns no logic. The tier is
+ * FEDn's controller (sessions, rounds, the model trail; architecture overview:
+ * https://docs.scaleoutsystems.com/en/stable/architecture.html). A round's walk reads top to bottom:
  * round/membership -> round/sync-round (or round/async-engine) -> reducer/reducer -> strategy step -> trail.
  */
 import { EventEmitter } from 'node:events';

@@ -5,8 +5,7 @@
  */
 import { fedError, toFedError } from '@fedweb/codec';
 import { StartSessionSchema } from '../http/schemas.js';
-import { runAsyncSession } from '../round/async-engine.js';
-import { runSyncRound } from '../round/sync-round.js';
+import { runAsyncSession, runSyncRound } from '../round/index.js';
 import type { RoundRecord, SessionRecord } from '../store/types.js';
 import { emit, newRuntime, type ControllerDeps, type LiveRound, type SessionRuntime } from './runtime.js';
 import { hydrate, loadGlobal, nonce, persistState, roundContext, strategyOf, strategyOptions } from './session-state.js';

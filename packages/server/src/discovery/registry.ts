@@ -1,5 +1,7 @@
 /**
- * Discovery: the controller's view of the combiners (who is connected, which clients each one holds, from
+ * discovery/ owns which combiners are live, which clients each holds, and where a new client is sent.
+ *
+ * The controller's view of the combiners (who is connected, which clients each one holds, from
  * `combiner.status`), the assignment of clients to combiners through a pluggable {@link DiscoveryPolicy}, and
  * the per-round waits (ready / partial / validation) that the round loop awaits. In FEDn's terms this is the
  * controller tier's discovery service (https://docs.scaleoutsystems.com/en/stable/architecture.html).

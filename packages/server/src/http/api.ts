@@ -1,5 +1,7 @@
 /**
- * The controller's HTTP surface. This folder owns it: the REST API (one module per resource under routes/,
+ * http/ owns the controller's HTTP surface: REST routes, their schemas, plumbing and the dashboard.
+ *
+ * The REST API (one module per resource under routes/,
  * bodies validated with the zod schemas of schemas.ts, errors as `{ kind: 'error', code, message }`), the
  * plumbing (plumbing.ts: error handler, auth hook, immutable responses) and the dashboard. See the README's
  * "REST API" table.

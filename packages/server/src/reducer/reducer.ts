@@ -1,5 +1,7 @@
 /**
- * The reducer (pure: no sockets, timers or stores): decodes the combiners' partials, merges them
+ * reducer/ owns the reduce: combiners' partials into one merged aggregate, the validity policy, metric means.
+ *
+ * Pure (no sockets, timers or stores): decodes the combiners' partials, merges them
  * (example-weighted, associative, so one combiner or many give the same model), applies the round validity
  * policy and averages the training metrics. As FEDn's reducer, it combines the combiners' partial models into
  * one global model (FEDn architecture overview, https://docs.scaleoutsystems.com/en/stable/architecture.html). The strategy's

@@ -124,7 +124,8 @@ async function runVersion(deps: ControllerDeps, rt: SessionRuntime, s: SessionRe
   const roundId = `${s.id}.r${round}.${nonce()}`;
   const startedAt = Date.now();
   let deadline = startedAt + config.roundTimeoutMs;
-  const start = roundStartMessage({ session: s, roundId: stream.id, ctx, model, pkg: stream.pkg, strategy, strategySettings: await strategySettings(deps, rt, strategy, ctx) });
+  const settings = await strategySettings(deps, rt, strategy, ctx);
+  const start = roundStartMessage({ session: s, roundId: stream.id, ctx, refs: { model, pkg: stream.pkg }, strategy: { strategy, settings } });
   announceVersion(deps, s, stream, start, initial);
   const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...stream.members.keys()]);
   await deps.state.putRound(record);

@@ -18,7 +18,7 @@ export type RoundStartBase = Omit<MessageOf<'round.start'>, 'clientIds' | 'deadl
  * its clients, deadline and quota are added.
  * @example
  * ```ts
- * const base = roundStartMessage({ session: s, roundId, ctx, model, pkg, strategy, strategySettings });
+ * const base = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings } });
  * handle.peer.send({ ...base, clientIds, deadline, quota: clientIds.length });
  * ```
  */
@@ -26,12 +26,12 @@ export function roundStartMessage(a: {
   session: SessionRecord;
   roundId: string;
   ctx: StrategyContext;
-  model: ModelRecord;
-  pkg: PackageRecord;
-  strategy: Strategy<unknown, unknown>;
-  strategySettings: Record<string, unknown>;
+  refs: { model: ModelRecord; pkg: PackageRecord };
+  strategy: { strategy: Strategy<unknown, unknown>; settings: Record<string, unknown> };
 }): RoundStartBase {
   const config = a.session.config;
+  const { model, pkg } = a.refs;
+  const { strategy, settings } = a.strategy;
   return {
     v: 1,
     kind: 'round.start',
@@ -40,10 +40,10 @@ export function roundStartMessage(a: {
     round: a.ctx.round,
     seed: a.ctx.seed,
     ...(config.maxUpdateNorm !== undefined ? { maxUpdateNorm: config.maxUpdateNorm } : {}),
-    model: modelRef(a.model),
-    package: packageRef(a.pkg),
-    settings: clientSettings(config, a.pkg.manifest as ComputePackageManifest, a.ctx.round, a.strategySettings),
-    strategy: { name: a.strategy.name, options: config.strategy.options },
+    model: modelRef(model),
+    package: packageRef(pkg),
+    settings: clientSettings(config, pkg.manifest as ComputePackageManifest, a.ctx.round, settings),
+    strategy: { name: strategy.name, options: config.strategy.options },
   };
 }
 

@@ -56,7 +56,8 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...perCombiner.keys()].map((h) => h.id));
   await deps.state.putRound(record);
   rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected, deadline };
-  const start = roundStartMessage({ session: s, roundId, ctx, model, pkg, strategy, strategySettings: await strategySettings(deps, rt, strategy, ctx) });
+  const settings = await strategySettings(deps, rt, strategy, ctx);
+  const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings } });
   deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
   // 3. Partials.
   const outcomes = await Promise.all(
