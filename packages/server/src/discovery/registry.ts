@@ -2,46 +2,24 @@
  * discovery/ owns which combiners are live, which clients each holds, and where a new client is sent.
  *
  * The controller's view of the combiners (who is connected, which clients each one holds, from
- * `combiner.status`), the assignment of clients to combiners through a pluggable {@link DiscoveryPolicy}, and
- * the per-round waits (ready / partial / validation) that the round loop awaits. In FEDn's terms this is the
- * controller tier's discovery service (https://docs.scaleoutsystems.com/en/stable/architecture.html).
+ * `combiner.status`) and the assignment of clients to combiners through a pluggable {@link DiscoveryPolicy}
+ * (policy.ts). Messages that answer the round loop's requests go on to its waits (combiner-waits.ts). In FEDn's
+ * terms this is the controller tier's discovery service (https://docs.scaleoutsystems.com/en/stable/architecture.html).
  */
-import { ChunkAssembler, fedError, parseChunk, toFedError, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
+import { fedError, type ClientInfo, type Message, type MessageOf } from '@fedweb/codec';
 import type { Logger } from '../log.js';
-import { sha256Node } from '../store/fs-blob-store.js';
 import { guard, type Peer } from '../transport.js';
+import { CombinerWaits, type CombinerLink, type Outcome, type ReceivedPartial } from './combiner-waits.js';
 import { leastLoaded, type CombinerLoad, type DiscoveryPolicy } from './policy.js';
 
 /** A combiner connected to the controller. */
-export interface CombinerHandle {
-  id: string;
+export interface CombinerHandle extends CombinerLink {
   /** URL clients dial (absolute `ws://...` or a path on the controller's origin for the embedded one). */
   url: string;
   embedded: boolean;
   connectedAt: number;
   lastStatusAt: number;
   clients: Map<string, ClientInfo>;
-  peer: Peer;
-}
-
-interface PartialUpload {
-  meta: MessageOf<'round.partial'>;
-  assembler: ChunkAssembler;
-}
-
-/** A combiner's partial as the reducer receives it (frame reassembled and SHA-256 checked). */
-export interface ReceivedPartial {
-  meta: MessageOf<'round.partial'>;
-  frame: Uint8Array;
-  receivedAt: number;
-}
-
-/** A wait's or a stream's result. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: FedError };
-
-/** One outstanding wait of the round loop on a combiner. */
-interface Waiter<T> {
-  resolve(outcome: Outcome<T>): void;
 }
 
 const PENDING_ASSIGNMENT_MS = 15_000;
@@ -59,7 +37,7 @@ export interface RegistryEvents {
 }
 
 /**
- * The live combiners, their clients, discovery, and the per-round waits of the round loop.
+ * The live combiners, their clients, discovery, and (through {@link CombinerWaits}) the round loop's requests.
  * @example
  * ```ts
  * const handle = registry.assign('kiosk-17'); // least-loaded live combiner
@@ -72,19 +50,17 @@ export class CombinerRegistry {
   private readonly assignments = new Map<string, { combinerId: string; at: number }>();
   /** clientId -> (combinerId, when) for clients that recently left a combiner's status. */
   private readonly departed = new Map<string, { combinerId: string; at: number }>();
-  private readonly readyWaits = new Map<string, Waiter<string[]>>();
-  private readonly partialWaits = new Map<string, Waiter<ReceivedPartial>>();
-  private readonly validationWaits = new Map<string, Waiter<MessageOf<'validate.partial'>>>();
-  private readonly uploads = new Map<string, PartialUpload>();
-  /** Asynchronous sessions: every partial of (combiner, stream id) goes to a listener instead of one wait. */
-  private readonly partialStreams = new Map<string, (outcome: Outcome<ReceivedPartial>) => void>();
+  /** The round loop's waits on combiners (answers, partials, validation results). */
+  private readonly waits: CombinerWaits;
 
   constructor(
     private readonly log: Logger,
     private readonly events: RegistryEvents,
     private readonly policy: DiscoveryPolicy = leastLoaded,
-    private readonly maxPartialBytes = 2 * 1024 * 1024 * 1024 - 1,
-  ) {}
+    maxPartialBytes = 2 * 1024 * 1024 * 1024 - 1,
+  ) {
+    this.waits = new CombinerWaits(log, (id) => this.combiners.get(id), maxPartialBytes);
+  }
 
   list(): CombinerHandle[] {
     return [...this.combiners.values()];
@@ -152,21 +128,7 @@ export class CombinerRegistry {
     this.combiners.delete(handle.id);
     this.log.warn({ combinerId: handle.id, reason }, 'combiner disconnected');
     const err = fedError('UNAVAILABLE', `combiner ${handle.id} disconnected: ${reason}`);
-    for (const waits of [this.readyWaits, this.partialWaits, this.validationWaits] as Map<string, Waiter<unknown>>[]) {
-      for (const [key, w] of waits) {
-        if (key.startsWith(`${handle.id}\u0000`)) {
-          waits.delete(key);
-          w.resolve({ ok: false, error: err });
-        }
-      }
-    }
-    for (const key of this.uploads.keys()) if (key.startsWith(`${handle.id}\u0000`)) this.uploads.delete(key);
-    for (const [key, listener] of this.partialStreams) {
-      if (key.startsWith(`${handle.id}\u0000`)) {
-        this.partialStreams.delete(key);
-        guard(this.log, 'partial stream', () => listener({ ok: false, error: err }));
-      }
-    }
+    this.waits.dropCombiner(handle, err);
     guard(this.log, 'disconnected event', () => this.events.disconnected(handle));
   }
 
@@ -192,34 +154,16 @@ export class CombinerRegistry {
         return;
       }
       case 'round.ready':
-        return this.settle(this.readyWaits, handle.id, msg.roundId, { ok: true, value: msg.eligible });
-      case 'round.partial': {
-        const key = `${handle.id}\u0000${msg.uploadId}`;
-        if (msg.combinerId !== handle.id) {
-          handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `partial says combiner ${msg.combinerId}, link is ${handle.id}`, ref: msg.roundId });
-          return;
-        }
-        if (msg.byteLength > this.maxPartialBytes || msg.chunkCount === 0) {
-          return this.failPartial(handle, msg.roundId, fedError('FRAME_TOO_LARGE', `partial of ${msg.byteLength} bytes in ${msg.chunkCount} chunks refused`));
-        }
-        try {
-          const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: this.maxPartialBytes });
-          this.uploads.set(key, { meta: msg, assembler });
-        } catch (e) {
-          this.failPartial(handle, msg.roundId, toFedError(e, 'BAD_MESSAGE'));
-        }
-        return;
-      }
+        return this.waits.ready(handle, msg.roundId, msg.eligible);
+      case 'round.partial':
+        return this.waits.partialAnnounced(handle, msg);
       case 'validate.partial':
-        return this.settle(this.validationWaits, handle.id, msg.roundId, { ok: true, value: msg });
+        return this.waits.validation(handle, msg);
       case 'error': {
         this.log.warn({ combinerId: handle.id, code: msg.code, ref: msg.ref }, `combiner error: ${msg.message}`);
         if (msg.ref) {
           const err = fedError(msg.code, `combiner ${handle.id}: ${msg.message}`);
-          this.settle(this.readyWaits, handle.id, msg.ref, { ok: false, error: err });
-          this.settle(this.partialWaits, handle.id, msg.ref, { ok: false, error: err });
-          this.settle(this.validationWaits, handle.id, msg.ref, { ok: false, error: err });
-          this.toStream(handle.id, msg.ref, { ok: false, error: err });
+          this.waits.combinerError(handle, msg.ref, err);
         }
         return;
       }
@@ -230,123 +174,24 @@ export class CombinerRegistry {
 
   /** Binary data from a combiner: chunks of a partial. */
   handleBinary(handle: CombinerHandle, bytes: Uint8Array): void {
-    let chunk;
-    try {
-      chunk = parseChunk(bytes);
-    } catch (e) {
-      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: toFedError(e).message.slice(0, 2000) });
-      return;
-    }
-    const key = `${handle.id}\u0000${chunk.uploadId}`;
-    const upload = this.uploads.get(key);
-    if (!upload) {
-      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: `no partial announced for upload ${chunk.uploadId}`, ref: chunk.uploadId });
-      return;
-    }
-    let frame: Uint8Array | null;
-    try {
-      frame = upload.assembler.push(bytes);
-    } catch (e) {
-      this.uploads.delete(key);
-      return this.failPartial(handle, upload.meta.roundId, toFedError(e, 'BAD_CHUNK'));
-    }
-    if (!frame) return;
-    this.uploads.delete(key);
-    if (upload.meta.sha256 && sha256Node(frame) !== upload.meta.sha256) {
-      return this.failPartial(handle, upload.meta.roundId, fedError('HASH_MISMATCH', `partial of ${handle.id} does not match its SHA-256`));
-    }
-    const received: Outcome<ReceivedPartial> = { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } };
-    if (this.toStream(handle.id, upload.meta.roundId, received)) return;
-    this.settle(this.partialWaits, handle.id, upload.meta.roundId, received);
+    this.waits.chunk(handle, bytes);
   }
 
-  /** Hands an outcome to the stream listener of (combiner, roundId), if there is one. */
-  private toStream(combinerId: string, roundId: string, outcome: Outcome<ReceivedPartial>): boolean {
-    const listener = this.partialStreams.get(`${combinerId}\u0000${roundId}`);
-    if (!listener) return false;
-    guard(this.log, 'partial stream', () => listener(outcome));
-    return true;
+  /** Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. */
+  request<T>(kind: 'ready' | 'partial' | 'validation', handle: CombinerHandle, roundId: string, msg: Parameters<Peer['send']>[0], timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
+    return this.waits.request<T>(kind, handle, roundId, msg, timeoutMs, signal);
   }
 
   /**
-   * Asynchronous sessions: delivers EVERY partial `handle` sends for `roundId` (the stream id) to `listener`,
-   * and a failure (bad partial, combiner error, combiner gone) as `{ ok: false }`, until the returned function
-   * is called. A combiner that disconnects ends its stream after one failure outcome.
+   * Asynchronous sessions: every partial `handle` sends for the stream `roundId` goes to `listener` (see
+   * {@link CombinerWaits.streamPartials}) until the returned function is called.
    * @example
    * ```ts
    * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }));
    * ```
    */
   streamPartials(handle: CombinerHandle, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void): () => void {
-    const key = `${handle.id}\u0000${roundId}`;
-    if (this.combiners.get(handle.id) !== handle) {
-      queueMicrotask(() => listener({ ok: false, error: fedError('UNAVAILABLE', `combiner ${handle.id} is gone`) }));
-      return () => undefined;
-    }
-    this.partialStreams.set(key, listener);
-    return () => {
-      if (this.partialStreams.get(key) === listener) this.partialStreams.delete(key);
-    };
-  }
-
-  private failPartial(handle: CombinerHandle, roundId: string, err: FedError): void {
-    this.log.warn({ combinerId: handle.id, roundId, code: err.code }, `partial refused: ${err.message}`);
-    handle.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
-    if (this.toStream(handle.id, roundId, { ok: false, error: err })) return;
-    this.settle(this.partialWaits, handle.id, roundId, { ok: false, error: err });
-  }
-
-  private settle<T>(waits: Map<string, Waiter<T>>, combinerId: string, roundId: string, outcome: Outcome<T>): void {
-    const key = `${combinerId}\u0000${roundId}`;
-    const w = waits.get(key);
-    if (!w) {
-      if (outcome.ok) this.log.debug({ combinerId, roundId }, 'late or unexpected answer ignored');
-      return;
-    }
-    waits.delete(key);
-    w.resolve(outcome);
-  }
-
-  // ------------------------------------------------------------------ waits used by the round loop
-
-  private wait<T>(waits: Map<string, Waiter<T>>, combinerId: string, roundId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
-    const key = `${combinerId}\u0000${roundId}`;
-    return new Promise<Outcome<T>>((resolve) => {
-      if (!this.combiners.has(combinerId)) return resolve({ ok: false, error: fedError('UNAVAILABLE', `combiner ${combinerId} is gone`) });
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => finish({ ok: false, error: fedError('ABORTED', 'round aborted') });
-      const finish = (o: Outcome<T>): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (waits.get(key) === waiter) waits.delete(key);
-        resolve(o);
-      };
-      const waiter: Waiter<T> = { resolve: finish };
-      waits.get(key)?.resolve({ ok: false, error: fedError('ABORTED', 'superseded') });
-      waits.set(key, waiter);
-      timer = setTimeout(() => finish({ ok: false, error: fedError('TIMEOUT', `combiner ${combinerId} did not answer within ${timeoutMs} ms`) }), Math.max(0, timeoutMs));
-      if (signal) {
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      }
-    });
-  }
-
-  /** Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. */
-  request<T>(
-    kind: 'ready' | 'partial' | 'validation',
-    handle: CombinerHandle,
-    roundId: string,
-    msg: Parameters<Peer['send']>[0],
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<Outcome<T>> {
-    const waits = (kind === 'ready' ? this.readyWaits : kind === 'partial' ? this.partialWaits : this.validationWaits) as unknown as Map<string, Waiter<T>>;
-    const p = this.wait(waits, handle.id, roundId, timeoutMs, signal);
-    if (!handle.peer.send(msg)) {
-      this.settle(waits, handle.id, roundId, { ok: false, error: fedError('UNAVAILABLE', `cannot reach combiner ${handle.id}`) });
-    }
-    return p;
+    return this.waits.streamPartials(handle, roundId, listener);
   }
 
   /** Closes every combiner link. */

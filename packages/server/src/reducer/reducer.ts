@@ -9,7 +9,7 @@
  */
 import { toFedError, type Metrics } from '@fedweb/codec';
 import type { SessionConfig } from '../config.js';
-import type { Outcome, ReceivedPartial } from '../discovery/registry.js';
+import type { Outcome, ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { PartialSummary } from '../store/types.js';
 import { decodePartial } from '../strategy/index.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
