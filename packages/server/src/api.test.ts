@@ -1,21 +1,34 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { issueToken } from './auth.js';
 import { startCombiner } from './combiner/process.js';
-import { startTestServer, tempDir, until } from './testing/harness.js';
+import { serverFixture } from '../test/fixture.js';
+import { tempDir, until } from './testing/harness.js';
 import { makeTestPackage, uploadPackage } from './testing/package.js';
 import { api, TestClient } from './testing/test-client.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
 const SEED = [{ name: 'w0', shape: [2], data: new Float32Array([1, 2]) }];
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const f = serverFixture(SEED);
+
+/** A server with auth on and no package yet, and tokens of each role (plus one signed with another secret). */
+async function authServer() {
+  const server = await f.setup({ secret: SECRET, seed: null });
+  const token = (role: 'admin' | 'operator' | 'viewer' | 'client', sub: string, secret = SECRET) => issueToken({ secret, role, sub });
+  return {
+    server,
+    url: server.url,
+    admin: await token('admin', 'root'),
+    operator: await token('operator', 'ops'),
+    viewer: await token('viewer', 'eyes'),
+    kiosk: await token('client', 'kiosk-17'),
+    forged: await token('admin', 'root', 'another-secret-of-enough-length'),
+  };
+}
 
 async function raw(url: string, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(url, init);
@@ -37,9 +50,8 @@ const json = (body: unknown, token?: string): RequestInit => ({
 
 describe('REST API', () => {
   it('answers bad bodies with 400 and a typed code, and serves models with ETag and 304', async () => {
-    const t = await startTestServer({ seed: SEED });
-    cleanups.push(t.cleanup);
-    const url = t.server.url;
+    const server = await f.setup();
+    const url = server.url;
 
     let r = await raw(`${url}/api/sessions`, json({ rounds: -1 }));
     expect(r.status).toBe(400);
@@ -65,10 +77,10 @@ describe('REST API', () => {
     expect(r.body).toEqual({ combinerId: 'embedded', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/ws\/client$/) });
 
     // A second active session conflicts.
-    const s = await t.server.controller.startSession({ rounds: 3 });
+    const s = await server.controller.startSession({ rounds: 3 });
     r = await raw(`${url}/api/sessions`, json({ rounds: 1 }));
     expect([r.status, r.body.code]).toEqual([409, 'CONFLICT']);
-    await t.server.controller.stopSession(s.id);
+    await server.controller.stopSession(s.id);
 
     // Models: immutable, ETag = SHA-256, 304 on If-None-Match; COOP/COEP on every response.
     const { package: pkg } = await api(url, '/api/packages/active');
@@ -92,11 +104,7 @@ describe('REST API', () => {
 
 describe('package manifests by hash', () => {
   it('serves the stored manifest of any package (not only the active one), immutable, with an ETag and 304', async () => {
-    const t = await startTestServer({ secret: SECRET });
-    cleanups.push(t.cleanup);
-    const url = t.server.url;
-    const operator = await issueToken({ secret: SECRET, role: 'operator', sub: 'ops' });
-    const kiosk = await issueToken({ secret: SECRET, role: 'client', sub: 'kiosk-17' });
+    const { url, operator, kiosk } = await authServer();
     const old = await makeTestPackage({ tensors: SEED, name: 'old', version: '1.0.0' });
     const current = await makeTestPackage({ tensors: SEED, name: 'current', version: '2.0.0' });
     await uploadPackage(url, old, operator);
@@ -129,10 +137,8 @@ describe('package manifests by hash', () => {
 
 describe('model trail', () => {
   it('lists the trail without server file paths (blob paths stay internal), with download URLs', async () => {
-    const t = await startTestServer({ seed: SEED });
-    cleanups.push(t.cleanup);
-    const c = await TestClient.connect({ baseUrl: t.server.url, clientId: 'a', onTrain: () => ({ delta: new Float32Array([1, 1]), numExamples: 1, encoding: 'f32' }) });
-    cleanups.push(() => c.close());
+    const t = await f.start();
+    await f.connect(t.server, { clientId: 'a', onTrain: () => ({ delta: new Float32Array([1, 1]), numExamples: 1, encoding: 'f32' }) });
     const s = await t.server.controller.startSession({ rounds: 1, encoding: 'f32' });
     expect((await t.server.controller.waitForSession(s.id, ['completed', 'failed'], 20_000)).status).toBe('completed');
     for (const path of ['/api/models', `/api/models?sessionId=${s.id}`]) {
@@ -159,45 +165,35 @@ describe('model trail', () => {
 describe('static site and plugins', () => {
   it('serves a static folder at / and registers plugins, with COOP/COEP on every response', async () => {
     const site = await tempDir();
-    cleanups.push(site.cleanup);
+    f.defer(site.cleanup);
     await mkdir(join(site.dir, 'assets'), { recursive: true });
     await writeFile(join(site.dir, 'index.html'), '<!doctype html><title>demo</title>');
     await writeFile(join(site.dir, 'assets', 'app.js'), 'export const x = 1;');
     const plugin: FastifyPluginAsync = async (app) => {
       app.get('/api/sim/ping', async () => ({ pong: true }));
     };
-    const t = await startTestServer({ staticDir: site.dir, plugins: [plugin] });
-    cleanups.push(t.cleanup);
+    const server = await f.setup({ staticDir: site.dir, plugins: [plugin], seed: null });
     for (const path of ['/', '/assets/app.js', '/api/sim/ping', '/api/status', '/api/missing']) {
-      const res = await fetch(`${t.server.url}${path}`);
+      const res = await fetch(`${server.url}${path}`);
       expect(res.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
       expect(res.headers.get('cross-origin-embedder-policy'), path).toBe('require-corp');
     }
-    expect(await (await fetch(`${t.server.url}/`)).text()).toMatch(/<title>demo<\/title>/);
-    expect(await (await fetch(`${t.server.url}/api/sim/ping`)).json()).toEqual({ pong: true });
+    expect(await (await fetch(`${server.url}/`)).text()).toMatch(/<title>demo<\/title>/);
+    expect(await (await fetch(`${server.url}/api/sim/ping`)).json()).toEqual({ pong: true });
   });
 });
 
 describe('auth', () => {
   it('is off without a secret (anyone may call anything)', async () => {
-    const t = await startTestServer({ seed: SEED });
-    cleanups.push(t.cleanup);
-    expect(t.server.authEnabled).toBe(false);
-    expect((await raw(`${t.server.url}/api/sessions`)).status).toBe(200);
-    const c = await TestClient.connect({ baseUrl: t.server.url, clientId: 'anyone' });
-    cleanups.push(() => c.close());
+    const server = await f.setup();
+    expect(server.authEnabled).toBe(false);
+    expect((await raw(`${server.url}/api/sessions`)).status).toBe(200);
+    const c = await f.connect(server, { clientId: 'anyone' });
     expect(c.connected).toBe(true);
   });
 
   it('with a secret, requires a JWT on every HTTP and WebSocket call and enforces roles', async () => {
-    const t = await startTestServer({ secret: SECRET });
-    cleanups.push(t.cleanup);
-    const url = t.server.url;
-    const admin = await issueToken({ secret: SECRET, role: 'admin', sub: 'root' });
-    const operator = await issueToken({ secret: SECRET, role: 'operator', sub: 'ops' });
-    const viewer = await issueToken({ secret: SECRET, role: 'viewer', sub: 'eyes' });
-    const kiosk = await issueToken({ secret: SECRET, role: 'client', sub: 'kiosk-17' });
-    const forged = await issueToken({ secret: 'another-secret-of-enough-length', role: 'admin', sub: 'root' });
+    const { server, url, admin, operator, viewer, kiosk, forged } = await authServer();
 
     // No token, a forged token: 401.
     for (const token of [undefined, forged, 'not.a.jwt']) {
@@ -218,8 +214,7 @@ describe('auth', () => {
 
     // A client token discovers and joins only as itself.
     expect((await raw(`${url}/api/discover`, json({ clientId: 'kiosk-18' }, kiosk))).body.code).toBe('FORBIDDEN');
-    const ok = await TestClient.connect({ baseUrl: url, clientId: 'kiosk-17', token: kiosk });
-    cleanups.push(() => ok.close());
+    await f.connect(server, { clientId: 'kiosk-17', token: kiosk });
     await expect(TestClient.connect({ baseUrl: url, clientId: 'kiosk-17', autoReconnect: false })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
 
     // Joining the WebSocket directly as someone else with a client token is refused.
@@ -235,17 +230,17 @@ describe('auth', () => {
 
     // An external combiner without a token is refused; with the secret it derives one and registers.
     const noToken = await startCombiner({ controllerUrl: url, name: 'c-anon', logger: false });
-    cleanups.push(() => noToken.close());
+    f.defer(() => noToken.close());
     await expect(noToken.waitConnected(1500)).rejects.toMatchObject({ code: 'TIMEOUT' });
     const c2 = await startCombiner({ controllerUrl: url, name: 'c2', secret: SECRET, logger: false });
-    cleanups.push(() => c2.close());
+    f.defer(() => c2.close());
     await c2.waitConnected();
-    await until(() => t.server.registry.get('c2'), 5000, 'c2 registered');
-    expect(t.server.registry.get('c-anon')).toBeUndefined();
+    await until(() => server.registry.get('c2'), 5000, 'c2 registered');
+    expect(server.registry.get('c-anon')).toBeUndefined();
 
     // An admin may run a session; the client with its token trains in it.
     const s = await api(url, '/api/sessions', { body: { rounds: 1, encoding: 'f32' }, token: admin });
-    const done = await t.server.controller.waitForSession(s.session.id, ['completed', 'failed'], 20_000);
+    const done = await server.controller.waitForSession(s.session.id, ['completed', 'failed'], 20_000);
     expect(done.status).toBe('completed');
   });
 });

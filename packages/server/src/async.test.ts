@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { LAYOUT, SEED } from '../test/data.js';
+import { serverFixture } from '../test/fixture.js';
 import { startCombiner } from './combiner/process.js';
 import type { FedServer } from './server.js';
-import { fetchModelFlat, startTestServer, until } from './testing/harness.js';
-import { TestClient, type TestUpdate, type TrainTask } from './testing/test-client.js';
+import { fetchModelFlat, until } from './testing/harness.js';
+import type { TestClient, TestUpdate, TrainTask } from './testing/test-client.js';
 
-// Seed model: w0 = [1, 2, 3, 4], w1 = [0, 1] (6 parameters).
-const SEED = [
-  { name: 'w0', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
-  { name: 'w1', shape: [2], data: new Float32Array([0, 1]) },
-];
-const LAYOUT = SEED.map((t) => ({ name: t.name, shape: t.shape }));
 const up = (d: number[]): TestUpdate => ({ delta: new Float32Array(d), numExamples: 5, encoding: 'f32' });
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const f = serverFixture(SEED);
 
 function expectClose(actual: ArrayLike<number>, expected: number[]): void {
   expect(actual.length).toBe(expected.length);
@@ -24,15 +17,9 @@ function expectClose(actual: ArrayLike<number>, expected: number[]): void {
 
 describe('asynchronous sessions (FedBuff)', () => {
   it('steps every K = 3 forwarded updates, weighting stale ones, and refuses updates beyond maxStaleness', async () => {
-    const t = await startTestServer({ seed: SEED });
-    cleanups.push(t.cleanup);
-    const server: FedServer = t.server;
+    const server: FedServer = await f.setup();
     // Every client trains nothing by itself: the test sends each update explicitly, in a known order.
-    const connect = async (id: string): Promise<TestClient> => {
-      const c = await TestClient.connect({ baseUrl: server.url, clientId: id, onTrain: () => null });
-      cleanups.push(() => c.close());
-      return c;
-    };
+    const connect = (id: string): Promise<TestClient> => f.connect(server, { clientId: id, onTrain: () => null });
     const [a, b, c, d] = [await connect('a'), await connect('b'), await connect('c'), await connect('d')];
     const tasks = (cl: TestClient): TrainTask[] => cl.received.filter((m): m is TrainTask => m.kind === 'task.train');
     const taskOf = (cl: TestClient, n: number): Promise<TrainTask> => until(() => tasks(cl)[n], 20_000, `${cl.clientId}'s task #${n + 1}`);
@@ -111,11 +98,9 @@ describe('asynchronous sessions (FedBuff)', () => {
 
   it('merges updates forwarded by two combiners into one buffer and completes after `rounds` versions', async () => {
     // x on the embedded combiner, y on c2.
-    const t = await startTestServer({ seed: SEED, discoveryPolicy: (id: string) => (id === 'y' ? 'c2' : 'embedded') });
-    cleanups.push(t.cleanup);
-    const server: FedServer = t.server;
+    const server: FedServer = await f.setup({ discoveryPolicy: (id: string) => (id === 'y' ? 'c2' : 'embedded') });
     const c2 = await startCombiner({ controllerUrl: server.url, name: 'c2', port: 0, logLevel: 'warn' });
-    cleanups.push(() => c2.close());
+    f.defer(() => c2.close());
     await c2.waitConnected();
     const once = (d: number[]) => {
       let sent = false;
@@ -125,10 +110,8 @@ describe('asynchronous sessions (FedBuff)', () => {
         return { ...up(d), numExamples: 1 };
       };
     };
-    const x = await TestClient.connect({ baseUrl: server.url, clientId: 'x', onTrain: once([2, 2, 2, 2, 2, 2]) });
-    cleanups.push(() => x.close());
-    const y = await TestClient.connect({ baseUrl: server.url, clientId: 'y', onTrain: once([0, 4, 0, 4, 0, 4]) });
-    cleanups.push(() => y.close());
+    const x = await f.connect(server, { clientId: 'x', onTrain: once([2, 2, 2, 2, 2, 2]) });
+    const y = await f.connect(server, { clientId: 'y', onTrain: once([0, 4, 0, 4, 0, 4]) });
     expect([x.combinerId, y.combinerId]).toEqual(['embedded', 'c2']);
     await until(() => server.registry.get('c2')?.clients.has('y'), 10_000, 'y on c2');
     const s = await server.controller.startSession({ rounds: 1, encoding: 'f32', strategy: { name: 'fedbuff', options: { bufferSize: 2 } } });

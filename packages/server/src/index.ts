@@ -12,9 +12,13 @@
 export { startServer, readPackageDir, type ServerOptions, type FedServer, type ServerPlugin } from './server.js';
 export { startCombiner, type CombinerProcessOptions, type CombinerServer } from './combiner/process.js';
 export { Combiner, type CombinerOptions } from './combiner/combiner.js';
-export { Controller, modelRef, packageRef, type ControllerOptions, type LiveRound } from './controller/controller.js';
+export { Controller, type ControllerOptions } from './controller/controller.js';
+export { modelRef } from './controller/trail.js';
+export { packageRef } from './controller/packages.js';
+export type { LiveRound } from './controller/runtime.js';
 export { StartSessionSchema, PackageUploadSchema } from './http/schemas.js';
-export { CombinerRegistry, leastLoaded, type DiscoveryPolicy, type CombinerLoad, type CombinerHandle } from './controller/registry.js';
+export { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
+export { leastLoaded, type DiscoveryPolicy, type CombinerLoad } from './discovery/policy.js';
 export { issueToken, verifyToken, authorize, ROLES, type Role, type Principal, type IssueTokenOptions, type Permission } from './auth.js';
 export {
   SessionConfigSchema,

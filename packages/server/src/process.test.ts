@@ -1,40 +1,30 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ONES, SEED, seedPlus, TWOS } from '../test/data.js';
+import { serverFixture } from '../test/fixture.js';
 import type { SessionRecord, RoundRecord, ModelRecord } from './store/types.js';
-import { fetchModelFlat, startTestServer, tempDir, until } from './testing/harness.js';
+import { fetchModelFlat, tempDir, until } from './testing/harness.js';
 import { makeTestPackage, writePackageDir } from './testing/package.js';
 import { spawnCli, type CliProcess } from './testing/spawn.js';
-import { api, TestClient, type TestUpdate } from './testing/test-client.js';
+import { api, type TestClient, type TestUpdate } from './testing/test-client.js';
 
-const SEED = [
-  { name: 'w0', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
-  { name: 'w1', shape: [2], data: new Float32Array([0, 1]) },
-];
-const seedPlus = (d: number): number[] => [1, 2, 3, 4, 0, 1].map((v) => v + d);
-const ONES: TestUpdate = { delta: new Float32Array(6).fill(1), numExamples: 1, encoding: 'f32' };
-const TWOS: TestUpdate = { delta: new Float32Array(6).fill(2), numExamples: 3, encoding: 'f32' };
 const LISTENING = /listening on (http:\/\/[0-9.:]+)/;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const f = serverFixture(SEED);
 
 function track(p: CliProcess): CliProcess {
-  cleanups.push(() => p.kill9());
+  f.defer(() => p.kill9());
   return p;
 }
 
-async function client(baseUrl: string, clientId: string, update: TestUpdate): Promise<TestClient> {
-  const c = await TestClient.connect({ baseUrl, clientId, onTrain: () => update });
-  cleanups.push(() => c.close());
-  return c;
+function client(baseUrl: string, clientId: string, update: TestUpdate): Promise<TestClient> {
+  return f.connect(baseUrl, { clientId, onTrain: () => update });
 }
 
 describe('process failures', () => {
   it('resumes a session from the last committed model after kill -9 of the controller (same session, next round)', async () => {
     const tmp = await tempDir();
-    cleanups.push(tmp.cleanup);
+    f.defer(tmp.cleanup);
     const pkgDir = join(tmp.dir, 'pkg');
     await writePackageDir(pkgDir, await makeTestPackage({ tensors: SEED }));
     const args = ['server', '--data-dir', join(tmp.dir, 'data'), '--package', pkgDir, '--heartbeat-ms', '1000', '--log-level', 'info'];
@@ -76,9 +66,7 @@ describe('process failures', () => {
   });
 
   it('completes the round from the other combiner when a combiner process dies, and reassigns its clients within 10 s', async () => {
-    const t = await startTestServer({ seed: SEED, heartbeatMs: 1000 });
-    cleanups.push(t.cleanup);
-    const server = t.server;
+    const server = await f.setup({ heartbeatMs: 1000 });
     const c2 = track(spawnCli(['combiner', '--controller', server.url, '--name', 'c2', '--port', '0', '--log-level', 'warn']));
     await c2.waitFor(/fedweb combiner c2 listening on/);
     await until(() => server.registry.list().length === 2, 10_000, 'c2 registered');

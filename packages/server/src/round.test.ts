@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { SEED } from '../test/data.js';
+import { serverFixture } from '../test/fixture.js';
 import { startCombiner, type CombinerServer } from './combiner/process.js';
 import type { FedServer } from './server.js';
-import { fetchModelFlat, startTestServer, until } from './testing/harness.js';
-import { TestClient, type TestUpdate } from './testing/test-client.js';
+import { fetchModelFlat, until } from './testing/harness.js';
+import type { TestClient, TestUpdate } from './testing/test-client.js';
 
-// Seed model: w0 = [1, 2, 3, 4], w1 = [0, 1].
-const SEED = [
-  { name: 'w0', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
-  { name: 'w1', shape: [2], data: new Float32Array([0, 1]) },
-];
 // Three clients' deltas and example counts.
 const UPDATES: Record<string, TestUpdate> = {
   a: { delta: new Float32Array([1, 1, 1, 1, 1, 1]), numExamples: 1, encoding: 'f32', metrics: { loss: 2 } },
@@ -21,21 +18,11 @@ const EXPECTED = [1.875, 4.125, 3.375, 5.625, 1.125, 2.125];
 // Example-weighted mean training loss: (2*1 + 1*3 + 0.5*4) / 8 = 0.875.
 const EXPECTED_LOSS = 0.875;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const f = serverFixture(SEED);
+const setup = (): Promise<FedServer> => f.setup();
 
-async function setup(): Promise<FedServer> {
-  const t = await startTestServer({ seed: SEED });
-  cleanups.push(t.cleanup);
-  return t.server;
-}
-
-async function connect(server: FedServer, id: string, update: (task: unknown) => TestUpdate | null = () => UPDATES[id] as TestUpdate): Promise<TestClient> {
-  const c = await TestClient.connect({ baseUrl: server.url, clientId: id, onTrain: (task) => update(task) });
-  cleanups.push(() => c.close());
-  return c;
+function connect(server: FedServer, id: string, update: (task: unknown) => TestUpdate | null = () => UPDATES[id] as TestUpdate): Promise<TestClient> {
+  return f.connect(server, { clientId: id, onTrain: (task) => update(task) });
 }
 
 async function runOneRound(server: FedServer, config: Record<string, unknown> = {}) {
@@ -72,7 +59,7 @@ describe('a federated round', () => {
     const combiners: CombinerServer[] = [];
     for (const name of ['c2', 'c3']) {
       const c = await startCombiner({ controllerUrl: server.url, name, logger: false });
-      cleanups.push(() => c.close());
+      f.defer(() => c.close());
       await c.waitConnected();
       combiners.push(c);
     }

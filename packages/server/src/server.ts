@@ -2,7 +2,7 @@
  * `startServer`: controller + discovery + reducer + one embedded combiner in one Node process (the embedded
  * default of `fedweb server`), over Fastify with `@fastify/websocket`.
  *
- *  - `/api/*`        REST (see routes.ts), bearer JWT when a secret is set
+ *  - `/api/*`        REST (see http/api.ts), bearer JWT when a secret is set
  *  - `/ws/client`    the embedded combiner's client endpoint
  *  - `/ws/combiner`  where external combiners dial in
  *  - `/dashboard`    operator dashboard
@@ -19,9 +19,10 @@ import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { authorize, createAuthenticator, type Authenticator } from './auth.js';
 import { Combiner, type CombinerOptions } from './combiner/combiner.js';
 import { Controller } from './controller/controller.js';
-import { CombinerRegistry, type CombinerHandle, type DiscoveryPolicy } from './controller/registry.js';
-import { registerApi } from './controller/routes.js';
-import { installAuthHook, installErrorHandling, requestToken } from './http.js';
+import type { DiscoveryPolicy } from './discovery/policy.js';
+import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
+import { registerApi } from './http/api.js';
+import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import type { Logger, LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';

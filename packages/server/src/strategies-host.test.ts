@@ -1,26 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeFrame, flattenTensors, type BlobRef } from '@fedweb/codec';
+import { ONES, SEED, TWOS } from '../test/data.js';
+import { serverFixture } from '../test/fixture.js';
 import { startServer, type FedServer } from './server.js';
-import { fetchModelFlat, startTestServer, tempDir, until } from './testing/harness.js';
+import { fetchModelFlat, tempDir, until } from './testing/harness.js';
 import { makeTestPackage } from './testing/package.js';
-import { TestClient, type TestClientOptions, type TestUpdate } from './testing/test-client.js';
+import type { TestClient, TestClientOptions, TestUpdate } from './testing/test-client.js';
 
-const SEED = [
-  { name: 'w0', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
-  { name: 'w1', shape: [2], data: new Float32Array([0, 1]) },
-];
-const ONES: TestUpdate = { delta: new Float32Array(6).fill(1), numExamples: 1, encoding: 'f32' };
-const TWOS: TestUpdate = { delta: new Float32Array(6).fill(2), numExamples: 3, encoding: 'f32' };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const f = serverFixture(SEED);
 
-async function connect(server: FedServer | string, clientId: string, onTrain: NonNullable<TestClientOptions['onTrain']>): Promise<TestClient> {
-  const c = await TestClient.connect({ baseUrl: typeof server === 'string' ? server : server.url, clientId, onTrain });
-  cleanups.push(() => c.close());
-  return c;
+function connect(server: FedServer | string, clientId: string, onTrain: NonNullable<TestClientOptions['onTrain']>): Promise<TestClient> {
+  return f.connect(server, { clientId, onTrain });
 }
 
 async function blobFlat(baseUrl: string, ref: BlobRef): Promise<{ names: string[]; flat: number[] }> {
@@ -31,8 +22,7 @@ async function blobFlat(baseUrl: string, ref: BlobRef): Promise<{ names: string[
 
 describe('strategies through the server', () => {
   it('refuses updates above maxUpdateNorm with NORM_EXCEEDED', async () => {
-    const t = await startTestServer({ seed: SEED });
-    cleanups.push(t.cleanup);
+    const t = await f.start();
     await connect(t.server, 'small', () => ONES); // L2 norm sqrt(6) ~ 2.45
     const big = await connect(t.server, 'big', () => ({ ...ONES, delta: new Float32Array(6).fill(10) })); // ~ 24.5
     const refused = big.waitFor('error', (m) => m.code === 'NORM_EXCEEDED');
@@ -45,8 +35,7 @@ describe('strategies through the server', () => {
   });
 
   it('serves SCAFFOLD client tensors as a blob and updates them from the control-variate deltas', async () => {
-    const t = await startTestServer({ seed: SEED });
-    cleanups.push(t.cleanup);
+    const t = await f.start();
     const seen: BlobRef[] = [];
     // Each client sends its model delta and its control-variate delta (named c/<tensor>).
     const scaffoldUpdate = (dy: number, dc: number, n: number): TestUpdate => ({
@@ -80,8 +69,7 @@ describe('strategies through the server', () => {
     const config = { rounds: 4, clientsRequired: 2, encoding: 'f32', strategy: { name: 'fedadam', options: { eta: 0.1 } } };
 
     // Uninterrupted run.
-    const a = await startTestServer({ seed: SEED });
-    cleanups.push(a.cleanup);
+    const a = await f.start();
     await connect(a.server, 'a', () => ONES);
     await connect(a.server, 'b', () => TWOS);
     const sa = await a.server.controller.startSession(config);
@@ -91,7 +79,7 @@ describe('strategies through the server', () => {
 
     // The same session, with the controller closed after the first committed round and restarted on its data dir.
     const tmp = await tempDir();
-    cleanups.push(tmp.cleanup);
+    f.defer(tmp.cleanup);
     let server = await startServer({ dataDir: tmp.dir, port: 0, logLevel: 'warn', waitPollMs: 100 });
     const port = server.port;
     await server.controller.uploadPackage(await makeTestPackage({ tensors: SEED }));
@@ -109,7 +97,7 @@ describe('strategies through the server', () => {
     expect(atClose?.status).toBe('running');
     expect(atClose?.completedRounds).toBeLessThan(4);
     server = await startServer({ dataDir: tmp.dir, port, logLevel: 'warn', waitPollMs: 100 });
-    cleanups.push(() => server.close());
+    f.defer(() => server.close());
     const doneB = await server.controller.waitForSession(sb.id, ['completed', 'failed'], 30_000);
     expect(doneB.status).toBe('completed');
     expect([...(await fetchModelFlat(server.url, doneB.currentModelId))]).toEqual(expected);

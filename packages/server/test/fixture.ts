@@ -13,20 +13,25 @@ export function serverFixture(seed: NamedTensor[]) {
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   });
+  /** A test server (any server options; `seed: null` = no package), with its data folder. */
+  const start = async (extra: Record<string, unknown> = {}): Promise<{ server: FedServer; dir: string }> => {
+    const t = await startTestServer({ ...extra, seed: extra.seed === null ? undefined : ((extra.seed as NamedTensor[] | undefined) ?? seed) });
+    cleanups.push(t.cleanup);
+    return t;
+  };
   return {
+    start,
     /** Runs `fn` after the current test, before what was registered earlier. */
     defer(fn: () => Promise<void>): void {
       cleanups.push(fn);
     },
-    /** A test server with the fixture's seed model (and any server options). */
+    /** A test server with the fixture's seed model (and any server options; `seed: null` = no package). */
     async setup(extra: Record<string, unknown> = {}): Promise<FedServer> {
-      const t = await startTestServer({ seed, ...extra });
-      cleanups.push(t.cleanup);
-      return t.server;
+      return (await start(extra)).server;
     },
-    /** A test client connected to `server`. */
-    async connect(server: FedServer, opts: Omit<TestClientOptions, 'baseUrl'>): Promise<TestClient> {
-      const c = await TestClient.connect({ baseUrl: server.url, ...opts });
+    /** A test client connected to `server` (a server, or its base URL). */
+    async connect(server: FedServer | string, opts: Omit<TestClientOptions, 'baseUrl'>): Promise<TestClient> {
+      const c = await TestClient.connect({ baseUrl: typeof server === 'string' ? server : server.url, ...opts });
       cleanups.push(() => c.close());
       return c;
     },

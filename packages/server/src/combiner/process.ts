@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { Backoff, fedError, toFedError, type BlobRef } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { createAuthenticator, issueToken } from '../auth.js';
-import { installErrorHandling, requestToken } from '../http.js';
+import { installErrorHandling, requestToken } from '../http/plumbing.js';
 import type { Logger, LogLevel } from '../log.js';
 import { keepAlive } from '../server.js';
 import { sha256Node } from '../store/fs-blob-store.js';

@@ -1,11 +1,11 @@
 /**
  * HTTP plumbing shared by the controller and external combiners: the error handler (every error leaves as
  * `{ kind: 'error', code, message }` with the status of its code in the codec's error table), bearer-token
- * auth on `/api/*`.
+ * auth on `/api/*`, immutable content-addressed responses, and the WebSocket URL a client is told to dial.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fedError, httpStatusOf, isFedError, toFedError, type FedError } from '@fedweb/codec';
-import { bearerToken, type Authenticator, type Principal } from './auth.js';
+import { bearerToken, type Authenticator, type Principal } from '../auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -112,4 +112,17 @@ export function sendImmutable(req: FastifyRequest, reply: FastifyReply, sha256: 
   if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return reply.status(304).send();
   if (!bytes) throw fedError('NOT_FOUND', `blob ${sha256} is missing`);
   return reply.type(contentType).send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/**
+ * Resolves a combiner URL for a client: a path (the embedded combiner) becomes `ws(s)://<Host header><path>`.
+ * @example
+ * ```ts
+ * wsUrlFor('/ws/client', req) // 'ws://127.0.0.1:8080/ws/client'
+ * ```
+ */
+export function wsUrlFor(url: string, req: FastifyRequest): string {
+  if (!url.startsWith('/')) return url;
+  const proto = req.protocol === 'https' ? 'wss' : 'ws';
+  return `${proto}://${req.headers.host ?? `${req.hostname}`}${url}`;
 }

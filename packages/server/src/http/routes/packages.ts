@@ -1,0 +1,88 @@
+/**
+ * `/api/packages`: upload (base64 JSON body), the active package, and any stored package's manifest and bundle
+ * by its SHA-256 (immutable: a package never changes).
+ */
+import type { FastifyInstance } from 'fastify';
+import { fedError } from '@fedweb/codec';
+import { authorize } from '../../auth.js';
+import { packageRef } from '../../controller/packages.js';
+import { modelRef } from '../../controller/trail.js';
+import { sha256Node } from '../../store/fs-blob-store.js';
+import type { PackageRecord } from '../../store/types.js';
+import { principalOf, sendImmutable } from '../plumbing.js';
+import { PackageUploadSchema, parseBody as parse, ShaParam } from '../schemas.js';
+import type { RouteContext } from './context.js';
+
+function packageView(p: PackageRecord, seed: { id: string; sha256: string; bytes: number } | null) {
+  return {
+    sha256: p.sha256,
+    name: p.name,
+    version: p.version,
+    manifest: p.manifest,
+    active: p.active,
+    createdAt: p.createdAt,
+    bundle: packageRef(p),
+    seedModel: seed ? modelRef(seed) : null,
+  };
+}
+
+/** Decodes a base64 body field (refusing anything that is not base64). */
+function fromBase64(s: string, what: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/=\s]*$/.test(s)) throw fedError('BAD_CONFIG', `body.${what} is not base64`);
+  const b = Buffer.from(s, 'base64');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Registers the package routes.
+ * @example
+ * ```ts
+ * registerPackageRoutes(app, routeContext(deps));
+ * ```
+ */
+export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { controller, state } = ctx;
+  // base64 grows the body by 4/3 (RFC 4648 §4), plus room for the manifest and the seed model.
+  const bodyLimit = Math.ceil(ctx.maxPackageBytes * 1.37) + 1024 * 1024;
+
+  app.post('/api/packages', { bodyLimit }, async (req, reply) => {
+    authorize(principalOf(req), 'operate');
+    const body = parse(PackageUploadSchema, req.body, 'body');
+    const rec = await controller.uploadPackage({
+      manifest: body.manifest,
+      bundle: fromBase64(body.bundle, 'bundle'),
+      seedModel: fromBase64(body.seedModel, 'seedModel'),
+      activate: body.activate,
+    });
+    return reply.status(201).send({ package: packageView(rec, await state.getModel(rec.seedModelId)) });
+  });
+
+  app.get('/api/packages/active', async (req) => {
+    authorize(principalOf(req), 'download');
+    const pkg = await state.getActivePackage();
+    if (!pkg) throw fedError('NOT_FOUND', 'no compute package uploaded yet');
+    return { package: packageView(pkg, await state.getModel(pkg.seedModelId)) };
+  });
+
+  /** A stored package by its bundle's hash (not only the active one: a client may load one it cached). */
+  const stored = async (params: unknown): Promise<PackageRecord> => {
+    const { sha256 } = parse(ShaParam, params, 'params');
+    const pkg = await state.getPackage(sha256);
+    if (!pkg) throw fedError('NOT_FOUND', `no package ${sha256}`);
+    return pkg;
+  };
+
+  // The manifest's ETag is the SHA-256 of the exact JSON bytes served.
+  app.get('/api/packages/:sha256/manifest', async (req, reply) => {
+    authorize(principalOf(req), 'download');
+    const pkg = await stored(req.params);
+    const bytes = new TextEncoder().encode(JSON.stringify(pkg.manifest));
+    return sendImmutable(req, reply, sha256Node(bytes), bytes, 'application/json; charset=utf-8');
+  });
+
+  app.get('/api/packages/:sha256', async (req, reply) => {
+    authorize(principalOf(req), 'download');
+    const pkg = await stored(req.params);
+    return ctx.serveBlob(req, reply, pkg.sha256, 'text/javascript; charset=utf-8');
+  });
+}

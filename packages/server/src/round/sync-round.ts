@@ -1,0 +1,142 @@
+/**
+ * One synchronous round, after FEDn's round (https://docs.scaleoutsystems.com/en/stable/architecture.html):
+ *  1. ask every combiner which clients can take part (`round.prepare` -> `round.ready`) and sample
+ *     `clientsPerRound` of them (membership.ts);
+ *  2. start the deadline and send `round.start` (model and package refs, settings, selected clients, quota);
+ *  3. wait for every participant's partial (or its failure, or the deadline plus a grace period);
+ *  4. check the validity policy (reducer);
+ *  5. reduce: merge the partials (example-weighted, associative) and apply the strategy's server step;
+ *  6. optionally send validation tasks and average their metrics (validation.ts);
+ *  7. commit to the trail (controller/trail.ts): blob first, then one transaction.
+ * A stop (the session's abort signal) ends the round as `aborted` at any step before the commit.
+ */
+import { fedError, type Metrics } from '@fedweb/codec';
+import type { ControllerDeps, SessionRuntime } from '../controller/runtime.js';
+import { nonce, roundContext, strategySettings } from '../controller/session-state.js';
+import { commitStep, finishRound, storeStep, trailModelId } from '../controller/trail.js';
+import type { ReceivedPartial } from '../discovery/combiner-waits.js';
+import type { CombinerHandle } from '../discovery/registry.js';
+import { decodePartials, lastUpdateOf, mergePartials, trainMetricMeans, validityFailure } from '../reducer/reducer.js';
+import type { RoundRecord, SessionRecord } from '../store/types.js';
+import type { Strategy } from '../strategy/types.js';
+import { prepareParticipants, sampleClients } from './membership.js';
+import { roundStartMessage, trainingRecord } from './round-start.js';
+import { runValidation } from './validation.js';
+
+/**
+ * Runs round `completedRounds + 1` of a sync session to its end: committed, failed (counted, model unchanged)
+ * or aborted (stopped). Returns without a round when the session stops running while it waits for clients.
+ * @example
+ * ```ts
+ * await runSyncRound(deps, rt, session);
+ * ```
+ */
+export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: SessionRecord): Promise<void> {
+  const signal = rt.abort.signal;
+  const config = s.config;
+  const strategy = rt.strategy as Strategy<unknown, unknown>;
+  const global = rt.global as NonNullable<SessionRuntime['global']>;
+  const round = s.completedRounds + 1;
+  const roundId = `${s.id}.r${round}.${nonce()}`;
+  const ctx = roundContext(s.id, round, config, global.layout);
+  const model = await deps.state.getModel(s.currentModelId);
+  const pkg = await deps.state.getPackage(s.packageSha);
+  if (!model || !pkg) throw fedError('STORAGE', `session ${s.id} lost its model or package`);
+  rt.live = { roundId, round, phase: 'waiting', combiners: [], selected: 0, deadline: null };
+
+  // 1. Which combiners can take part, and which of their clients train.
+  const participants = await prepareParticipants(deps, s, roundId, signal, { round });
+  if (!participants) return;
+  const perCombiner = sampleClients(participants, config.clientsPerRound, ctx.seed);
+  const selected = [...perCombiner.values()].reduce((n, ids) => n + ids.length, 0);
+  const cap = strategy.maxUpdates?.(rt.options, ctx);
+
+  // 2. Deadline and round.start.
+  const startedAt = Date.now();
+  const deadline = startedAt + config.roundTimeoutMs;
+  const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...perCombiner.keys()].map((h) => h.id));
+  await deps.state.putRound(record);
+  rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected, deadline };
+  const settings = await strategySettings(deps, rt, strategy, ctx);
+  const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings } });
+  deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
+  // 3. Partials.
+  const outcomes = await Promise.all(
+    [...perCombiner.entries()].map(([h, ids]) =>
+      deps.registry
+        .request<ReceivedPartial>(
+          'partial',
+          h,
+          roundId,
+          { ...start, clientIds: ids, deadline, quota: Math.max(1, cap !== undefined ? Math.min(cap, ids.length) : ids.length) },
+          deadline - Date.now() + deps.timing.partialGraceMs,
+          signal,
+        )
+        .then((outcome) => ({ combinerId: h.id, outcome })),
+    ),
+  );
+  const abort = async (): Promise<void> => {
+    for (const h of perCombiner.keys()) h.peer.send({ v: 1, kind: 'round.abort', roundId, reason: 'session stopped' });
+    if (!deps.isClosed()) await finishRound(deps, rt, s, { ...record, status: 'aborted', reason: 'session stopped' }, false);
+  };
+  if (signal.aborted || deps.isClosed()) return abort();
+
+  // 4. The validity policy.
+  rt.live = { ...rt.live, phase: 'reducing' };
+  const tPartials = Date.now();
+  const { partials, failures } = await decodePartials(outcomes, ctx.paramCount);
+  if (failures.length) deps.log.warn({ roundId, failures }, 'some combiners returned no partial');
+  const summaries = partials.map((p) => p.summary);
+  const lastUpdateAt = lastUpdateOf(summaries);
+  const timings: Record<string, number> = { partials: lastUpdateAt !== null ? Math.max(0, tPartials - lastUpdateAt) : 0, decode: Date.now() - tPartials };
+  const progress: RoundRecord = {
+    ...record,
+    updates: partials.reduce((n, p) => n + p.partial.count, 0),
+    weight: partials.reduce((n, p) => n + p.partial.weight, 0),
+    lastUpdateAt,
+    partials: summaries,
+    trainMetrics: trainMetricMeans(partials.map((p) => ({ metrics: p.metrics, weight: p.partial.weight }))),
+    timings,
+  };
+  const invalid = validityFailure(config, partials, failures);
+  if (invalid) {
+    deps.log.warn({ roundId, reason: invalid }, 'round failed the validity policy; the global model is unchanged');
+    await finishRound(deps, rt, s, { ...progress, status: 'failed', reason: invalid.slice(0, 2000) }, true);
+    return;
+  }
+
+  // 5. Reduce: merge partials (example-weighted), then the strategy's server step; the model blob is written.
+  const t = Date.now();
+  const merged = mergePartials(strategy, rt.options, partials.map((p) => p.partial), ctx);
+  const step = strategy.serverStep(rt.options, rt.state, global.flat, merged, ctx);
+  if (!step) {
+    await finishRound(deps, rt, s, { ...progress, status: 'failed', reason: 'the strategy kept the previous model' }, true);
+    return;
+  }
+  timings.step = Date.now() - t;
+  const stored = await storeStep(deps, strategy, step, global.layout, timings);
+  const modelId = trailModelId(s.id, round);
+  deps.pendingModels.set(modelId, { sha256: stored.blob.sha256, bytes: stored.blob.bytes });
+  try {
+    // 6. Validation.
+    let validationMetrics: Metrics = {};
+    if (config.validate) {
+      if (signal.aborted || deps.isClosed()) return await abort();
+      rt.live = { ...rt.live, phase: 'validating' };
+      await deps.state.putRound({ ...progress, status: 'validating' });
+      const tv = Date.now();
+      const participating: Array<[CombinerHandle, string[]]> = [...perCombiner.entries()];
+      validationMetrics = await runValidation(deps, s, roundId, { id: modelId, ...stored.blob }, pkg, participating, signal);
+      timings.validate = Date.now() - tv;
+    }
+
+    // 7. Commit to the trail (one transaction), unless the session was stopped meanwhile.
+    if (!(await commitStep(deps, rt, s, { progress, parentId: model.id, stored, layout: global.layout, validationMetrics }, signal))) return await abort();
+  } finally {
+    deps.pendingModels.delete(modelId);
+  }
+  deps.log.info(
+    { sessionId: s.id, roundId, round, modelId, updates: progress.updates, weight: progress.weight, overheadMs: lastUpdateAt !== null ? Date.now() - lastUpdateAt : null, timings },
+    'round committed',
+  );
+}
