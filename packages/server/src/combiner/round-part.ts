@@ -244,7 +244,7 @@ export class RoundPart implements Collector {
    */
   private maybeClose(): void {
     if (this.state !== 'collecting') return;
-    if (this.delivered.size >= this.updatesWanted) return this.close('quota');
+    if (this.delivered.size >= this.updatesWanted) return this.close('updates wanted are in');
     for (const id of this.selected) {
       if (this.delivered.has(id) || this.failed.has(id)) continue;
       if (this.folding.has(id) || this.away.has(id)) return;
