@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchModelFlat, until } from './testing/harness.js';
 import type { TestClientOptions, TestUpdate } from './testing/test-client.js';
 import { serverFixture } from '../test/fixture.js';
-import { ONES, runSession, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
+import { ONES, sessionRounds, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
 
 const { setup, connect } = serverFixture(SEED);
 
@@ -24,7 +24,7 @@ describe('session rules', () => {
     await mk('charging', { battery: { level: 0.05, charging: true } }, TWOS, 1, 6);
     await mk('low', { battery: { level: 0.1, charging: false } }, { ...ONES, delta: new Float32Array(6).fill(99) }, 0, 100);
     await mk('cell', { connection: { type: 'cellular' } }, { ...ONES, delta: new Float32Array(6).fill(99) }, 0, 100);
-    const { rounds } = await runSession(server, {
+    const { rounds } = await sessionRounds(server, {
       rounds: 1,
       clientsRequired: 2,
       validate: true,
@@ -40,7 +40,7 @@ describe('session rules', () => {
 
     // clientsPerRound samples a subset of the eligible clients.
     trained.clear();
-    const second = await runSession(server, { rounds: 1, clientsRequired: 1, clientsPerRound: 1 });
+    const second = await sessionRounds(server, { rounds: 1, clientsRequired: 1, clientsPerRound: 1 });
     expect(second.rounds[0]!.updates).toBe(1);
     expect(trained.size).toBe(1);
   });

@@ -4,7 +4,7 @@
  */
 import type { NamedTensor, TensorSpec } from '@fedweb/codec';
 import type { FedServer } from '../src/server.js';
-import type { TestUpdate } from '../src/testing/test-client.js';
+import type { TestClient, TestUpdate } from '../src/testing/test-client.js';
 
 /** w0 = [1, 2, 3, 4], w1 = [0, 1] (6 parameters). */
 export const SEED: NamedTensor[] = [
@@ -28,8 +28,20 @@ export async function firstRoundWhenDone(server: FedServer, sessionId: string, t
 }
 
 /** Runs a session (f32 updates, 20 s rounds unless `config` says otherwise) to its end; its status and rounds. */
-export async function runSession(server: FedServer, config: Record<string, unknown>) {
+export async function sessionRounds(server: FedServer, config: Record<string, unknown>) {
   const s = await server.controller.startSession({ roundTimeoutMs: 20_000, encoding: 'f32', ...config });
   const done = await server.controller.waitForSession(s.id, ['completed', 'failed', 'stopped'], 40_000);
   return { session: done, rounds: (await server.controller.getSession(s.id)).rounds };
+}
+
+/** A client that held its task back (its `onTrain` returned null) now sends `update` for it. */
+export async function sendHeldUpdate(client: TestClient, update: TestUpdate): Promise<void> {
+  const task = await client.waitFor('task.train', () => true, 20_000, true);
+  await client.sendUpdate(task, update, LAYOUT);
+}
+
+/** Drops a client's socket (no close handshake) and resolves with the `welcome` of its automatic reconnect. */
+export async function reconnect(client: TestClient) {
+  client.drop();
+  return client.waitFor('welcome', () => true, 20_000);
 }

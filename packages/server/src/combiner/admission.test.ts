@@ -3,7 +3,7 @@ import { encodeFrame, readFrameHeader, splitIntoChunks, type ErrorCode, type Mes
 import { fetchModelFlat } from '../testing/harness.js';
 import { api, TestClient, type TestUpdate, type TrainTask } from '../testing/test-client.js';
 import { serverFixture } from '../../test/fixture.js';
-import { firstRoundWhenDone, LAYOUT, ONES, runSession, SEED, seedPlus, TWOS } from '../../test/tiny-session.js';
+import { firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
 // The same bytes as ONES, announced with a SHA-256 they do not have.
 const WRONG_HASH: TestUpdate = { ...ONES, sha256: 'f'.repeat(64) };
@@ -53,7 +53,7 @@ describe('admission: what an update must pass before it is folded', () => {
       },
     });
     await connect(server, { clientId: 'b', onTrain: () => TWOS });
-    const { rounds } = await runSession(server, { rounds: 2, clientsRequired: 2 });
+    const { rounds } = await sessionRounds(server, { rounds: 2, clientsRequired: 2 });
     expect(rounds.map((r) => r.status)).toEqual(['committed', 'committed']);
     expect(staleError).not.toBeNull();
     expect(rounds[1]!.updates).toBe(2);
@@ -106,7 +106,7 @@ describe('admission: what an update must pass before it is folded', () => {
     clients.text = await bad('garbage-text', async () => {
       clients.text!.sendRaw('{"v":1,"kind":"update","nonsense":true');
     });
-    const { rounds } = await runSession(server, { rounds: 1, clientsRequired: 8, roundTimeoutMs: 4000 });
+    const { rounds } = await sessionRounds(server, { rounds: 1, clientsRequired: 8, roundTimeoutMs: 4000 });
     const r = rounds[0]!;
     expect(Object.fromEntries(errors)).toEqual({
       garbage: 'BAD_FRAME',
@@ -167,8 +167,7 @@ describe('uploads that fail their SHA-256 check', () => {
     expect(codes).toEqual(['HASH_MISMATCH', 'HASH_MISMATCH', 'HASH_MISMATCH', 'NOT_SELECTED', 'NOT_SELECTED']);
     expect(cancelled).toBe(true);
 
-    const bTask = await b.waitFor('task.train', () => true, 20_000, true);
-    await b.sendUpdate(bTask, TWOS, LAYOUT);
+    await sendHeldUpdate(b, TWOS);
     const { status, round: r } = await firstRoundWhenDone(server, s.id);
     expect(status).toBe('completed');
     expect(r.updates).toBe(2);
@@ -219,13 +218,11 @@ describe('uploads that fail their SHA-256 check', () => {
     const b = await connect(server, { clientId: 'b', onTrain: () => null });
     const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 30_000, encoding: 'f32' });
     await h.waitFor('task.cancel', () => true, 20_000, true);
-    h.drop();
-    const welcome = await h.waitFor('welcome', () => true, 20_000);
+    const welcome = await reconnect(h);
     expect(welcome.openRoundId).toBeUndefined();
     expect(await uploadForError(h, tasks[0]!, ONES)).toBe('NOT_SELECTED');
     expect(tasks).toHaveLength(1);
-    const bTask = await b.waitFor('task.train', () => true, 20_000, true);
-    await b.sendUpdate(bTask, TWOS, LAYOUT);
+    await sendHeldUpdate(b, TWOS);
     const { status, round: r } = await firstRoundWhenDone(server, s.id);
     expect(status).toBe('completed');
     expect(r.updates).toBe(1);

@@ -19,7 +19,7 @@ import { MetricMeans } from '../reducer/metrics.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { createFoldTools } from '../strategy/index.js';
 import type { FoldTools } from '../strategy/types.js';
-import { sendError, type ClientConn } from './clients.js';
+import { sendClientError, type ClientConn } from './clients.js';
 import type { FoldSlots, UploadBuffer } from './uploads.js';
 
 /** The bounds an update is checked against, derived once from the model's layout. */
@@ -142,7 +142,7 @@ export class Admission {
     const c = this.opts.collectorFor(msg);
     if (!c) {
       this.opts.log.info({ clientId, roundId: msg.roundId }, 'stale update refused');
-      return sendError(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
+      return sendClientError(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
     }
     const refusal = c.checkSender(clientId, msg) ?? c.checkDuplicate(clientId, msg) ?? c.checkStaleness(clientId, msg, conn);
     if (refusal) return this.reply(c, conn, refusal, msg.uploadId);
@@ -160,7 +160,7 @@ export class Admission {
     const r = this.opts.uploads.push(conn, bytes);
     if (r.kind === 'more') return;
     if (r.kind === 'bad') {
-      if (!r.msg) return sendError(conn, r.err);
+      if (!r.msg) return sendClientError(conn, r.err);
       return this.refuseIfOpen(conn, r.msg, r.err, 'bad chunk');
     }
     void this.received(conn, r.msg, r.frame).finally(() => this.opts.uploads.release(conn, r.held));
@@ -173,7 +173,7 @@ export class Admission {
       return this.refuseIfOpen(conn, msg, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), 'update hash mismatch');
     }
     const c = this.opts.collectorFor(msg);
-    if (!c) return sendError(conn, fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), msg.uploadId);
+    if (!c) return sendClientError(conn, fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), msg.uploadId);
     const refusal = c.checkOpen(clientId, msg) ?? c.checkDuplicate(clientId, msg);
     if (refusal) return this.reply(c, conn, refusal, msg.uploadId);
     c.beginFold(clientId);
@@ -204,12 +204,12 @@ export class Admission {
     const c = this.opts.collectorFor(msg);
     if (c && !c.checkOpen(clientId, msg)) return this.refuseAttempt(c, conn, clientId, msg, err);
     this.opts.log.warn({ clientId, code: err.code }, `${what}: ${err.message}`);
-    sendError(conn, err, msg.uploadId);
+    sendClientError(conn, err, msg.uploadId);
   }
 
   private reply(c: Collector, conn: ClientConn, refusal: Refusal, uploadId: string): void {
     if (refusal.tally) c.tally[refusal.tally] += 1;
-    sendError(conn, refusal.err, uploadId);
+    sendClientError(conn, refusal.err, uploadId);
     refusal.followUp?.();
   }
 
@@ -221,7 +221,7 @@ export class Admission {
     const attempts = c.countAttempt(clientId, msg);
     c.tally.refused += 1;
     this.opts.log.warn({ clientId, code: err.code, roundId: c.id, attempts }, `update refused: ${err.message}`);
-    sendError(conn, err, msg.uploadId);
+    sendClientError(conn, err, msg.uploadId);
     if (err.retryable && attempts < this.opts.maxUploadAttempts) return;
     c.exclude(conn, clientId, msg, err, attempts);
   }

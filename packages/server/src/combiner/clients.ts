@@ -51,10 +51,10 @@ export interface ClientHubOptions {
  * Sends a typed error to a client (`ref`: the upload or task it answers).
  * @example
  * ```ts
- * sendError(conn, fedError('STALE_ROUND', 'round r1 is closed'), msg.uploadId);
+ * sendClientError(conn, fedError('STALE_ROUND', 'round r1 is closed'), msg.uploadId);
  * ```
  */
-export function sendError(conn: ClientConn, err: FedError, ref?: string): void {
+export function sendClientError(conn: ClientConn, err: FedError, ref?: string): void {
   conn.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ...(ref ? { ref } : {}) });
 }
 
@@ -121,7 +121,7 @@ export class ClientHub {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) {
           if (msg.kind !== 'hello' || helloPending) {
-            sendError(conn, fedError('BAD_MESSAGE', helloPending ? 'wait for welcome before sending more' : 'the first message must be hello'));
+            sendClientError(conn, fedError('BAD_MESSAGE', helloPending ? 'wait for welcome before sending more' : 'the first message must be hello'));
             return;
           }
           helloPending = true;
@@ -134,14 +134,14 @@ export class ClientHub {
       },
       binary: (bytes) => {
         conn.lastSeen = Date.now();
-        if (conn.clientId === null) return sendError(conn, fedError('BAD_MESSAGE', 'the first message must be hello'));
+        if (conn.clientId === null) return sendClientError(conn, fedError('BAD_MESSAGE', 'the first message must be hello'));
         this.events.binary(conn, bytes);
       },
       close: () => this.onClosed(conn),
     });
     conn.helloTimer = setTimeout(() => {
       if (conn.clientId === null && !conn.closed) {
-        sendError(conn, fedError('TIMEOUT', 'no hello received'));
+        sendClientError(conn, fedError('TIMEOUT', 'no hello received'));
         conn.peer.close(4408, 'hello timeout');
       }
     }, this.opts.helloTimeoutMs);
@@ -157,13 +157,13 @@ export class ClientHub {
     } catch (e) {
       const err = toFedError(e);
       log.warn({ clientId: hello.clientId, code: err.code }, `client refused: ${err.message}`);
-      sendError(conn, err);
+      sendClientError(conn, err);
       conn.peer.close(4401, err.code);
       return;
     }
     if (conn.closed) return;
     if (this.byId.size >= this.opts.maxClients && !this.byId.has(hello.clientId)) {
-      sendError(conn, fedError('UNAVAILABLE', 'this combiner is full'));
+      sendClientError(conn, fedError('UNAVAILABLE', 'this combiner is full'));
       conn.peer.close(4503, 'full');
       return;
     }
@@ -198,7 +198,7 @@ export class ClientHub {
       if (msg.capabilities) conn.capabilities = msg.capabilities;
       return;
     }
-    if (msg.kind === 'hello') return sendError(conn, fedError('BAD_MESSAGE', 'already joined; open a new socket to rejoin'));
+    if (msg.kind === 'hello') return sendClientError(conn, fedError('BAD_MESSAGE', 'already joined; open a new socket to rejoin'));
     this.events.message(conn, msg);
   }
 
@@ -221,7 +221,7 @@ export class ClientHub {
     for (const conn of this.byId.values()) {
       if (conn.lastSeen < limit && !conn.closed) {
         this.opts.log.info({ clientId: conn.clientId }, 'heartbeat timeout');
-        sendError(conn, fedError('TIMEOUT', `no heartbeat for ${3 * this.opts.heartbeatMs} ms`));
+        sendClientError(conn, fedError('TIMEOUT', `no heartbeat for ${3 * this.opts.heartbeatMs} ms`));
         conn.peer.close(4001, 'heartbeat timeout');
         // Count it gone now; the close event may be late on a dead TCP connection.
         this.onClosed(conn);

@@ -23,7 +23,7 @@ import type { Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Peer } from '../transport.js';
 import { Admission } from './admission.js';
-import { ClientHub, sendError, type ClientConn } from './clients.js';
+import { ClientHub, sendClientError, type ClientConn } from './clients.js';
 import { ControllerLink } from './controller-link.js';
 import { RoundControl } from './round-control.js';
 import { FoldSlots, UploadBuffer } from './uploads.js';
@@ -276,7 +276,7 @@ export class Combiner {
         if (msg.ref) this.control.round?.gaveUp(conn.clientId as string, msg.ref);
         return;
       default:
-        sendError(conn, fedError('BAD_MESSAGE', `a client may not send '${msg.kind}'`));
+        sendClientError(conn, fedError('BAD_MESSAGE', `a client may not send '${msg.kind}'`));
     }
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchModelFlat } from '../testing/harness.js';
 import type { TrainTask } from '../testing/test-client.js';
 import { serverFixture } from '../../test/fixture.js';
-import { firstRoundWhenDone, LAYOUT, ONES, runSession, SEED, seedPlus, TWOS } from '../../test/tiny-session.js';
+import { firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
 const { setup, connect } = serverFixture(SEED);
 
@@ -12,7 +12,7 @@ describe('closing a round part', () => {
     await connect(server, { clientId: 'fast', onTrain: () => ONES });
     const slow = await connect(server, { clientId: 'slow', onTrain: () => ({ ...TWOS, delayMs: 2500 }) });
     const late = slow.waitFor('error', (m) => m.code === 'STALE_ROUND', 20_000);
-    const { rounds } = await runSession(server, { rounds: 1, clientsRequired: 2, roundTimeoutMs: 1000 });
+    const { rounds } = await sessionRounds(server, { rounds: 1, clientsRequired: 2, roundTimeoutMs: 1000 });
     expect(rounds[0]!.status).toBe('committed');
     expect(rounds[0]!.updates).toBe(1);
     expect([...(await fetchModelFlat(server.url, rounds[0]!.modelId!))]).toEqual(seedPlus(1));
@@ -84,15 +84,13 @@ describe('reconnect grace', () => {
     const b = await connect(server, { clientId: 'b', onTrain: () => null });
     const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 30_000, encoding: 'f32' });
     await a.waitFor('update.ack', () => true, 20_000, true);
-    a.drop();
-    const welcome = await a.waitFor('welcome', () => true, 20_000);
+    const welcome = await reconnect(a);
     // It delivered already: no task is pending for it.
     expect(welcome.openRoundId).toBeUndefined();
     const dup = a.waitFor('error', (m) => m.code === 'DUPLICATE_UPDATE', 20_000);
     await a.sendUpdate(first!, ONES, LAYOUT);
     await dup;
-    const bTask = await b.waitFor('task.train', () => true, 20_000, true);
-    await b.sendUpdate(bTask, TWOS, LAYOUT);
+    await sendHeldUpdate(b, TWOS);
     const { status, round: r } = await firstRoundWhenDone(server, s.id);
     expect(status).toBe('completed');
     expect(r.updates).toBe(2);

@@ -8,7 +8,7 @@ import { fedError, type MessageOf } from '@fedweb/codec';
 import type { Logger } from '../log.js';
 import { MetricMeans } from '../reducer/metrics.js';
 import { guard, type OutMessage } from '../transport.js';
-import { sendError, type ClientConn } from './clients.js';
+import { sendClientError, type ClientConn } from './clients.js';
 import { shortId } from './controller-link.js';
 
 /** What a validation part needs from the rest of the combiner. */
@@ -29,7 +29,7 @@ export interface ValidationDeps {
  * ```
  */
 export function refuseValidation(conn: ClientConn, msg: MessageOf<'validation'>): void {
-  sendError(conn, fedError('STALE_ROUND', `validation for ${msg.roundId} is closed or unknown`), msg.taskId);
+  sendClientError(conn, fedError('STALE_ROUND', `validation for ${msg.roundId} is closed or unknown`), msg.taskId);
 }
 
 /**
@@ -95,7 +95,7 @@ export class ValidationPart {
     if (this.closed || this.start.roundId !== msg.roundId || this.taskIds.get(id) !== msg.taskId) {
       return refuseValidation(conn, msg);
     }
-    if (this.done.has(id)) return sendError(conn, fedError('DUPLICATE_UPDATE', 'validation already counted'), msg.taskId);
+    if (this.done.has(id)) return sendClientError(conn, fedError('DUPLICATE_UPDATE', 'validation already counted'), msg.taskId);
     this.done.add(id);
     this.count += 1;
     this.numExamples += msg.numExamples;
