@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, readFrameHeader, splitIntoChunks, type ErrorCode, type MessageOf } from '@fedweb/codec';
-import { fetchModelFlat } from '../testing/harness.js';
+import { fetchModelFlat, until } from '../testing/harness.js';
 import { api, TestClient, type TestUpdate, type TrainTask } from '../testing/test-client.js';
 import { serverFixture } from '../../test/fixture.js';
 import { firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
@@ -227,5 +227,42 @@ describe('uploads that fail their SHA-256 check', () => {
     expect(status).toBe('completed');
     expect(r.updates).toBe(1);
     expect([...(await fetchModelFlat(server.url, r.modelId!))]).toEqual(seedPlus(2));
+  });
+});
+
+describe('one admission path for sync and async uploads', () => {
+  it('refuses an oversized and an over-norm update of an async (FedBuff) task as in a sync round, and counts neither', async () => {
+    const server = await setup();
+    const codes = new Map<string, ErrorCode>();
+    const refusedOnce = (id: string, send: (task: TrainTask, client: TestClient) => Promise<void>) =>
+      connect(server, {
+        clientId: id,
+        onTrain: async (task, ctx) => {
+          if (codes.has(id)) return null;
+          const err = ctx.client.waitFor('error', () => true, 20_000);
+          await send(task, ctx.client);
+          codes.set(id, (await err).code);
+          return null;
+        },
+      });
+    await refusedOnce('huge', async (task, client) => {
+      client.sendRaw(JSON.stringify({ v: 1, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId: 'big1', numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength: 2 ** 31, chunkCount: 4096 }));
+    });
+    // L2 norm of a delta of tens: sqrt(6) * 10 ~ 24.5, above the bound of 5.
+    await refusedOnce('far', (task, client) => client.sendUpdate(task, { ...ONES, delta: new Float32Array(6).fill(10) }, LAYOUT));
+    const small = await connect(server, { clientId: 'small', onTrain: () => null });
+    const s = await server.controller.startSession({
+      rounds: 1,
+      encoding: 'f32',
+      roundTimeoutMs: 60_000,
+      maxUpdateNorm: 5,
+      strategy: { name: 'fedbuff', options: { bufferSize: 1 } },
+    });
+    await until(() => codes.size === 2, 20_000, 'both refusals');
+    expect(Object.fromEntries(codes)).toEqual({ huge: 'FRAME_TOO_LARGE', far: 'NORM_EXCEEDED' });
+    await sendHeldUpdate(small, ONES);
+    const { status, round } = await firstRoundWhenDone(server, s.id);
+    expect(status).toBe('completed');
+    expect(round.updates).toBe(1);
   });
 });

@@ -211,7 +211,7 @@ export class Combiner {
   /** The controller link dropped: whatever round was open can no longer be reduced, so it is abandoned. */
   handleControllerClosed(): void {
     this.link.detach();
-    this.control.abortAll('controller link lost');
+    this.control.abortAll('controller link lost', 'link lost');
     this.validation?.finish(false);
   }
 
@@ -286,7 +286,7 @@ export class Combiner {
   async close(): Promise<void> {
     this.closing = true;
     const linkClosed = this.link.close();
-    this.control.abortAll('combiner shutting down');
+    this.control.abortAll('combiner shutting down', 'shutdown');
     this.validation?.finish(false);
     this.hub.closeAll();
     await linkClosed;

@@ -147,9 +147,12 @@ export class RoundControl {
     if (this.stream && this.stream.id === roundId) this.stream.close(reason);
   }
 
-  /** Drops whatever is open (the controller link dropped, or shutdown). */
-  abortAll(reason: string): void {
-    if (this.round && this.round.state === 'collecting') this.round.abort(reason);
+  /**
+   * Drops whatever is open. On shutdown a part already closing still sends its partial (shutdown waits for
+   * it); when the controller link is lost nothing can be sent, so a closing part is dropped too.
+   */
+  abortAll(reason: string, how: 'shutdown' | 'link lost'): void {
+    if (this.round && (this.round.state === 'collecting' || (how === 'link lost' && this.round.state !== 'closed'))) this.round.abort(reason);
     this.stream?.close(reason);
   }
 
