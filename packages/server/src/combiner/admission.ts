@@ -11,7 +11,8 @@
  *
  * A refusal is typed (`error` with the upload's id). Refusals the sender may repair (a damaged upload) count
  * against its `maxUploadAttempts`; once used up, the collector excludes it. FEDn's combiner likewise validates
- * each model update before its aggregator folds it in (https://docs.scaleoutsystems.com/).
+ * each model update (`on_model_update`) before its aggregator takes it in
+ * (https://docs.scaleoutsystems.com/en/stable/aggregators.html).
  */
 import { fedError, layoutSize, toFedError, type Compressor, type FedError, type MessageOf, type TensorSpec } from '@fedweb/codec';
 import type { Logger } from '../log.js';

@@ -7,13 +7,16 @@
  * the controller differs (in-process pair or WebSocket).
  *
  * The data's walk, file by file:
- *   clients.ts        socket: hello, auth, heartbeats, sweep
- *   uploads.ts        chunk assembly, backpressure, fold slots
- *   admission.ts      every check before a sum (one path for sync and async)
- *   round-part.ts     fold into a sync round's running sum -> partial      (opened by round-control.ts)
- *   async-stream.ts   fold into an async stream's batch -> forwarded partial
- *   validation-part.ts  validation results -> metric sums
- *   controller-link.ts  partials and status up to the controller
+ *   clients.ts          socket: hello, auth, heartbeats, sweep
+ *   uploads.ts          chunk assembly, backpressure, fold slots
+ *   admission.ts        every check before a sum (one path for sync and async)
+ *   round-part.ts       fold into a sync round's running sum -> its partial
+ *   async-stream.ts     fold into an async stream's batch -> forwarded partials
+ *   controller-link.ts  partials (and the client list) up to the controller
+ * Beside the walk:
+ *   round-control.ts    round.prepare / start / abort -> which part is open (the newest start wins)
+ *   validation-part.ts  validation tasks -> example-weighted metric sums
+ *   process.ts          the external `fedweb combiner` process around this class
  *
  * This file only wires them together and keeps the public API.
  */
