@@ -1,19 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import { startCombiner } from './combiner/process.js';
-import { fetchModelFlat, until } from './testing/harness.js';
-import type { TestUpdate, TrainTask } from './testing/test-client.js';
-import { serverFixture } from '../test/fixture.js';
+import { fetchModelFlat } from '../testing/harness.js';
+import type { TrainTask } from '../testing/test-client.js';
+import { serverFixture } from '../../test/fixture.js';
+import { firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
-// Seed model: w0 = [1, 2, 3, 4], w1 = [0, 1] (6 parameters).
-const SEED = [
-  { name: 'w0', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
-  { name: 'w1', shape: [2], data: new Float32Array([0, 1]) },
-];
-const seedPlus = (d: number): number[] => [1, 2, 3, 4, 0, 1].map((v) => v + d);
-const ONES: TestUpdate = { delta: new Float32Array(6).fill(1), numExamples: 1, encoding: 'f32' };
-const TWOS: TestUpdate = { delta: new Float32Array(6).fill(2), numExamples: 3, encoding: 'f32' };
+const { setup, connect } = serverFixture(SEED);
 
-const { setup, connect, defer } = serverFixture(SEED);
+describe('closing a round part', () => {
+  it('closes on the deadline and refuses a late update with STALE_ROUND', async () => {
+    const server = await setup();
+    await connect(server, { clientId: 'fast', onTrain: () => ONES });
+    const slow = await connect(server, { clientId: 'slow', onTrain: () => ({ ...TWOS, delayMs: 2500 }) });
+    const late = slow.waitFor('error', (m) => m.code === 'STALE_ROUND', 20_000);
+    const { rounds } = await sessionRounds(server, { rounds: 1, clientsRequired: 2, roundTimeoutMs: 1000 });
+    expect(rounds[0]!.status).toBe('committed');
+    expect(rounds[0]!.updates).toBe(1);
+    expect([...(await fetchModelFlat(server.url, rounds[0]!.modelId!))]).toEqual(seedPlus(1));
+    await late;
+  });
+
+  it('does not wait for a client that disconnects mid-upload beyond the reconnect grace, and never counts its partial upload', async () => {
+    // x never comes back: the part closes once its 300 ms reconnect grace has run out.
+    const server = await setup({ combiner: { reconnectGraceMs: 300 } });
+    await connect(server, { clientId: 'a', onTrain: () => ONES });
+    await connect(server, { clientId: 'b', onTrain: () => TWOS });
+    await connect(server, {
+      clientId: 'x',
+      autoReconnect: false,
+      // 3 chunks of 16 bytes are sent, then the socket is dropped without a close handshake.
+      onTrain: () => ({ delta: new Float32Array(6).fill(500), numExamples: 500, encoding: 'f32', chunkSize: 16, stopAfterChunks: 3 }),
+    });
+    // A one-minute deadline: the round can only finish within the wait below because x is not waited for.
+    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 3, roundTimeoutMs: 60_000, encoding: 'f32' });
+    const { status, round: r } = await firstRoundWhenDone(server, s.id, 20_000);
+    expect(status).toBe('completed');
+    expect(r.updates).toBe(2);
+    expect(r.weight).toBe(4);
+    expect([...(await fetchModelFlat(server.url, r.modelId!))]).toEqual(seedPlus(1.75));
+    expect(server.combiner?.health().inflightBytes).toBe(0);
+  });
+});
 
 describe('reconnect grace', () => {
   it('keeps the slot of a lone client that drops mid-upload; its resumed upload counts, the partial one never does', async () => {
@@ -31,9 +57,8 @@ describe('reconnect grace', () => {
       },
     });
     const s = await server.controller.startSession({ rounds: 1, roundTimeoutMs: 30_000, encoding: 'f32' });
-    const done = await server.controller.waitForSession(s.id, ['completed', 'failed'], 25_000);
-    const r = (await server.controller.getSession(s.id)).rounds[0]!;
-    expect(done.status).toBe('completed');
+    const { status, round: r } = await firstRoundWhenDone(server, s.id);
+    expect(status).toBe('completed');
     expect(r.status).toBe('committed');
     expect(r.updates).toBe(1);
     expect(r.weight).toBe(1);
@@ -59,18 +84,15 @@ describe('reconnect grace', () => {
     const b = await connect(server, { clientId: 'b', onTrain: () => null });
     const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 30_000, encoding: 'f32' });
     await a.waitFor('update.ack', () => true, 20_000, true);
-    a.drop();
-    const welcome = await a.waitFor('welcome', () => true, 20_000);
+    const welcome = await reconnect(a);
     // It delivered already: no task is pending for it.
     expect(welcome.openRoundId).toBeUndefined();
     const dup = a.waitFor('error', (m) => m.code === 'DUPLICATE_UPDATE', 20_000);
-    await a.sendUpdate(first!, ONES, SEED.map((t) => ({ name: t.name, shape: t.shape })));
+    await a.sendUpdate(first!, ONES, LAYOUT);
     await dup;
-    const bTask = await b.waitFor('task.train', () => true, 20_000, true);
-    await b.sendUpdate(bTask, TWOS, SEED.map((t) => ({ name: t.name, shape: t.shape })));
-    const done = await server.controller.waitForSession(s.id, ['completed', 'failed'], 25_000);
-    const r = (await server.controller.getSession(s.id)).rounds[0]!;
-    expect(done.status).toBe('completed');
+    await sendHeldUpdate(b, TWOS);
+    const { status, round: r } = await firstRoundWhenDone(server, s.id);
+    expect(status).toBe('completed');
     expect(r.updates).toBe(2);
     expect(r.weight).toBe(4);
     // (1*1 + 3*2) / 4 = 1.75: a's update once, not twice ((2*1 + 3*2) / 5 = 1.6 would be a double count).
@@ -88,30 +110,9 @@ describe('reconnect grace', () => {
       },
     });
     const s = await server.controller.startSession({ rounds: 1, roundTimeoutMs: 1500, encoding: 'f32' });
-    const done = await server.controller.waitForSession(s.id, ['completed', 'failed'], 20_000);
-    const r = (await server.controller.getSession(s.id)).rounds[0]!;
-    expect(done.status).toBe('completed');
+    const { status, round: r } = await firstRoundWhenDone(server, s.id, 20_000);
+    expect(status).toBe('completed');
     expect(r.status).toBe('failed');
     expect(r.updates).toBe(0);
-  });
-
-  it('sends a returning client back to the combiner it left (where its slot is), not where the policy would', async () => {
-    // A policy that sends 'x' to the embedded combiner the first time and to c2 afterwards.
-    let asked = 0;
-    const server = await setup({ discoveryPolicy: (id: string, cs: Array<{ id: string }>) => (id === 'x' && asked++ === 0 ? 'embedded' : (cs.find((c) => c.id === 'c2')?.id ?? null)) });
-    const c2 = await startCombiner({ controllerUrl: server.url, name: 'c2', port: 0, logLevel: 'warn' });
-    defer(() => c2.close());
-    await c2.waitConnected();
-    const x = await connect(server, { clientId: 'x', autoReconnect: false });
-    expect(x.combinerId).toBe('embedded');
-    await until(() => server.registry.get('embedded')?.clients.has('x'), 10_000, 'x in the status');
-    x.drop();
-    await until(() => server.registry.get('embedded')?.clients.has('x') === false, 10_000, 'x gone from the status');
-    const back = await connect(server, { clientId: 'x' });
-    expect(back.combinerId).toBe('embedded');
-    // Another client follows the policy.
-    const y = await connect(server, { clientId: 'y' });
-    expect(y.combinerId).toBe('c2');
-    expect(asked).toBe(1);
   });
 });

@@ -1,0 +1,238 @@
+/**
+ * Admission: every check an update passes before it touches a running sum, in one path for the synchronous
+ * round part and the asynchronous stream (both are a {@link Collector}). In order:
+ *
+ *  1. announced (`update`): sender, selection and task (the collector's rules), duplicate, staleness, the
+ *     announced size against the limit derived from the model, the chunk plan;
+ *  2. its chunks reassembled (bounded; see uploads.ts);
+ *  3. the whole frame: SHA-256 against the announced one, the collector still open, duplicate again;
+ *  4. in a fold slot: staleness again (an async stream may have moved on), the L2 norm bound, then the fold,
+ *     which validates names, shapes, dtypes, finiteness and sizes before it adds anything (codec `foldInto`).
+ *
+ * A refusal is typed (`error` with the upload's id). Refusals the sender may repair (a damaged upload) count
+ * against its `maxUploadAttempts`; once used up, the collector excludes it. FEDn's combiner likewise validates
+ * each model update (`on_model_update`) before its aggregator takes it in
+ * (https://docs.scaleoutsystems.com/en/stable/aggregators.html).
+ */
+import { fedError, layoutSize, toFedError, type Compressor, type FedError, type MessageOf, type TensorSpec } from '@fedweb/codec';
+import type { Logger } from '../log.js';
+import { MetricMeans } from '../reducer/metrics.js';
+import { sha256Node } from '../store/fs-blob-store.js';
+import { createFoldTools } from '../strategy/index.js';
+import type { FoldTools } from '../strategy/types.js';
+import { sendClientError, type ClientConn } from './clients.js';
+import type { FoldSlots, UploadBuffer } from './uploads.js';
+
+/** The bounds an update is checked against, derived once from the model's layout. */
+export interface UpdateLimits {
+  /** Parameters in the model (the codec's `layoutSize`). */
+  paramCount: number;
+  /** Largest update frame accepted (bytes). */
+  maxUploadBytes: number;
+  /** Largest L2 norm of an update's delta, if the session bounds it. */
+  maxUpdateNorm: number | undefined;
+  /** Decodes and folds frames, validating them against the layout and these bounds. */
+  tools: FoldTools;
+}
+
+/**
+ * The limits for updates to a model of `layout`: an f32 delta plus an optional same-size extra (SCAFFOLD's
+ * control variate) at worst, plus headers; capped by `configuredMax` (default 512 MiB).
+ * @example
+ * ```ts
+ * const limits = updateLimits(layout, { compressor: nodeZlibCompressor, maxUpdateNorm: 10 });
+ * limits.paramCount; // layoutSize(layout)
+ * ```
+ */
+export function updateLimits(layout: TensorSpec[], opts: { compressor: Compressor; configuredMax?: number; maxUpdateNorm?: number }): UpdateLimits {
+  const paramCount = layoutSize(layout);
+  const maxUploadBytes = Math.min(opts.configuredMax ?? 512 * 1024 * 1024, Math.ceil(paramCount * 8.5) + 1024 * 1024);
+  const limits = { maxFrameBytes: maxUploadBytes, maxBodyBytes: paramCount * 8 + 1024 * 1024, maxElements: paramCount * 2 + 16, maxTensors: layout.length * 2 + 16 };
+  return { paramCount, maxUploadBytes, maxUpdateNorm: opts.maxUpdateNorm, tools: createFoldTools({ layout, compressor: opts.compressor, limits }) };
+}
+
+/**
+ * What a collector counts between two partials: refusals, the first and last fold, and the example-weighted
+ * means of the training metrics clients reported (sent with the partial).
+ * @example
+ * ```ts
+ * const tally = new Tally();
+ * tally.counted(updateMsg);
+ * tally.metrics.means(); // { loss: 0.4 }
+ * ```
+ */
+export class Tally {
+  refused = 0;
+  refusedStale = 0;
+  firstUpdateAt: number | null = null;
+  lastUpdateAt: number | null = null;
+  readonly metrics = new MetricMeans();
+
+  /** An update was folded in. */
+  counted(msg: MessageOf<'update'>): void {
+    const now = Date.now();
+    this.firstUpdateAt ??= now;
+    this.lastUpdateAt = now;
+    this.metrics.add(msg.metrics, msg.numExamples);
+  }
+}
+
+/**
+ * A refusal that does not count against the sender's attempts: `tally` names the counter it bumps, `followUp`
+ * runs after the error is sent (an async stream hands out a fresh task).
+ */
+export interface Refusal {
+  err: FedError;
+  tally?: 'refused' | 'refusedStale';
+  followUp?: () => void;
+}
+
+/** What updates are folded into: the sync round part or the async stream. */
+export interface Collector {
+  readonly limits: UpdateLimits;
+  readonly tally: Tally;
+  /** The round or stream id (for logs). */
+  readonly id: string;
+  /** Sender, selection and task rules, checked when the update is announced. */
+  checkSender(clientId: string, msg: MessageOf<'update'>): Refusal | null;
+  /** Still open for this update once its frame arrived (a round may close, a task may end during an upload). */
+  checkOpen(clientId: string, msg: MessageOf<'update'>): Refusal | null;
+  /** An update of this client is already counted or being folded. */
+  checkDuplicate(clientId: string, msg: MessageOf<'update'>): Refusal | null;
+  /** The update's base model is too old to be folded (async; a sync round's staleness is its round id). */
+  checkStaleness(clientId: string, msg: MessageOf<'update'>, conn: ClientConn): Refusal | null;
+  /** A `STALE_ROUND` thrown by the fold: the collector's own answer, or null to count it as an attempt. */
+  staleRefusal(clientId: string, msg: MessageOf<'update'>, conn: ClientConn): Refusal | null;
+  /** Counts one refused upload of `clientId` and returns its attempts so far. */
+  countAttempt(clientId: string, msg: MessageOf<'update'>): number;
+  /** `clientId` used its attempts (or was refused for good): it is out. */
+  exclude(conn: ClientConn, clientId: string, msg: MessageOf<'update'>, err: FedError, attempts: number): void;
+  /** A fold of `clientId` starts / ended (either way). */
+  beginFold(clientId: string): void;
+  endFold(clientId: string): void;
+  /** Folds the frame into the running sum; a refusal when the collector closed meanwhile. */
+  fold(clientId: string, msg: MessageOf<'update'>, frame: Uint8Array): Promise<Refusal | null>;
+  /** The update was counted and acknowledged. */
+  accepted(conn: ClientConn, clientId: string, msg: MessageOf<'update'>): void;
+}
+
+export interface AdmissionOptions {
+  log: Logger;
+  uploads: UploadBuffer;
+  slots: FoldSlots;
+  maxUploadAttempts: number;
+  /** The collector an update is for: the async stream that issued its task, else the open round part. */
+  collectorFor(msg: MessageOf<'update'>): Collector | null;
+}
+
+/**
+ * The one admission path.
+ * @example
+ * ```ts
+ * const admission = new Admission({ log, uploads, slots, maxUploadAttempts: 3, collectorFor });
+ * admission.announced(conn, updateMsg); // then, per binary message:
+ * admission.chunk(conn, bytes);
+ * ```
+ */
+export class Admission {
+  constructor(private readonly opts: AdmissionOptions) {}
+
+  /** An `update` message: the checks before any of its bytes are taken. */
+  announced(conn: ClientConn, msg: MessageOf<'update'>): void {
+    const clientId = conn.clientId as string;
+    const c = this.opts.collectorFor(msg);
+    if (!c) {
+      this.opts.log.info({ clientId, roundId: msg.roundId }, 'stale update refused');
+      return sendClientError(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
+    }
+    const refusal = c.checkSender(clientId, msg) ?? c.checkDuplicate(clientId, msg) ?? c.checkStaleness(clientId, msg, conn);
+    if (refusal) return this.reply(c, conn, refusal, msg.uploadId);
+    const max = c.limits.maxUploadBytes;
+    if (msg.byteLength > max) return this.refuseAttempt(c, conn, clientId, msg, fedError('FRAME_TOO_LARGE', `update is ${msg.byteLength} bytes, limit ${max}`));
+    try {
+      this.opts.uploads.begin(conn, msg, max);
+    } catch (e) {
+      this.refuseAttempt(c, conn, clientId, msg, toFedError(e, 'BAD_MESSAGE'));
+    }
+  }
+
+  /** A binary message: the next chunk of the socket's upload; the last one starts the frame's checks. */
+  chunk(conn: ClientConn, bytes: Uint8Array): void {
+    const r = this.opts.uploads.push(conn, bytes);
+    if (r.kind === 'more') return;
+    if (r.kind === 'bad') {
+      if (!r.msg) return sendClientError(conn, r.err);
+      return this.refuseIfOpen(conn, r.msg, r.err, 'bad chunk');
+    }
+    void this.received(conn, r.msg, r.frame).finally(() => this.opts.uploads.release(conn, r.held));
+  }
+
+  private async received(conn: ClientConn, msg: MessageOf<'update'>, frame: Uint8Array): Promise<void> {
+    const clientId = conn.clientId as string;
+    if (sha256Node(frame) !== msg.sha256) {
+      // Retryable (the bytes may have been damaged on the way), but bounded by the sender's attempts.
+      return this.refuseIfOpen(conn, msg, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), 'update hash mismatch');
+    }
+    const c = this.opts.collectorFor(msg);
+    if (!c) return sendClientError(conn, fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), msg.uploadId);
+    const refusal = c.checkOpen(clientId, msg) ?? c.checkDuplicate(clientId, msg);
+    if (refusal) return this.reply(c, conn, refusal, msg.uploadId);
+    c.beginFold(clientId);
+    await this.opts.slots.acquire();
+    try {
+      const stale = c.checkStaleness(clientId, msg, conn);
+      if (stale) return this.reply(c, conn, stale, msg.uploadId);
+      if (c.limits.maxUpdateNorm !== undefined) await checkNorm(c.limits.tools, frame, c.limits.maxUpdateNorm);
+      const closed = await c.fold(clientId, msg, frame);
+      if (closed) return this.reply(c, conn, closed, msg.uploadId);
+      c.tally.counted(msg);
+      conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
+      c.accepted(conn, clientId, msg);
+    } catch (e) {
+      const err = toFedError(e, 'BAD_FRAME');
+      const stale = err.code === 'STALE_ROUND' ? c.staleRefusal(clientId, msg, conn) : null;
+      if (stale) this.reply(c, conn, stale, msg.uploadId);
+      else this.refuseAttempt(c, conn, clientId, msg, err);
+    } finally {
+      this.opts.slots.release();
+      c.endFold(clientId);
+    }
+  }
+
+  /** A damaged upload: an attempt against the collector it is for, if that is still open for it. */
+  private refuseIfOpen(conn: ClientConn, msg: MessageOf<'update'>, err: FedError, what: string): void {
+    const clientId = conn.clientId as string;
+    const c = this.opts.collectorFor(msg);
+    if (c && !c.checkOpen(clientId, msg)) return this.refuseAttempt(c, conn, clientId, msg, err);
+    this.opts.log.warn({ clientId, code: err.code }, `${what}: ${err.message}`);
+    sendClientError(conn, err, msg.uploadId);
+  }
+
+  private reply(c: Collector, conn: ClientConn, refusal: Refusal, uploadId: string): void {
+    if (refusal.tally) c.tally[refusal.tally] += 1;
+    sendClientError(conn, refusal.err, uploadId);
+    refusal.followUp?.();
+  }
+
+  /**
+   * Refuses one upload and counts it against the sender's attempts. A non-retryable refusal excludes the
+   * sender at once; a retryable one lets it resend until its attempts are used up.
+   */
+  private refuseAttempt(c: Collector, conn: ClientConn, clientId: string, msg: MessageOf<'update'>, err: FedError): void {
+    const attempts = c.countAttempt(clientId, msg);
+    c.tally.refused += 1;
+    this.opts.log.warn({ clientId, code: err.code, roundId: c.id, attempts }, `update refused: ${err.message}`);
+    sendClientError(conn, err, msg.uploadId);
+    if (err.retryable && attempts < this.opts.maxUploadAttempts) return;
+    c.exclude(conn, clientId, msg, err, attempts);
+  }
+}
+
+/** Refuses an update whose delta has an L2 norm above `max` (the session's `maxUpdateNorm`). */
+async function checkNorm(tools: FoldTools, frame: Uint8Array, max: number): Promise<void> {
+  const tensors = await tools.decode(frame);
+  let sq = 0;
+  for (const t of tensors) for (let i = 0; i < t.data.length; i++) sq += (t.data[i] as number) ** 2;
+  const norm = Math.sqrt(sq);
+  if (norm > max) throw fedError('NORM_EXCEEDED', `update L2 norm ${norm.toPrecision(4)} exceeds ${max}`);
+}

@@ -1,0 +1,149 @@
+/**
+ * Update bytes on their way to a fold: chunk reassembly per client socket (bounded by the announced size),
+ * inbound backpressure (sockets pause while more than `maxInflightBytes` wait to be folded, and resume below
+ * half of it) and the fold slots that bound how many folds run at once (inflate runs on the libuv pool).
+ * It checks the chunk plan and the bytes, never what the update means: that is {@link ./admission.ts}.
+ */
+import { ChunkAssembler, fedError, parseChunk, toFedError, type FedError, type MessageOf } from '@fedweb/codec';
+import type { ClientConn } from './clients.js';
+
+interface Upload {
+  msg: MessageOf<'update'>;
+  assembler: ChunkAssembler;
+  bytes: number;
+}
+
+/** What one binary message did to the upload of its socket. */
+export type ChunkResult =
+  | { kind: 'more' }
+  /** The last chunk: the whole frame; `held` bytes stay counted until {@link UploadBuffer.release}. */
+  | { kind: 'frame'; msg: MessageOf<'update'>; frame: Uint8Array; held: number }
+  /** A bad chunk (the upload is dropped); `msg` is the update it was for, if one was announced. */
+  | { kind: 'bad'; msg: MessageOf<'update'> | null; err: FedError };
+
+/**
+ * Chunk assembly and backpressure for every client socket of a combiner.
+ * @example
+ * ```ts
+ * const uploads = new UploadBuffer(256 * 1024 * 1024);
+ * uploads.begin(conn, updateMsg, maxUploadBytes);
+ * const r = uploads.push(conn, bytes);
+ * if (r.kind === 'frame') void fold(r.frame).finally(() => uploads.release(conn, r.held));
+ * ```
+ */
+export class UploadBuffer {
+  private readonly uploads = new Map<ClientConn, Upload>();
+  /** Bytes each socket holds in uploads or frames waiting to fold. */
+  private readonly held = new Map<ClientConn, number>();
+  private readonly paused = new Set<ClientConn>();
+  private inflight = 0;
+
+  constructor(private readonly maxInflightBytes: number) {}
+
+  /** Update bytes received and not folded yet, over all sockets. */
+  get inflightBytes(): number {
+    return this.inflight;
+  }
+
+  /**
+   * Starts receiving the chunks of an announced update, replacing any upload in progress on `conn`.
+   * Throws a `FedError` (BAD_MESSAGE) when the chunk plan is invalid; the size limit is checked by the caller.
+   */
+  begin(conn: ClientConn, msg: MessageOf<'update'>, maxBytes: number): void {
+    this.drop(conn);
+    try {
+      const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes });
+      this.uploads.set(conn, { msg, assembler, bytes: 0 });
+    } catch (e) {
+      throw toFedError(e, 'BAD_MESSAGE');
+    }
+  }
+
+  /** Adds one binary message to the upload of `conn`. */
+  push(conn: ClientConn, bytes: Uint8Array): ChunkResult {
+    const upload = this.uploads.get(conn);
+    if (!upload) return { kind: 'bad', msg: null, err: fedError('BAD_CHUNK', 'binary data without an announced update') };
+    let frame: Uint8Array | null;
+    try {
+      const chunk = parseChunk(bytes);
+      if (chunk.uploadId !== upload.msg.uploadId) {
+        throw fedError('BAD_CHUNK', `chunk for upload ${chunk.uploadId}, expected ${upload.msg.uploadId}`);
+      }
+      this.hold(conn, bytes.byteLength);
+      upload.bytes += bytes.byteLength;
+      frame = upload.assembler.push(bytes);
+    } catch (e) {
+      this.drop(conn);
+      return { kind: 'bad', msg: upload.msg, err: toFedError(e, 'BAD_CHUNK') };
+    }
+    if (!frame) return { kind: 'more' };
+    // The held bytes move from the upload to the frame; released when the fold is done.
+    this.uploads.delete(conn);
+    return { kind: 'frame', msg: upload.msg, frame, held: upload.bytes };
+  }
+
+  /** Drops the upload in progress on `conn` (a reconnect, a refusal, a closed socket). */
+  drop(conn: ClientConn): void {
+    const upload = this.uploads.get(conn);
+    if (!upload) return;
+    this.uploads.delete(conn);
+    this.release(conn, upload.bytes);
+  }
+
+  /** The socket is gone: its upload is dropped and it is no longer waiting to be resumed. */
+  forget(conn: ClientConn): void {
+    this.paused.delete(conn);
+    this.drop(conn);
+  }
+
+  /** Inbound backpressure: pause a socket while too many update bytes wait to be folded. */
+  private hold(conn: ClientConn, bytes: number): void {
+    this.held.set(conn, (this.held.get(conn) ?? 0) + bytes);
+    this.inflight += bytes;
+    if (this.inflight > this.maxInflightBytes && !this.paused.has(conn)) {
+      conn.peer.pause();
+      this.paused.add(conn);
+    }
+  }
+
+  /** `bytes` of `conn` were folded or dropped; paused sockets resume once below half the bound. */
+  release(conn: ClientConn, bytes: number): void {
+    const heldNow = this.held.get(conn) ?? 0;
+    const n = Math.min(bytes, heldNow);
+    if (heldNow - n > 0) this.held.set(conn, heldNow - n);
+    else this.held.delete(conn);
+    this.inflight = Math.max(0, this.inflight - n);
+    if (this.inflight <= this.maxInflightBytes / 2 && this.paused.size > 0) {
+      for (const c of this.paused) if (!c.closed) c.peer.resume();
+      this.paused.clear();
+    }
+  }
+}
+
+/**
+ * Bounds the folds running at once; waiters are served first come, first served.
+ * @example
+ * ```ts
+ * await slots.acquire();
+ * try { await fold(); } finally { slots.release(); }
+ * ```
+ */
+export class FoldSlots {
+  private readonly queue: Array<() => void> = [];
+
+  constructor(private free: number) {}
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+
+  release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.free += 1;
+  }
+}
