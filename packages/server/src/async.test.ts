@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAYOUT, SEED } from '../test/data.js';
+import { LAYOUT, SEED } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import { startCombiner } from './combiner/process.js';
 import type { FedServer } from './server.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ONES, SEED, seedPlus, TWOS } from '../test/data.js';
+import { ONES, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import type { SessionRecord, RoundRecord, ModelRecord } from './store/types.js';
 import { fetchModelFlat, tempDir, until } from './testing/harness.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SEED } from '../test/data.js';
+import { SEED } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import { startCombiner, type CombinerServer } from './combiner/process.js';
 import type { FedServer } from './server.js';

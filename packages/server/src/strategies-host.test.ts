@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, flattenTensors, type BlobRef } from '@fedweb/codec';
-import { ONES, SEED, TWOS } from '../test/data.js';
+import { ONES, SEED, TWOS } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import { startServer, type FedServer } from './server.js';
 import { fetchModelFlat, tempDir, until } from './testing/harness.js';

@@ -226,6 +226,8 @@ export class Combiner {
       case 'round.start':
         return void this.control.start(msg);
       case 'round.abort':
+        // A round stopped while it validates ends its validation part too (its tasks are cancelled).
+        if (this.validation?.roundId === msg.roundId) this.validation.finish(false);
         return this.control.abort(msg.roundId, msg.reason);
       case 'validate.start':
         return this.onValidateStart(msg);

@@ -58,6 +58,11 @@ export class ValidationPart {
     this.taskIds = new Map(start.clientIds.map((id) => [id, shortId('v')]));
   }
 
+  /** The round this validation belongs to. */
+  get roundId(): string {
+    return this.start.roundId;
+  }
+
   /** Starts the deadline and sends the task to every expected client connected now. */
   open(): void {
     this.timer = setTimeout(() => guard(this.deps.log, 'validation deadline', () => this.finish(true)), Math.max(0, this.start.deadline - Date.now()));

@@ -11,7 +11,7 @@ describe('a sync round stopped late', () => {
     let validating!: () => void;
     const validationTask = new Promise<void>((resolve) => (validating = resolve));
     // The client trains, then holds its validation task: the round stays in its validation phase.
-    await f.connect(server, {
+    const client = await f.connect(server, {
       clientId: 'a',
       onTrain: () => ({ delta: new Float32Array([1, 1]), numExamples: 1, encoding: 'f32' }),
       onValidate: () => {
@@ -24,7 +24,11 @@ describe('a sync round stopped late', () => {
     await validationTask;
     expect(server.controller.liveRounds().find((l) => l.sessionId === s.id)?.phase).toBe('validating');
 
+    const task = client.received.find((m) => m.kind === 'task.validate');
+    // The combiner drops the validation part too: the held task is cancelled, not left open to its deadline.
+    const cancelled = client.waitFor('task.cancel', (m) => m.taskId === (task as { taskId: string }).taskId, 20_000);
     await server.controller.stopSession(s.id);
+    await cancelled;
     const ended = await roundEnded;
     expect(ended.status).toBe('aborted');
     expect(await server.controller.modelTrail(s.id)).toEqual([]);
