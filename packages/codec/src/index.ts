@@ -15,6 +15,7 @@
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
  *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
+ *  - http:     httpCall / requestJson / requestBytes: the one JSON-over-fetch core (timeout, bounded body, FedError)
  */
 export * from './errors.js';
 export * from './messages.js';
@@ -54,3 +55,15 @@ export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layou
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';
 export { createRng, hashSeed, mixSeed, shuffleInPlace, type Rng } from './prng.js';
 export { backoffDelay, Backoff, type BackoffOptions } from './backoff.js';
+export {
+  DEFAULT_HTTP_TIMEOUT_MS,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  httpCall,
+  httpErrorFrom,
+  readBodyBounded,
+  requestBytes,
+  requestJson,
+  type FetchLike,
+  type HttpCall,
+  type HttpResult,
+} from './http.js';
