@@ -21,7 +21,7 @@ import { renderAccuracyChart } from './lib/chart-html.js';
 import { createEvaluator, type Evaluation } from './lib/evaluate.js';
 import { median, waitFor } from './lib/net.js';
 import { ROOT } from './lib/prepare.js';
-import { openTab, startSimEnv, tabState, type TabState } from './lib/sim-env.js';
+import { openTab, startSimEnv, tabState, type DemoState } from './lib/sim-env.js';
 
 export interface SimulateResult {
   tabs: number;
@@ -44,7 +44,7 @@ export interface SimulateResult {
 interface TabSlot {
   id: string;
   page: Page;
-  last?: TabState;
+  last?: DemoState;
   closed: boolean;
 }
 
@@ -176,7 +176,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
                 return b.length > 0 ? b : undefined;
               },
               { timeoutMs: 60_000, everyMs: 100, what: 'a tab training this round' },
-            ).catch(() => [] as { s: TabSlot; st: TabState | undefined }[]);
+            ).catch(() => [] as { s: TabSlot; st: DemoState | undefined }[]);
             const victim = busy[rand(busy.length)];
             if (victim) {
               victim.s.last = victim.st;
@@ -216,7 +216,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 
     // ---------------------------------------------------------------- client-side figures
     for (const s of slots) if (!s.closed) s.last = await tabState(s.page).catch(() => s.last);
-    const states = slots.map((s) => s.last).filter((x): x is TabState => !!x);
+    const states = slots.map((s) => s.last).filter((x): x is DemoState => !!x);
     const backendCounts: Record<string, number> = {};
     for (const st of states) if (st.backend) backendCounts[st.backend.chosen] = (backendCounts[st.backend.chosen] ?? 0) + 1;
     for (const b of nodeStats.backends.values()) backendCounts[`node-${b}`] = (backendCounts[`node-${b}`] ?? 0) + 1;
