@@ -109,12 +109,17 @@ export const RoundViewSchema = z
     status: z.enum(['preparing', 'training', 'reducing', 'validating', 'committed', 'failed', 'interrupted', 'aborted']),
     startedAt: time,
     deadline: time.nullable(),
+    lastUpdateAt: time.nullable(),
     committedAt: time.nullable(),
     modelId: id.nullable(),
     updates: count,
     weight: z.number().min(0),
     combiners: z.array(id),
-    partials: z.array(z.object({ combinerId: id, count, weight: z.number().min(0) }).loose()),
+    partials: z.array(
+      z
+        .object({ combinerId: id, count, weight: z.number().min(0), refusedStale: count, refused: count, firstUpdateAt: time.optional(), lastUpdateAt: time.optional(), receivedAt: time })
+        .loose(),
+    ),
     trainMetrics: metrics,
     validationMetrics: metrics,
     timings: z.record(z.string().max(64), z.number()),
