@@ -60,10 +60,10 @@ const rand = (n: number) => Math.floor(Math.random() * n);
  * Runs one simulation and returns (and writes) its results.
  * @example
  * ```ts
- * const result = await simulate(parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--model', 'mlp']));
+ * const result = await runSimulation(parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--model', 'mlp']));
  * ```
  */
-export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
+export async function runSimulation(o: SimulateOptions): Promise<SimulateResult> {
   const clients = o.tabs + o.nodeClients;
   say(
     `simulate: ${o.tabs} tabs + ${o.nodeClients} Node clients, ${o.rounds} rounds, ${o.split}, ${o.strategy}, model ${o.model}, ` +
@@ -326,7 +326,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(ROOT, 'e2e/simulate.ts')) {
   try {
-    const r = await simulate(parseSimulateArgs(process.argv.slice(2)));
+    const r = await runSimulation(parseSimulateArgs(process.argv.slice(2)));
     const { tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted } = r;
     console.log(JSON.stringify({ tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted }, null, 2));
     process.exit(0);

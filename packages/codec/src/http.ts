@@ -9,6 +9,8 @@
  * Node 20, so this file uses no DOM-only and no Node-only API.
  */
 import { z } from 'zod';
+import { readStreamCapped } from './bytes.js';
+import { withTimeout } from './deadline.js';
 import { ERROR_CODE_NAMES, errorCodeForHttpStatus, fedError, isFedError, toFedError, type ErrorCode, type FedError } from './errors.js';
 
 /**
@@ -118,31 +120,9 @@ export async function readBodyBounded(res: Response, maxBytes: number, what: str
     throw fedError('FRAME_TOO_LARGE', `${what}: response of ${declared} bytes exceeds the limit of ${maxBytes}`);
   }
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw fedError('FRAME_TOO_LARGE', `${what}: response exceeds the limit of ${maxBytes} bytes`);
-    }
-    parts.push(value);
-  }
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
-function abortError(signal: AbortSignal): FedError {
-  return signal.reason === undefined ? fedError('ABORTED', 'the operation was aborted') : toFedError(signal.reason, 'ABORTED');
+  return readStreamCapped(res.body, maxBytes, () => {
+    throw fedError('FRAME_TOO_LARGE', `${what}: response exceeds the limit of ${maxBytes} bytes`);
+  });
 }
 
 /**
@@ -158,8 +138,6 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
   const method = call.method ?? (hasBody ? 'POST' : 'GET');
   const what = call.what ?? `${method} ${call.url}`;
   const timeoutMs = call.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-  const outer = call.signal;
-  if (outer?.aborted) throw abortError(outer);
   const headers: Record<string, string> = { ...call.headers };
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   let body: BodyInit | undefined;
@@ -168,45 +146,27 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
     body = JSON.stringify(call.json);
     headers['content-type'] ??= 'application/json';
   }
-  const inner = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const work = async (): Promise<HttpResult> => {
-    let res: Response;
-    try {
-      res = await (call.fetch ?? fetch)(call.url, { ...call.init, method, headers, ...(body !== undefined ? { body } : {}), signal: inner.signal });
-    } catch (e) {
-      if (isFedError(e)) throw e;
-      throw fedError('UNAVAILABLE', `${what} failed: ${(e as Error)?.message ?? String(e)}; the server may be down`, undefined, e);
-    }
-    if (!res.ok && res.status !== 304) {
-      const text = new TextDecoder().decode(await readBodyBounded(res, 64 * 1024, what).catch(() => new Uint8Array(0)));
-      throw httpErrorFrom(res.status, text, what, call.advice);
-    }
-    return { status: res.status, headers: res.headers, bytes: await readBodyBounded(res, call.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES, what) };
-  };
-  try {
-    // Race the work against the timer and the caller's signal, so a fetch that ignores its signal still ends.
-    return await new Promise<HttpResult>((resolve, reject) => {
-      timer = setTimeout(() => {
-        const e = fedError('TIMEOUT', `${what} did not finish within ${timeoutMs} ms; check the network and the server`);
-        inner.abort(e);
-        reject(e);
-      }, timeoutMs);
-      if (outer) {
-        onAbort = () => {
-          const e = abortError(outer);
-          inner.abort(e);
-          reject(e);
-        };
-        outer.addEventListener('abort', onAbort, { once: true });
+  // The deadline covers the headers and the whole body; a fetch that ignores its signal still ends at it.
+  return withTimeout(
+    async (signal): Promise<HttpResult> => {
+      let res: Response;
+      try {
+        res = await (call.fetch ?? fetch)(call.url, { ...call.init, method, headers, ...(body !== undefined ? { body } : {}), signal });
+      } catch (e) {
+        if (signal.aborted) throw toFedError(signal.reason, 'ABORTED');
+        if (isFedError(e)) throw e;
+        throw fedError('UNAVAILABLE', `${what} failed: ${(e as Error)?.message ?? String(e)}; the server may be down`, undefined, e);
       }
-      work().then(resolve, (e: unknown) => reject(inner.signal.aborted && isFedError(inner.signal.reason) ? inner.signal.reason : toFedError(e)));
-    });
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onAbort && outer) outer.removeEventListener('abort', onAbort);
-  }
+      if (!res.ok && res.status !== 304) {
+        const text = new TextDecoder().decode(await readBodyBounded(res, 64 * 1024, what).catch(() => new Uint8Array(0)));
+        throw httpErrorFrom(res.status, text, what, call.advice);
+      }
+      return { status: res.status, headers: res.headers, bytes: await readBodyBounded(res, call.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES, what) };
+    },
+    timeoutMs,
+    what,
+    call.signal,
+  );
 }
 
 /**

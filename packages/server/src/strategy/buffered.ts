@@ -11,7 +11,7 @@
  */
 import { fedError } from '@fedweb/codec';
 import { z } from 'zod';
-import { checkCounts, exampleWeight, stepFrom } from './common.js';
+import { checkCounts, exampleWeight, statelessSync, stepFrom } from './common.js';
 import { flattenLayout } from './fold-tools.js';
 import type { ClientUpdate, FoldTools, PartialAggregate, Strategy, StrategyContext } from './types.js';
 
@@ -185,12 +185,8 @@ export function coordinateWiseStrategy<O extends { maxBufferBytes: number }>(spe
   reduceFor: (options: O, k: number) => { reduce: (sorted: Float32Array) => number; metrics: Record<string, number> };
 }): Strategy<O, Record<string, never>> {
   return {
-    name: spec.name,
-    description: spec.description,
-    optionsSchema: spec.optionsSchema,
-    mode: 'sync',
+    ...statelessSync(spec),
     maxUpdates: (o, ctx) => bufferCapacity(o.maxBufferBytes, ctx.paramCount),
-    initState: () => ({}),
     configureFit: () => ({}),
     createPartial: () => createBufferPartial(),
     foldUpdate: (o, partial, update, tools, ctx) => foldBuffered(spec.name, partial, update, tools, ctx, o.maxBufferBytes),
@@ -202,7 +198,5 @@ export function coordinateWiseStrategy<O extends { maxBufferBytes: number }>(spe
       const { reduce, metrics } = spec.reduceFor(o, k);
       return { model: stepFrom(global, 1, coordinateWise(updates, reduce)), state, metrics: { updates: k, ...metrics } };
     },
-    encodeState: () => ({ json: {}, tensors: {} }),
-    decodeState: () => ({}),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { fedError } from '@fedweb/codec';
 import type { z } from 'zod';
-import { addArrays, checkCounts, emptyPartial, exampleWeight, requireTensor, stepFrom } from './common.js';
+import { addArrays, checkCounts, emptyPartial, exampleWeight, requireTensor, statelessSync, stepFrom } from './common.js';
 import type { ClientUpdate, FoldTools, PartialAggregate, Strategy, StrategyContext } from './types.js';
 
 /**
@@ -94,11 +94,7 @@ export function weightedMeanStrategy<O>(spec: {
   configureFit: (options: O) => Record<string, unknown>;
 }): Strategy<O, Record<string, never>> {
   return {
-    name: spec.name,
-    description: spec.description,
-    optionsSchema: spec.optionsSchema,
-    mode: 'sync',
-    initState: () => ({}),
+    ...statelessSync(spec),
     configureFit: (o) => spec.configureFit(o),
     createPartial: (_o, ctx) => createSumPartial(ctx),
     foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
@@ -108,7 +104,5 @@ export function weightedMeanStrategy<O>(spec: {
       if (!delta) return null;
       return { model: stepFrom(global, 1, delta), state, metrics: { updates: merged.count, weight: merged.weight } };
     },
-    encodeState: () => ({ json: {}, tensors: {} }),
-    decodeState: () => ({}),
   };
 }
