@@ -27,14 +27,26 @@ export function fetchBytes(url: string, timeoutMs = 60_000): Promise<Uint8Array>
   return requestBytes({ url, timeoutMs, maxBytes: 512 * 1024 * 1024 });
 }
 
-/** One point of the chart: a committed round and its global model's validation metrics. */
+/**
+ * One point of the chart: a committed round and its global model's validation metrics.
+ * @example
+ * ```ts
+ * const p: TrailPoint = { round: 3, accuracy: 0.91, loss: 0.3 };
+ * ```
+ */
 export interface TrailPoint {
   round: number;
   accuracy?: number;
   loss?: number;
 }
 
-/** What the page shows of the session (parsed tolerantly from the REST answers). */
+/**
+ * What the page shows of the session (parsed tolerantly from the REST answers).
+ * @example
+ * ```ts
+ * const view: SessionSummary = await fetchSessionView();
+ * ```
+ */
 export interface SessionSummary {
   sessionId?: string;
   /** Rounds finished so far, and the session's planned total. */

@@ -22,9 +22,21 @@ import { ERROR_CODE_NAMES, errorCodeForHttpStatus, fedError, isFedError, toFedEr
  */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** Default bound on a response body the core reads: 64 MiB. */
+/**
+ * Default bound on a response body the core reads: 64 MiB.
+ * @example
+ * ```ts
+ * await requestBytes({ url, maxBytes: 4 * DEFAULT_MAX_RESPONSE_BYTES }); // a large model
+ * ```
+ */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-/** Default per-call timeout: 10 s. */
+/**
+ * Default per-call timeout: 10 s.
+ * @example
+ * ```ts
+ * await httpCall({ url, timeoutMs: 6 * DEFAULT_HTTP_TIMEOUT_MS }); // a slow download
+ * ```
+ */
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 
 /**

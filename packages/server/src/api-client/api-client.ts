@@ -62,10 +62,22 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** The body of `POST /api/sessions`: the session config (every field optional) and an optional id. */
+/**
+ * The body of `POST /api/sessions`: the session config (every field optional) and an optional id.
+ * @example
+ * ```ts
+ * const config: StartSessionInput = { id: 'mnist-1', rounds: 5, clientsRequired: 2 };
+ * ```
+ */
 export type StartSessionInput = z.input<typeof StartSessionSchema>;
 
-/** A package upload: the bundle and seed model as bytes (the client base64-encodes them). */
+/**
+ * A package upload: the bundle and seed model as bytes (the client base64-encodes them).
+ * @example
+ * ```ts
+ * const input: PackageUploadInput = { manifest, bundle: await readFile('package.mjs'), seedModel, activate: true };
+ * ```
+ */
 export type PackageUploadInput = Omit<z.input<typeof PackageUploadSchema>, 'bundle' | 'seedModel'> & { bundle: Uint8Array; seedModel: Uint8Array };
 
 /**

@@ -22,6 +22,13 @@ const url = z.string().min(1).max(4096);
  * ```
  */
 export const DiscoverResponseSchema = z.object({ combinerId: id, url }).loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const { url }: DiscoverResponse = await api.discover('kiosk-1');
+ * ```
+ */
 export type DiscoverResponse = z.infer<typeof DiscoverResponseSchema>;
 
 /**
@@ -42,6 +49,13 @@ export const LiveRoundSchema = z
     deadline: time.nullable(),
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const live: LiveRoundView | undefined = (await api.status()).live[0];
+ * ```
+ */
 export type LiveRoundView = z.infer<typeof LiveRoundSchema>;
 
 /**
@@ -68,6 +82,13 @@ export const StatusResponseSchema = z
     strategies: z.array(z.unknown()),
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const s: StatusResponse = await api.status();
+ * ```
+ */
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 
 /**
@@ -92,6 +113,13 @@ export const SessionViewSchema = z
     updatedAt: time,
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const s: SessionView = await api.startSession({ rounds: 3 });
+ * ```
+ */
 export type SessionView = z.infer<typeof SessionViewSchema>;
 
 /**
@@ -126,6 +154,13 @@ export const RoundViewSchema = z
     reason: z.string().nullable(),
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const rounds: RoundView[] = (await api.getSession('s1')).rounds;
+ * ```
+ */
 export type RoundView = z.infer<typeof RoundViewSchema>;
 
 /**
@@ -143,6 +178,13 @@ export const SessionDetailSchema = z
     metrics: z.array(z.object({ round: count, scope: z.enum(['train', 'validate', 'server']), name: z.string().max(256), value: z.number() }).loose()),
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const d: SessionDetail = await api.getSession('s1');
+ * ```
+ */
 export type SessionDetail = z.infer<typeof SessionDetailSchema>;
 
 /**
@@ -155,6 +197,13 @@ export type SessionDetail = z.infer<typeof SessionDetailSchema>;
 export const ModelViewSchema = z
   .object({ id, parentId: id.nullable(), sessionId: id.nullable(), round: count, sha256, bytes: count, url, metrics, createdAt: time })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const trail: ModelView[] = await api.listModels('s1');
+ * ```
+ */
 export type ModelView = z.infer<typeof ModelViewSchema>;
 
 const BlobRefViewSchema = z.object({ id, sha256, url, bytes: count }).loose();
@@ -178,6 +227,13 @@ export const PackageViewSchema = z
     seedModel: BlobRefViewSchema.nullable(),
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const p: PackageView = await api.activePackage();
+ * ```
+ */
 export type PackageView = z.infer<typeof PackageViewSchema>;
 
 /**
@@ -198,6 +254,13 @@ export const ClientViewSchema = z
     capabilities: CapabilitiesSchema.loose(),
   })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const { clients }: { clients: ClientView[] } = await api.listClients();
+ * ```
+ */
 export type ClientView = z.infer<typeof ClientViewSchema>;
 
 /**
@@ -210,17 +273,60 @@ export type ClientView = z.infer<typeof ClientViewSchema>;
 export const CombinerViewSchema = z
   .object({ combinerId: id, url, embedded: z.boolean(), clients: count, connectedAt: time, lastStatusAt: time.nullable() })
   .loose();
+/**
+ * The parsed (typed) form of the schema above.
+ * @example
+ * ```ts
+ * const combiners: CombinerView[] = await api.listCombiners();
+ * ```
+ */
 export type CombinerView = z.infer<typeof CombinerViewSchema>;
 
-/** `{ session }` bodies (start, pause, resume, stop). */
+/**
+ * `{ session }` bodies (start, pause, resume, stop).
+ * @example
+ * ```ts
+ * SessionEnvelopeSchema.parse(body).session.status;
+ * ```
+ */
 export const SessionEnvelopeSchema = z.object({ session: SessionViewSchema }).loose();
-/** `{ sessions }` of `GET /api/sessions`. */
+/**
+ * `{ sessions }` of `GET /api/sessions`.
+ * @example
+ * ```ts
+ * SessionListSchema.parse(body).sessions.length;
+ * ```
+ */
 export const SessionListSchema = z.object({ sessions: z.array(SessionViewSchema) }).loose();
-/** `{ models }` of `GET /api/models`. */
+/**
+ * `{ models }` of `GET /api/models`.
+ * @example
+ * ```ts
+ * ModelListSchema.parse(body).models.at(-1)?.id;
+ * ```
+ */
 export const ModelListSchema = z.object({ models: z.array(ModelViewSchema) }).loose();
-/** `{ package }` of the package routes. */
+/**
+ * `{ package }` of the package routes.
+ * @example
+ * ```ts
+ * PackageEnvelopeSchema.parse(body).package.sha256;
+ * ```
+ */
 export const PackageEnvelopeSchema = z.object({ package: PackageViewSchema }).loose();
-/** `{ clients, online }` of `GET /api/clients`. */
+/**
+ * `{ clients, online }` of `GET /api/clients`.
+ * @example
+ * ```ts
+ * ClientListSchema.parse(body).online;
+ * ```
+ */
 export const ClientListSchema = z.object({ clients: z.array(ClientViewSchema), online: count }).loose();
-/** `{ combiners }` of `GET /api/combiners`. */
+/**
+ * `{ combiners }` of `GET /api/combiners`.
+ * @example
+ * ```ts
+ * CombinerListSchema.parse(body).combiners.length;
+ * ```
+ */
 export const CombinerListSchema = z.object({ combiners: z.array(CombinerViewSchema) }).loose();
