@@ -12,11 +12,11 @@ import { startServer, type FedServer, type SessionConfigInput } from '../../pack
 import type { RoundRecord, SessionRecord } from '../../packages/server/src/store/types.js';
 import { simRoutes } from '../../packages/server/src/sim/index.js';
 import { waitFor } from './net.js';
+import type { DemoState } from '@fedweb/demo/state';
 import { ensureDemoBuilt, ensurePackagesBuilt, ROOT } from './prepare.js';
 
-/** What a demo tab exposes as `window.__fedweb`: the page's own state type. */
-export type { DemoState } from '@fedweb/demo/state';
-import type { DemoState } from '@fedweb/demo/state';
+/** What a demo tab exposes as `window.__fedweb`: the page's own state type (demo/src/state.ts). */
+export type { DemoState };
 
 export interface SimEnvOptions {
   model: 'cnn' | 'mlp';
@@ -129,7 +129,7 @@ export async function openTab(context: BrowserContext, url: string, clientId: st
   }
   const q = new URLSearchParams({ client: clientId, backend: opts.backend ?? 'auto', validation: String(opts.validation ?? 0) });
   await page.goto(`${url}/?${q}`);
-  await page.waitForFunction(() => (window as unknown as { __fedweb?: { shard?: unknown } }).__fedweb?.shard !== undefined, undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => (window as unknown as { __fedweb?: DemoState }).__fedweb?.shard !== undefined, undefined, { timeout: 120_000 });
   return page;
 }
 
