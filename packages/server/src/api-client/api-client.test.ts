@@ -80,6 +80,9 @@ describe('ApiClient against a real server', () => {
     const aborted = new AbortController();
     aborted.abort();
     await expect(admin.status({ signal: aborted.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    // A client-wide signal still cancels a call that brings its own.
+    const stopped = new ApiClient({ baseUrl: t.server.url, signal: aborted.signal });
+    await expect(stopped.status({ signal: new AbortController().signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });
 

@@ -95,6 +95,17 @@ export function toBase64(bytes: Uint8Array): string {
 
 const enc = encodeURIComponent;
 
+/** A signal that aborts when either does (`AbortSignal.any` where the platform has it: Node 20.3+, Safari 17.4+). */
+function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  const ctl = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) ctl.abort(s.reason);
+    else s.addEventListener('abort', () => ctl.abort(s.reason), { once: true });
+  }
+  return ctl.signal;
+}
+
 /**
  * The REST client. Every method throws a FedError: the server's code when it answered with an error body,
  * the status's code otherwise, `BAD_MESSAGE` when the answer is not what the API promises.
@@ -115,7 +126,7 @@ export class ApiClient {
 
   /** The call description for `path` (shared by every method and {@link ApiClient.request}). */
   private call(path: string, o: CallOptions & { method?: string; json?: unknown; maxBytes?: number } = {}): HttpCall {
-    const signal = o.signal && this.opts.signal ? AbortSignal.any([o.signal, this.opts.signal]) : (o.signal ?? this.opts.signal);
+    const signal = o.signal && this.opts.signal ? eitherSignal(o.signal, this.opts.signal) : (o.signal ?? this.opts.signal);
     return {
       url: `${this.baseUrl}${path}`,
       ...(o.method ? { method: o.method } : {}),
