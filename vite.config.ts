@@ -9,11 +9,14 @@ export const alias = {
   '@fedweb/codec/node': src('./packages/codec/src/node.ts'),
   '@fedweb/codec': src('./packages/codec/src/index.ts'),
   '@fedweb/server/testing': src('./packages/server/src/testing/index.ts'),
+  '@fedweb/server/client': src('./packages/server/src/api-client/index.ts'),
   '@fedweb/server': src('./packages/server/src/index.ts'),
   '@fedweb/sdk-client/node': src('./packages/sdk-client/src/node/index.ts'),
   '@fedweb/sdk-client/build': src('./packages/sdk-client/src/build/build.ts'),
   '@fedweb/sdk-client/trainer': src('./packages/sdk-client/src/trainer/index.ts'),
   '@fedweb/sdk-client': src('./packages/sdk-client/src/index.ts'),
+  '@fedweb/demo/state': src('./demo/src/state.ts'),
+  '@fedweb/demo/centralized': src('./demo/src/centralized-core.ts'),
 };
 
 export default defineConfig({

@@ -21,7 +21,8 @@ import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { encodeFrame } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
-import { api, connectClients, makeTestPackage, spawnCli, writePackageDir, type CliProcess, type TestClient } from '@fedweb/server/testing';
+import { ApiClient, type RoundView } from '@fedweb/server/client';
+import { connectClients, makeTestPackage, spawnCli, writePackageDir, type CliProcess, type TestClient } from '@fedweb/server/testing';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } },
@@ -112,7 +113,7 @@ async function startStack(externalCombiners: number): Promise<Stack> {
     combiners.push(c);
   }
   for (let t = 0; ; t++) {
-    const { combiners: list } = await api<{ combiners: unknown[] }>(url, '/api/combiners');
+    const list = await new ApiClient({ baseUrl: url }).listCombiners();
     if (list.length === Math.max(1, externalCombiners)) break;
     if (t > 200) throw new Error('combiners did not register');
     await new Promise((r) => setTimeout(r, 50));
@@ -125,16 +126,7 @@ async function stopStack(s: Stack): Promise<void> {
   await s.server.stop();
 }
 
-interface RoundRec {
-  round: number;
-  status: string;
-  startedAt: number;
-  lastUpdateAt: number | null;
-  committedAt: number | null;
-  timings: Record<string, number>;
-  updates: number;
-  partials: Array<{ combinerId: string; count: number; firstUpdateAt?: number; lastUpdateAt?: number }>;
-}
+type RoundRec = RoundView;
 
 async function runSession(url: string, clients: number, rounds: number): Promise<RoundRec[]> {
   const slots = limiter(UPLOAD_CONCURRENCY);
@@ -152,20 +144,19 @@ async function runSession(url: string, clients: number, rounds: number): Promise
       return { frame: frames[seq++ % VARIANTS] as Uint8Array, numExamples: 10 + (seq % 7), metrics: { loss: 1 } };
     },
   }));
+  const api = new ApiClient({ baseUrl: url });
   try {
     // Every client is online on a combiner before the session starts.
     for (let t = 0; ; t++) {
-      const { clientsOnline } = await api<{ clientsOnline: number }>(url, '/api/status');
+      const { clientsOnline } = await api.status();
       if (clientsOnline >= clients) break;
       if (t > 600) throw new Error(`only ${clientsOnline} of ${clients} clients online`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const { session } = await api<{ session: { id: string } }>(url, '/api/sessions', {
-      body: { rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' },
-    });
+    const session = await api.startSession({ rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' });
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
-      const d = await api<{ session: { status: string }; rounds: RoundRec[] }>(url, `/api/sessions/${session.id}`);
+      const d = await api.getSession(session.id);
       if (d.session.status !== 'running') {
         if (d.session.status !== 'completed') throw new Error(`session ${d.session.status}`);
         return d.rounds;

@@ -12,7 +12,7 @@ import { launchChromium, type LaunchedBrowser } from './lib/browser.js';
 import { createEvaluator, type Evaluator } from './lib/evaluate.js';
 import { waitFor } from './lib/net.js';
 import { ROOT } from './lib/prepare.js';
-import { openTab, startSimEnv, tabState, type SimEnv } from './lib/sim-env.js';
+import { openTab, startSimEnv, tabState, type DemoState, type SimEnv } from './lib/sim-env.js';
 
 const ARTIFACTS = join(ROOT, 'e2e/artifacts');
 
@@ -74,7 +74,7 @@ describe('federated MNIST in 4 browser tabs', () => {
     const page = tabs[0]!;
     await page.bringToFront();
     // The page polls every 2 s: wait until its chart has the three rounds.
-    await page.waitForFunction(() => (window as unknown as { __fedweb: { trail: { accuracy?: number }[] } }).__fedweb.trail.filter((p) => p.accuracy !== undefined).length >= 3, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { __fedweb: DemoState }).__fedweb.trail.filter((p) => p.accuracy !== undefined).length >= 3, undefined, { timeout: 30_000 });
     // Draw a "1": a vertical stroke in the middle of the pad.
     const pad = await page.locator('#pad').boundingBox();
     if (!pad) throw new Error('no drawing pad');
@@ -137,14 +137,14 @@ describe('federated MNIST in 4 browser tabs', () => {
     // Long enough local training that the reload lands mid-round (the other tabs are still training).
     // No validation task in this session: it would (rightly) download the round's NEW model.
     const s = await session({ name: 'e2e reload', rounds: 1, localEpochs: 6, validate: false });
-    await page.waitForFunction(() => (window as unknown as { __fedweb: { status: string } }).__fedweb.status === 'training', undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => (window as unknown as { __fedweb: DemoState }).__fedweb.status === 'training', undefined, { timeout: 60_000 });
     const downloads: string[] = [];
     page.on('request', (r) => {
       const path = new URL(r.url()).pathname;
       if (path.startsWith('/api/packages/') || path.startsWith('/api/models/')) downloads.push(path);
     });
     await page.reload();
-    await page.waitForFunction(() => (window as unknown as { __fedweb: { updatesAcked: number } }).__fedweb.updatesAcked >= 1, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => (window as unknown as { __fedweb: DemoState }).__fedweb.updatesAcked >= 1, undefined, { timeout: 120_000 });
     const done = await env.server.controller.waitForSession(s.id, ['completed', 'stopped', 'failed'], 120_000);
     expect(done.status).toBe('completed');
     const [round] = await env.rounds(s.id);

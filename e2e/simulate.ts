@@ -11,6 +11,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
+import { z } from 'zod';
+import { requestBytes } from '@fedweb/codec';
+import { ApiClient } from '@fedweb/server/client';
 import { FedClient as NodeFedClient } from '../packages/sdk-client/src/node/index.js';
 import type { RoundRecord } from '../packages/server/src/store/types.js';
 import { decodeShard } from '../packages/server/src/sim/index.js';
@@ -19,9 +22,9 @@ import { launchChromium } from './lib/browser.js';
 import { trainCentralizedInBrowser, trainCentralizedInNode } from './lib/centralized.js';
 import { renderAccuracyChart } from './lib/chart-html.js';
 import { createEvaluator, type Evaluation } from './lib/evaluate.js';
-import { median, waitFor } from './lib/net.js';
+import { medianOf, waitFor } from './lib/net.js';
 import { ROOT } from './lib/prepare.js';
-import { openTab, startSimEnv, tabState, type TabState } from './lib/sim-env.js';
+import { openTab, startSimEnv, tabState, type DemoState } from './lib/sim-env.js';
 
 export interface SimulateResult {
   tabs: number;
@@ -44,7 +47,7 @@ export interface SimulateResult {
 interface TabSlot {
   id: string;
   page: Page;
-  last?: TabState;
+  last?: DemoState;
   closed: boolean;
 }
 
@@ -57,10 +60,10 @@ const rand = (n: number) => Math.floor(Math.random() * n);
  * Runs one simulation and returns (and writes) its results.
  * @example
  * ```ts
- * const result = await simulate(parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--model', 'mlp']));
+ * const result = await runSimulation(parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--model', 'mlp']));
  * ```
  */
-export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
+export async function runSimulation(o: SimulateOptions): Promise<SimulateResult> {
   const clients = o.tabs + o.nodeClients;
   say(
     `simulate: ${o.tabs} tabs + ${o.nodeClients} Node clients, ${o.rounds} rounds, ${o.split}, ${o.strategy}, model ${o.model}, ` +
@@ -91,8 +94,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     for (let i = 0; i < o.tabs; i++) await openNext();
     for (let i = 0; i < o.nodeClients; i++) {
       const id = `sim-node-${i}`;
-      const body = new Uint8Array(await (await fetch(`${env.url}/api/sim/shard?client=${id}`)).arrayBuffer());
-      const shard = decodeShard(body);
+      const shard = decodeShard(await requestBytes({ url: `${env.url}/api/sim/shard?client=${id}`, timeoutMs: 60_000, maxBytes: 512 * 1024 * 1024 }));
       const c = new NodeFedClient({ server: env.url, id, cache: false, backend: 'auto', data: { load: () => ({ x: shard.x.slice(), xShape: [28, 28, 1], y: shard.y.slice(), yShape: [] }) } });
       c.on('round', (r) => {
         if (r.task === 'train' && r.phase === 'acknowledged') {
@@ -176,7 +178,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
                 return b.length > 0 ? b : undefined;
               },
               { timeoutMs: 60_000, everyMs: 100, what: 'a tab training this round' },
-            ).catch(() => [] as { s: TabSlot; st: TabState | undefined }[]);
+            ).catch(() => [] as { s: TabSlot; st: DemoState | undefined }[]);
             const victim = busy[rand(busy.length)];
             if (victim) {
               victim.s.last = victim.st;
@@ -216,7 +218,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 
     // ---------------------------------------------------------------- client-side figures
     for (const s of slots) if (!s.closed) s.last = await tabState(s.page).catch(() => s.last);
-    const states = slots.map((s) => s.last).filter((x): x is TabState => !!x);
+    const states = slots.map((s) => s.last).filter((x): x is DemoState => !!x);
     const backendCounts: Record<string, number> = {};
     for (const st of states) if (st.backend) backendCounts[st.backend.chosen] = (backendCounts[st.backend.chosen] ?? 0) + 1;
     for (const b of nodeStats.backends.values()) backendCounts[`node-${b}`] = (backendCounts[`node-${b}`] ?? 0) + 1;
@@ -236,7 +238,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     // ---------------------------------------------------------------- centralized baseline
     let centralized: { accuracy: number; where: string; trainMs: number; numExamples: number } | null = null;
     if (o.centralized) {
-      const info = (await (await fetch(`${env.url}/api/sim/info`)).json()) as { assignments: Record<string, number> };
+      const info = await new ApiClient({ baseUrl: env.url }).request('/api/sim/info', { schema: z.object({ assignments: z.record(z.string(), z.number().int().min(0)) }).loose() });
       const held = [...new Set(Object.values(info.assignments))].sort((a, b) => a - b);
       const copts = {
         packageDir: env.packageDir,
@@ -270,7 +272,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       centralized_accuracy: centralized?.accuracy ?? null,
       bytes_up_total: bytesUp,
       bytes_up_f32_equivalent: f32,
-      round_time_ms_median: median(committed.map((r) => (r.committedAt ?? r.startedAt) - r.startedAt)),
+      round_time_ms_median: medianOf(committed.map((r) => (r.committedAt ?? r.startedAt) - r.startedAt)),
       backend_counts: backendCounts,
       updates_refused_stale: refusedStale,
       updates_counted: updatesCounted,
@@ -324,7 +326,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(ROOT, 'e2e/simulate.ts')) {
   try {
-    const r = await simulate(parseSimulateArgs(process.argv.slice(2)));
+    const r = await runSimulation(parseSimulateArgs(process.argv.slice(2)));
     const { tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted } = r;
     console.log(JSON.stringify({ tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted }, null, 2));
     process.exit(0);

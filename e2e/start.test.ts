@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '@fedweb/server/client';
 import { freePort } from './lib/net.js';
 import { ROOT } from './lib/prepare.js';
 
@@ -70,11 +71,7 @@ describe('npm start', () => {
   });
 
   it('answers /api/status with a running session on the MNIST CNN package', async () => {
-    const status = (await (await fetch(`${base}/api/status`)).json()) as {
-      activeSession: { status: string; rounds: number } | null;
-      package: { name: string } | null;
-      combiners: number;
-    };
+    const status = await new ApiClient({ baseUrl: base }).status();
     expect(status.package?.name).toBe('mnist-cnn');
     expect(status.activeSession?.status).toBe('running');
     expect(status.activeSession?.rounds).toBe(20);

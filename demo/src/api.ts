@@ -1,17 +1,53 @@
 /**
- * The few REST endpoints the page reads besides the federated protocol (which FedClient speaks):
- * `/api/status` (clients online, the session and its live round) and `/api/models?sessionId=` (the model
- * trail, whose `val.*` metrics are the global model's validation results). Every call has a timeout; a
- * failed poll leaves the page as it was (the next poll retries).
+ * The page's REST calls, all through the one typed client (`@fedweb/server/client`) and the codec's fetch core:
+ * `/api/status` (clients online, the session and its live round), `/api/models?sessionId=` (the model trail,
+ * whose `val.*` metrics are the global model's validation results), the active package and blob downloads.
+ * Every call has a timeout; a failed poll leaves the page as it was (the next poll retries).
  */
+import { requestBytes } from '@fedweb/codec';
+import { ApiClient } from '@fedweb/server/client';
 
+/**
+ * The controller that served this page (same origin), responses never cached.
+ * @example
+ * ```ts
+ * const pkg = await pageApi.activePackage();
+ * ```
+ */
+export const pageApi = new ApiClient({ baseUrl: '', timeoutMs: 30_000, init: { cache: 'no-store' } });
+
+/**
+ * Downloads bytes from the page's origin (shards, bundles, models) within a timeout.
+ * @example
+ * ```ts
+ * const shard = decodeShard(await fetchBytes('/api/sim/shard?client=tab-1'));
+ * ```
+ */
+export function fetchBytes(url: string, timeoutMs = 60_000): Promise<Uint8Array> {
+  return requestBytes({ url, timeoutMs, maxBytes: 512 * 1024 * 1024 });
+}
+
+/**
+ * One point of the chart: a committed round and its global model's validation metrics.
+ * @example
+ * ```ts
+ * const p: TrailPoint = { round: 3, accuracy: 0.91, loss: 0.3 };
+ * ```
+ */
 export interface TrailPoint {
   round: number;
   accuracy?: number;
   loss?: number;
 }
 
-export interface SessionView {
+/**
+ * What the page shows of the session (parsed tolerantly from the REST answers).
+ * @example
+ * ```ts
+ * const view: SessionSummary = await fetchSessionView();
+ * ```
+ */
+export interface SessionSummary {
   sessionId?: string;
   /** Rounds finished so far, and the session's planned total. */
   completedRounds: number;
@@ -22,18 +58,6 @@ export interface SessionView {
   currentModelId?: string;
   clientsOnline: number;
   trail: TrailPoint[];
-}
-
-async function getJson(url: string, timeoutMs = 5000): Promise<unknown> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error(`GET ${url} timed out`)), timeoutMs);
-  try {
-    const res = await fetch(url, { signal: ctl.signal, cache: 'no-store' });
-    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-    return await res.json();
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -48,17 +72,17 @@ const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object'
  * chart.set(view.trail);
  * ```
  */
-export async function fetchSessionView(): Promise<SessionView> {
-  const status = await getJson('/api/status');
-  let session = obj(obj(status)['activeSession']);
-  if (!str(session['id'])) {
-    const all = obj(await getJson('/api/sessions').catch(() => ({})))['sessions'];
-    const latest = (Array.isArray(all) ? all : []).map(obj).sort((a, b) => (num(b['createdAt']) ?? 0) - (num(a['createdAt']) ?? 0))[0];
-    if (latest) session = { id: latest['id'], status: latest['status'], completedRounds: latest['completedRounds'], rounds: obj(latest['config'])['rounds'], currentModelId: latest['currentModelId'] };
+export async function fetchSessionView(api: ApiClient = pageApi): Promise<SessionSummary> {
+  const status = await api.status({ timeoutMs: 5000 });
+  let session: Record<string, unknown> = status.activeSession ?? {};
+  if (!status.activeSession) {
+    const all = await api.listSessions({ timeoutMs: 5000 }).catch(() => []);
+    const latest = all.sort((a, b) => b.createdAt - a.createdAt)[0];
+    if (latest) session = { id: latest.id, status: latest.status, completedRounds: latest.completedRounds, rounds: latest.config.rounds, currentModelId: latest.currentModelId };
   }
   const id = str(session['id']);
-  const models = id ? await getJson(`/api/models?sessionId=${encodeURIComponent(id)}`).catch(() => ({ models: [] })) : { models: [] };
-  return parseSessionView(status, session, models);
+  const models = id ? await api.listModels(id, { timeoutMs: 5000 }).catch(() => []) : [];
+  return parseSessionView(status, session, { models });
 }
 
 /**
@@ -68,7 +92,7 @@ export async function fetchSessionView(): Promise<SessionView> {
  * parseSessionView({ clientsOnline: 3 }, {}, { models: [] }); // { completedRounds: 0, clientsOnline: 3, trail: [] }
  * ```
  */
-export function parseSessionView(statusJson: unknown, sessionJson: unknown, modelsJson: unknown): SessionView {
+export function parseSessionView(statusJson: unknown, sessionJson: unknown, modelsJson: unknown): SessionSummary {
   const s = obj(statusJson);
   const session = obj(sessionJson);
   const trail: TrailPoint[] = [];
@@ -86,7 +110,7 @@ export function parseSessionView(statusJson: unknown, sessionJson: unknown, mode
     trail.push(point);
   }
   trail.sort((a, b) => a.round - b.round);
-  const view: SessionView = { completedRounds: num(session['completedRounds']) ?? 0, clientsOnline: num(s['clientsOnline']) ?? 0, trail };
+  const view: SessionSummary = { completedRounds: num(session['completedRounds']) ?? 0, clientsOnline: num(s['clientsOnline']) ?? 0, trail };
   const id = str(session['id']);
   if (id) view.sessionId = id;
   const rounds = num(session['rounds']);

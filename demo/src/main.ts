@@ -11,30 +11,12 @@ import './style.css';
 import { FedClient } from '@fedweb/sdk-client';
 import type { BackendChoice, BackendReport, Dataset } from '@fedweb/sdk-client';
 import { decodeShard, type DecodedShard } from '@fedweb/codec';
-import { fetchSessionView, type SessionView, type TrailPoint } from './api.js';
+import { fetchBytes, fetchSessionView } from './api.js';
 import { createPredictor } from './predictor.js';
 import { createRoundChart } from './ui/chart.js';
 import { createDrawPad } from './ui/draw.js';
 import { formatBytes, formatPercent } from './ui/format.js';
-
-/** What the page exposes to the simulation harness and tests (read-only snapshot, `window.__fedweb`). */
-export interface DemoState {
-  clientId: string;
-  status: string;
-  backend?: BackendReport;
-  shard?: { n: number; shard?: number; labelCounts: number[]; split?: string };
-  bytesUp: number;
-  f32Bytes: number;
-  updatesAcked: number;
-  updatesRefused: number;
-  roundsSeen: string[];
-  lastRoundId?: string;
-  progress?: { epoch: number; epochs: number; batch: number; batches: number };
-  trail: TrailPoint[];
-  clientsOnline: number;
-  session?: SessionView;
-  errors: string[];
-}
+import type { DemoState } from './state.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const el = document.getElementById(id);
@@ -67,18 +49,6 @@ function note(error: unknown): void {
   state.errors.push(msg);
   if (state.errors.length > 50) state.errors.shift();
   console.warn('[fedweb demo]', msg);
-}
-
-async function fetchBinary(url: string, timeoutMs = 60_000): Promise<ArrayBuffer> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error(`GET ${url} timed out`)), timeoutMs);
-  try {
-    const res = await fetch(url, { signal: ctl.signal });
-    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
-    return await res.arrayBuffer();
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // ---------------------------------------------------------------- rendering
@@ -163,8 +133,8 @@ async function main(): Promise<void> {
   let shard: DecodedShard;
   let testset: DecodedShard | undefined;
   try {
-    shard = decodeShard(new Uint8Array(await fetchBinary(`/api/sim/shard?client=${encodeURIComponent(clientId)}`)));
-    if (validationSize > 0) testset = decodeShard(new Uint8Array(await fetchBinary(`/api/sim/testset?n=${validationSize}`)));
+    shard = decodeShard(await fetchBytes(`/api/sim/shard?client=${encodeURIComponent(clientId)}`));
+    if (validationSize > 0) testset = decodeShard(await fetchBytes(`/api/sim/testset?n=${validationSize}`));
   } catch (e) {
     note(e);
     $('conn').textContent = 'no simulation data';

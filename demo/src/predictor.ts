@@ -5,20 +5,7 @@
  * Created on the first stroke only, so tabs nobody draws in pay nothing.
  */
 import { createWorkerTrainer, type WorkerTrainerHandle } from '@fedweb/sdk-client';
-import type { ComputePackageManifest } from '@fedweb/codec';
-
-async function get(url: string, timeoutMs = 30_000): Promise<Response> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error(`GET ${url} timed out`)), timeoutMs);
-  try {
-    const res = await fetch(url, { signal: ctl.signal });
-    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-    // Read the body before the timer is cleared: the timeout covers the download too.
-    return new Response(await res.arrayBuffer(), { headers: res.headers });
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { fetchBytes, pageApi } from './api.js';
 
 export interface Predictor {
   /** Class probabilities of the model `modelId` (or the package's seed model) for one 28x28x1 input. */
@@ -39,14 +26,12 @@ export function createPredictor(): Predictor {
   let model: { id: string; bytes: ArrayBuffer } | undefined;
 
   const setup = async (): Promise<{ seedModelId: string }> => {
-    const active = (await (await get('/api/packages/active')).json()) as {
-      package: { manifest: ComputePackageManifest; bundle: { url: string }; seedModel: { id: string } | null };
-    };
-    const code = await (await get(active.package.bundle.url)).arrayBuffer();
+    const active = await pageApi.activePackage();
+    const code = (await fetchBytes(active.bundle.url, 30_000)).slice().buffer;
     handle = createWorkerTrainer();
     await handle.api.init({ backend: 'cpu' });
-    await handle.api.loadPackage(code, active.package.manifest);
-    return { seedModelId: active.package.seedModel?.id ?? '' };
+    await handle.api.loadPackage(code, active.manifest);
+    return { seedModelId: active.seedModel?.id ?? '' };
   };
 
   return {
@@ -58,7 +43,7 @@ export function createPredictor(): Predictor {
       const { seedModelId } = await loaded;
       const id = modelId ?? seedModelId;
       if (!id) throw new Error('no global model yet');
-      if (model?.id !== id) model = { id, bytes: await (await get(`/api/models/${encodeURIComponent(id)}`)).arrayBuffer() };
+      if (model?.id !== id) model = { id, bytes: (await pageApi.downloadModel(id, { timeoutMs: 30_000 })).slice().buffer };
       // predict() transfers its buffers: hand it copies so the cached model stays usable.
       const probs = await handle!.api.predict(model.bytes.slice(0), x.slice(), [28, 28, 1]);
       return { probs, modelId: id };

@@ -1,14 +1,15 @@
 /**
  * Headless Chromium for simulations and tests: Debian's /usr/bin/chromium driven by playwright-core, with
- * the flags every fedweb browser test uses (HELPERS.md) and a fresh profile directory removed on close.
+ * the flags every fedweb browser test uses (one list, in `packages/sdk-client/test/browser.ts`) and a fresh
+ * profile directory removed on close.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../packages/sdk-client/test/browser.js';
 
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export { CHROMIUM_ARGS, CHROMIUM_PATH };
 /**
  * Keep background tabs running at full speed: a simulation opens many tabs and only one can be "visible".
  * (Headless pages are not throttled today; these make it explicit and also hold in headful mode.)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freePort, median, waitFor } from './net.js';
+import { freePort, medianOf as median, waitFor } from './net.js';
 
 describe('harness helpers', () => {
   it('computes medians by hand', () => {

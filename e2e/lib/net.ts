@@ -45,14 +45,14 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
 }
 
 /**
- * The median of a list of numbers (mean of the middle two for even lengths); NaN when empty.
+ * The median of a list of numbers (named apart from the `median` aggregation strategy) (mean of the middle two for even lengths); NaN when empty.
  * @example
  * ```ts
- * median([3, 1, 2]); // 2
- * median([4, 1, 3, 2]); // 2.5
+ * medianOf([3, 1, 2]); // 2
+ * medianOf([4, 1, 3, 2]); // 2.5
  * ```
  */
-export function median(values: number[]): number {
+export function medianOf(values: number[]): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;

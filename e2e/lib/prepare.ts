@@ -25,7 +25,7 @@ export function newestMtime(paths: string[]): number {
   return newest;
 }
 
-const demoSources = () => ['demo/src', 'demo/index.html', 'demo/centralized.html', 'demo/vite.config.ts', 'packages/sdk-client/src', 'packages/codec/src'].map((p) => join(ROOT, p));
+const demoSources = () => ['demo/src', 'demo/index.html', 'demo/centralized.html', 'demo/vite.config.ts', 'packages/sdk-client/src', 'packages/codec/src', 'packages/server/src/api-client', 'packages/server/src/http/schemas.ts', 'packages/server/src/config.ts'].map((p) => join(ROOT, p));
 
 /**
  * Runs `vite build` for the demo unless `demo/dist` is newer than every source it is built from.

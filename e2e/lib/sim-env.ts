@@ -12,25 +12,11 @@ import { startServer, type FedServer, type SessionConfigInput } from '../../pack
 import type { RoundRecord, SessionRecord } from '../../packages/server/src/store/types.js';
 import { simRoutes } from '../../packages/server/src/sim/index.js';
 import { waitFor } from './net.js';
+import type { DemoState } from '@fedweb/demo/state';
 import { ensureDemoBuilt, ensurePackagesBuilt, ROOT } from './prepare.js';
 
-/** What a demo tab exposes as `window.__fedweb` (see demo/src/main.ts `DemoState`). */
-export interface TabState {
-  clientId: string;
-  status: string;
-  backend?: { chosen: string; candidates: Record<string, string>; cached: boolean };
-  shard?: { n: number; shard?: number; labelCounts: number[]; split?: string };
-  bytesUp: number;
-  f32Bytes: number;
-  updatesAcked: number;
-  updatesRefused: number;
-  roundsSeen: string[];
-  lastRoundId?: string;
-  progress?: { epoch: number; epochs: number; batch: number; batches: number };
-  trail: { round: number; accuracy?: number; loss?: number }[];
-  clientsOnline: number;
-  errors: string[];
-}
+/** What a demo tab exposes as `window.__fedweb`: the page's own state type (demo/src/state.ts). */
+export type { DemoState };
 
 export interface SimEnvOptions {
   model: 'cnn' | 'mlp';
@@ -143,7 +129,7 @@ export async function openTab(context: BrowserContext, url: string, clientId: st
   }
   const q = new URLSearchParams({ client: clientId, backend: opts.backend ?? 'auto', validation: String(opts.validation ?? 0) });
   await page.goto(`${url}/?${q}`);
-  await page.waitForFunction(() => (window as unknown as { __fedweb?: { shard?: unknown } }).__fedweb?.shard !== undefined, undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => (window as unknown as { __fedweb?: DemoState }).__fedweb?.shard !== undefined, undefined, { timeout: 120_000 });
   return page;
 }
 
@@ -154,6 +140,6 @@ export async function openTab(context: BrowserContext, url: string, clientId: st
  * const s = await tabState(page); s.bytesUp;
  * ```
  */
-export function tabState(page: Page): Promise<TabState> {
-  return page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __fedweb: unknown }).__fedweb)) as TabState);
+export function tabState(page: Page): Promise<DemoState> {
+  return page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __fedweb: unknown }).__fedweb)) as DemoState);
 }

@@ -59,3 +59,39 @@ export function aligned4(bytes: Uint8Array): Uint8Array {
 export const textEncoder = new TextEncoder();
 /** Fatal: malformed UTF-8 throws (and the caller maps it to a typed error). */
 export const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Reads a byte stream to the end, cancelling it and calling `tooLarge` (which throws) once it passes `max`
+ * bytes; the reader's lock is released whichever way it ends.
+ * @example
+ * ```ts
+ * const body = await readStreamCapped(res.body, 1 << 20, () => { throw fedError('FRAME_TOO_LARGE', 'body over 1 MiB'); });
+ * ```
+ */
+export async function readStreamCapped(readable: ReadableStream<Uint8Array>, max: number, tooLarge: () => never): Promise<Uint8Array> {
+  const reader = readable.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > max) {
+        await reader.cancel().catch(() => undefined);
+        tooLarge();
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
+}

@@ -6,6 +6,7 @@
  * so a zip bomb costs at most a bounded amount of work and memory.
  */
 import { Inflate, deflateSync } from 'fflate';
+import { readStreamCapped } from './bytes.js';
 import { fedError, isFedError } from './errors.js';
 import type { Compressor } from './types.js';
 
@@ -102,40 +103,12 @@ export const fflateCompressor: Compressor = {
   },
 };
 
-async function readCapped(readable: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const reader = readable.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > max) {
-        await reader.cancel().catch(() => undefined);
-        tooLarge(max);
-      }
-      parts.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
-}
-
 async function pipeThrough(stream: CompressionStream | DecompressionStream, data: Uint8Array, max: number): Promise<Uint8Array> {
   const writer = stream.writable.getWriter();
   // The write side settles on its own; its rejection (corrupt input, or the reader cancelled) is reported by the read side.
   const written = writer.write(data as Uint8Array<ArrayBuffer>).then(() => writer.close());
   written.catch(() => undefined);
-  const out = await readCapped(stream.readable as ReadableStream<Uint8Array>, max);
+  const out = await readStreamCapped(stream.readable as ReadableStream<Uint8Array>, max, () => tooLarge(max));
   await written;
   return out;
 }

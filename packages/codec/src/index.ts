@@ -15,6 +15,8 @@
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
  *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
+ *  - deadline: withTimeout / abortReason: every boundary await gets a timeout and an AbortSignal
+ *  - http:     httpCall / requestJson / requestBytes: the one JSON-over-fetch core (timeout, bounded body, FedError)
  */
 export * from './errors.js';
 export * from './messages.js';
@@ -54,3 +56,16 @@ export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layou
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';
 export { createRng, hashSeed, mixSeed, shuffleInPlace, type Rng } from './prng.js';
 export { backoffDelay, Backoff, type BackoffOptions } from './backoff.js';
+export { abortReason, withTimeout } from './deadline.js';
+export {
+  DEFAULT_HTTP_TIMEOUT_MS,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  httpCall,
+  httpErrorFrom,
+  readBodyBounded,
+  requestBytes,
+  requestJson,
+  type FetchLike,
+  type HttpCall,
+  type HttpResult,
+} from './http.js';

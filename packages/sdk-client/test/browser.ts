@@ -1,6 +1,6 @@
 /**
  * Browser test helpers, shared by the SDK's tests, the e2e suite and `bench/client.ts`:
- *  - {@link launchChromium}: Debian's headless Chromium via playwright-core, HELPERS.md flags, a fresh profile,
+ *  - {@link launchChromium}: Debian's headless Chromium via playwright-core, the flags below, a fresh profile,
  *    optionally WebGPU (`--enable-unsafe-webgpu`: SwiftShader's software adapter);
  *  - {@link buildPage}: a vite build of a page folder (workspace packages resolve to their sources, workers as ES
  *    modules), into a temporary folder;
@@ -16,7 +16,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-/** The flags every fedweb browser test uses (HELPERS.md). Never `--use-angle=vulkan`. */
+/**
+ * The flags every fedweb browser test uses (e2e/lib/browser.ts reads them from here): no sandbox (Chromium
+ * will not start its sandbox as root, as tests run in containers), no QUIC, and no first-run, background-network,
+ * component-update or sync traffic, so a test talks only to its own 127.0.0.1 server. Never `--use-angle=vulkan`.
+ */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export interface LaunchedChromium {

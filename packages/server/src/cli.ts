@@ -11,7 +11,7 @@ import { issueToken, ROLES, type Role } from './auth.js';
 import { startCombiner } from './combiner/process.js';
 import type { LogLevel } from './log.js';
 import { readPackageDir, startServer } from './server.js';
-import { api } from './testing/test-client.js';
+import { ApiClient, type StartSessionInput } from './api-client/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -229,20 +229,20 @@ async function cmdSession(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.session);
   const url = values.url ?? process.env.FEDWEB_URL ?? 'http://127.0.0.1:8080';
   const token = values.token ?? process.env.FEDWEB_TOKEN;
-  const auth = token ? { token } : {};
+  const client = new ApiClient({ baseUrl: url, token });
   const id = positionals[0];
   const print = (v: unknown): void => console.log(JSON.stringify(v, null, 2));
   switch (action) {
     case 'list':
-      return print(await api(url, '/api/sessions', auth));
+      return print({ sessions: await client.listSessions() });
     case 'status':
       if (!id) throw new Error('usage: fedweb session status <id>');
-      return print(await api(url, `/api/sessions/${encodeURIComponent(id)}`, auth));
+      return print(await client.getSession(id));
     case 'pause':
     case 'resume':
     case 'stop':
       if (!id) throw new Error(`usage: fedweb session ${action} <id>`);
-      return print(await api(url, `/api/sessions/${encodeURIComponent(id)}/${action}`, { ...auth, method: 'POST' }));
+      return print({ session: await (action === 'pause' ? client.pauseSession(id) : action === 'resume' ? client.resumeSession(id) : client.stopSession(id)) });
     case 'start': {
       const config: Record<string, unknown> = values.config ? (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>) : {};
       const set = (key: string, v: unknown): void => {
@@ -281,17 +281,13 @@ async function cmdSession(args: string[]): Promise<void> {
           ...(values['exclude-connection'] ? { excludeConnectionTypes: values['exclude-connection'] } : {}),
         };
       }
-      const { session } = await api<{ session: { id: string } }>(url, '/api/sessions', { ...auth, body: config });
+      const session = await client.startSession(config as StartSessionInput);
       if (!values.wait) return print(session);
       console.log(`session ${session.id} started`);
       let seen = 0;
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
-        const d = await api<{ session: { status: string }; rounds: Array<{ round: number; status: string; updates: number; modelId: string | null; trainMetrics: object; reason: string | null }> }>(
-          url,
-          `/api/sessions/${encodeURIComponent(session.id)}`,
-          auth,
-        );
+        const d = await client.getSession(session.id);
         for (const r of d.rounds.filter((x) => ['committed', 'failed', 'aborted'].includes(x.status)).slice(seen)) {
           console.log(`round ${r.round} ${r.status}: ${r.updates} update(s)${r.modelId ? `, model ${r.modelId}` : ''}${r.reason ? ` (${r.reason})` : ''} ${JSON.stringify(r.trainMetrics)}`);
           seen += 1;
@@ -319,12 +315,8 @@ async function cmdPackage(args: string[]): Promise<void> {
     const pkg = await readPackageDir(dir);
     const url = values.url ?? process.env.FEDWEB_URL ?? 'http://127.0.0.1:8080';
     const token = values.token ?? process.env.FEDWEB_TOKEN;
-    const out = await api(url, '/api/packages', {
-      ...(token ? { token } : {}),
-      body: { manifest: pkg.manifest, bundle: Buffer.from(pkg.bundle).toString('base64'), seedModel: Buffer.from(pkg.seedModel).toString('base64') },
-      timeoutMs: 120_000,
-    });
-    return void console.log(JSON.stringify(out, null, 2));
+    const uploaded = await new ApiClient({ baseUrl: url, token }).uploadPackage({ manifest: pkg.manifest, bundle: pkg.bundle, seedModel: pkg.seedModel }, { timeoutMs: 120_000 });
+    return void console.log(JSON.stringify({ package: uploaded }, null, 2));
   }
   if (action !== 'build') throw new Error(`unknown package action '${action}' (see fedweb package --help)`);
   const { values, positionals } = parse(

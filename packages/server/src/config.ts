@@ -32,8 +32,9 @@ export const SelectionPolicySchema = z
 export type SelectionPolicy = z.infer<typeof SelectionPolicySchema>;
 
 /**
- * When a round counts (reference 000, step 4). A partial "qualifies" when it folded at least
- * `minClients` updates; the round is valid when at least `minCombiners` partials qualify.
+ * When a round counts (the validity step of FEDn's round, https://docs.scaleoutsystems.com/en/stable/architecture.html).
+ * A partial "qualifies" when it folded at least `minClients` updates; the round is valid when at least
+ * `minCombiners` partials qualify.
  * @example
  * ```ts
  * ValidityPolicySchema.parse({ minCombiners: 2 }); // both combiners must deliver
@@ -50,6 +51,16 @@ export type ValidityPolicy = z.infer<typeof ValidityPolicySchema>;
 
 /**
  * The session config, every field defaulted (the README's "Session config" table documents each one).
+ *
+ * Three counts of clients gate three different things, at three moments of a round:
+ * - `clientsRequired` (before the round, per combiner): a combiner TAKES PART only if it has at least this many
+ *   eligible clients online; with fewer it is left out of the round (FEDn's "clients required").
+ * - `clientsPerRound` (at the start, over all combiners): how many of the eligible clients are SAMPLED (seeded)
+ *   and sent a training task; absent = every eligible client.
+ * - `minClients` (after training, per partial): a combiner's partial COUNTS towards the round's validity only if
+ *   it folded at least this many updates (`validity.minCombiners` such partials make the round valid).
+ * So `clientsRequired: 3, clientsPerRound: 10, minClients: 2` means: combiners with 3+ eligible clients join,
+ * 10 clients over all of them are asked to train, and a combiner's result counts if 2+ of its clients delivered.
  * @example
  * ```ts
  * const config = SessionConfigSchema.parse({ rounds: 10, clientsPerRound: 20, strategy: { name: 'fedadam' } });
@@ -61,11 +72,21 @@ export const SessionConfigSchema = z
     name: z.string().max(200).optional(),
     /** Rounds to run (committed + failed rounds count; an interrupted round is re-run). */
     rounds: z.number().int().min(1).max(1_000_000).default(5),
-    /** A combiner takes part in a round only if it has at least this many eligible clients (reference 000, step 1). */
+    /**
+     * Participation gate, per combiner, checked before a round: a combiner takes part only if it has at least this
+     * many eligible clients online (FEDn's round, step 1). Not a sample size (`clientsPerRound`) and not a validity
+     * minimum (`minClients`).
+     */
     clientsRequired: z.number().int().min(1).max(100_000).default(1),
-    /** A partial qualifies for the validity policy only if it folded at least this many updates. */
+    /**
+     * Validity minimum, per partial, checked after training: a combiner's partial counts towards
+     * `validity.minCombiners` only if it folded at least this many client updates.
+     */
     minClients: z.number().int().min(1).max(100_000).default(1),
-    /** Sample this many clients from all eligible ones (seeded); absent = all eligible clients. */
+    /**
+     * Sample size, over all participating combiners, drawn at the start of a round: this many eligible clients
+     * (seeded) get a training task; absent = all eligible clients.
+     */
     clientsPerRound: z.number().int().min(1).max(100_000).optional(),
     /** Deadline of the training part of a round, from `round.start`. */
     roundTimeoutMs: z.number().int().min(100).max(86_400_000).default(60_000),

@@ -1,19 +1,20 @@
 /**
  * The HTTP side of the protocol: discovery (`POST /api/discover`) and blob downloads (`GET /api/models/:id`,
- * `GET /api/packages/:sha256`), each bounded by a timeout and an AbortSignal, each body verified.
+ * `GET /api/packages/:sha256`), each bounded by a timeout and an AbortSignal, each body verified. Built on the
+ * codec's one JSON-over-fetch core (`httpCall`, `requestJson`, `requestBytes`).
  */
 import { z } from 'zod';
-import { ERROR_CODE_NAMES, errorCodeForHttpStatus, fedError, isFedError, sha256Hex, type BlobRef, type ErrorCode, type FedError } from '@fedweb/codec';
-import { withTimeout } from '../client/abort.js';
+import { fedError, httpErrorFrom, isFedError, readBodyBounded, requestBytes, requestJson, sha256Hex, type BlobRef, type ErrorCode, type FedError } from '@fedweb/codec';
 
 /**
- * FetchLike
+ * The `fetch` signature the SDK calls (the codec's {@link import('@fedweb/codec').FetchLike}).
  * @example
  * ```ts
  * const f: FetchLike = (url, init) => fetch(url, init);
  * ```
  */
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+export type { FetchLike } from '@fedweb/codec';
+import type { FetchLike } from '@fedweb/codec';
 
 /**
  * Normalises the `server` option to the HTTP base URL (no trailing slash): `ws:` becomes `http:`, `wss:` `https:`.
@@ -63,10 +64,6 @@ export function toWebSocketUrl(url: string, httpBase: string): string {
   return u.toString();
 }
 
-const ErrorBody = z.object({ code: z.enum(ERROR_CODE_NAMES), message: z.string() }).loose();
-/** The server's error body: `{ code, message }` or `{ error: { code, message } }`. */
-const ServerErrorBody = z.union([ErrorBody, z.object({ error: ErrorBody }).loose()]);
-
 const ADVICE: Partial<Record<ErrorCode, string>> = {
   UNAUTHORIZED: 'pass a valid client token in the `token` option',
   FORBIDDEN: 'the token lacks the client role; ask the operator for a client token',
@@ -82,21 +79,8 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
  * ```
  */
 export async function httpError(res: Response, what: string): Promise<FedError> {
-  let code = errorCodeForHttpStatus(res.status);
-  let detail = `HTTP ${res.status}`;
-  try {
-    const parsed = ServerErrorBody.safeParse(await res.json());
-    if (parsed.success) {
-      const d = parsed.data;
-      const b: z.infer<typeof ErrorBody> = 'code' in d ? (d as z.infer<typeof ErrorBody>) : (d as { error: z.infer<typeof ErrorBody> }).error;
-      code = b.code;
-      detail = `HTTP ${res.status} ${b.code}: ${b.message}`;
-    }
-  } catch {
-    // Not JSON: the status code is all we have.
-  }
-  const advice = ADVICE[code];
-  return fedError(code, `${what} failed (${detail})${advice ? `; ${advice}` : ''}`, { status: res.status });
+  const text = new TextDecoder().decode(await readBodyBounded(res, 64 * 1024, what).catch(() => new Uint8Array(0)));
+  return httpErrorFrom(res.status, text, what, ADVICE);
 }
 
 const DiscoverResponse = z.object({ combinerId: z.string().min(1).max(128), url: z.string().min(1).max(2048) }).loose();
@@ -125,14 +109,6 @@ export interface HttpContext {
   timeoutMs: number;
 }
 
-const authHeaders = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
-
-/** Wraps fetch failures (DNS, refused, reset) as retryable `UNAVAILABLE`. */
-function networkError(what: string, e: unknown): FedError {
-  if (isFedError(e)) return e;
-  return fedError('UNAVAILABLE', `${what} failed: ${(e as Error)?.message ?? String(e)}; the server may be down, will retry`, undefined, e);
-}
-
 /**
  * Asks the controller which combiner this client should dial. Returns the combiner's WebSocket URL.
  * @example
@@ -141,35 +117,20 @@ function networkError(what: string, e: unknown): FedError {
  * ```
  */
 export async function discover(clientId: string, ctx: HttpContext): Promise<DiscoverResult> {
-  const what = `POST ${ctx.httpBase}/api/discover`;
-  return withTimeout(
-    async (signal) => {
-      let res: Response;
-      try {
-        res = await ctx.fetch(`${ctx.httpBase}/api/discover`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...authHeaders(ctx.token) },
-          body: JSON.stringify({ clientId }),
-          signal,
-        });
-      } catch (e) {
-        throw networkError(what, e);
-      }
-      if (!res.ok) throw await httpError(res, what);
-      let body: unknown;
-      try {
-        body = await res.json();
-      } catch (e) {
-        throw fedError('BAD_MESSAGE', `${what} returned a body that is not JSON`, undefined, e);
-      }
-      const parsed = DiscoverResponse.safeParse(body);
-      if (!parsed.success) throw fedError('BAD_MESSAGE', `${what} returned ${JSON.stringify(body).slice(0, 200)}, expected { combinerId, url }`);
-      return { combinerId: parsed.data.combinerId, url: toWebSocketUrl(parsed.data.url, ctx.httpBase) };
+  const body = await requestJson(
+    {
+      url: `${ctx.httpBase}/api/discover`,
+      json: { clientId },
+      token: ctx.token,
+      fetch: ctx.fetch,
+      timeoutMs: ctx.timeoutMs,
+      signal: ctx.signal,
+      maxBytes: 64 * 1024,
+      advice: ADVICE,
     },
-    ctx.timeoutMs,
-    what,
-    ctx.signal,
+    DiscoverResponse,
   );
+  return { combinerId: body.combinerId, url: toWebSocketUrl(body.url, ctx.httpBase) };
 }
 
 /**
@@ -184,30 +145,22 @@ export async function discover(clientId: string, ctx: HttpContext): Promise<Disc
 export async function fetchVerified(ref: BlobRef, mismatchCode: 'HASH_MISMATCH' | 'PACKAGE_INVALID', ctx: HttpContext): Promise<Uint8Array> {
   const url = resolveHttpUrl(ref.url, ctx.httpBase);
   const what = `GET ${url}`;
-  return withTimeout(
-    async (signal) => {
-      let res: Response;
-      let bytes: Uint8Array;
-      try {
-        res = await ctx.fetch(url, { headers: authHeaders(ctx.token), signal });
-        if (!res.ok) throw await httpError(res, what);
-        bytes = new Uint8Array(await res.arrayBuffer());
-      } catch (e) {
-        throw networkError(what, e);
-      }
-      const sha = await sha256Hex(bytes);
-      if (sha !== ref.sha256) {
-        throw fedError(
-          mismatchCode,
-          `${what}: SHA-256 is ${sha}, the server announced ${ref.sha256} (${bytes.length} bytes, announced ${ref.bytes}); refusing to use it. ` +
-            'The download was corrupted or tampered with; it will be fetched again at the next task',
-          { url, expected: ref.sha256, actual: sha },
-        );
-      }
-      return bytes;
-    },
-    ctx.timeoutMs,
-    what,
-    ctx.signal,
-  );
+  const mismatch = (sha: string, bytes: number): FedError =>
+    fedError(
+      mismatchCode,
+      `${what}: SHA-256 is ${sha}, the server announced ${ref.sha256} (${bytes} bytes, announced ${ref.bytes}); refusing to use it. ` +
+        'The download was corrupted or tampered with; it will be fetched again at the next task',
+      { url, expected: ref.sha256, actual: sha },
+    );
+  let bytes: Uint8Array;
+  try {
+    // A body longer than announced cannot hash to the announced SHA-256: stop reading it one byte past.
+    bytes = await requestBytes({ url, token: ctx.token, fetch: ctx.fetch, timeoutMs: ctx.timeoutMs, signal: ctx.signal, maxBytes: ref.bytes + 1, advice: ADVICE });
+  } catch (e) {
+    if (isFedError(e, 'FRAME_TOO_LARGE')) throw mismatch('(not computed: body too long)', ref.bytes + 1);
+    throw e;
+  }
+  const sha = await sha256Hex(bytes);
+  if (sha !== ref.sha256) throw mismatch(sha, bytes.length);
+  return bytes;
 }

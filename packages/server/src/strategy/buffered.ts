@@ -11,9 +11,9 @@
  */
 import { fedError } from '@fedweb/codec';
 import { z } from 'zod';
-import { checkCounts, exampleWeight } from './common.js';
+import { checkCounts, exampleWeight, statelessSync, stepFrom } from './common.js';
 import { flattenLayout } from './fold-tools.js';
-import type { ClientUpdate, FoldTools, PartialAggregate, StrategyContext } from './types.js';
+import type { ClientUpdate, FoldTools, PartialAggregate, Strategy, StrategyContext } from './types.js';
 
 /** Default bound on a buffer: 512 MiB (128 updates of a 1M-parameter model). */
 export const DEFAULT_MAX_BUFFER_BYTES = 512 * 1024 * 1024;
@@ -166,4 +166,37 @@ function insertionSort(a: Float32Array): void {
     }
     a[j + 1] = x;
   }
+}
+
+/**
+ * The stateless coordinate-wise strategy shared by the median and the trimmed mean (Yin et al. 2018,
+ * "Byzantine-Robust Distributed Learning", Options I and II): every update buffered within
+ * `maxBufferBytes`, and on the reducer `x_{t+1} = x_t + reduce(Δ_1 … Δ_k)` with `reduce` applied to each
+ * coordinate's sorted values. `reduceFor(options, k)` picks the reducer for k updates and the metrics it reports.
+ * @example
+ * ```ts
+ * const median = coordinateWiseStrategy({ name: 'median', description: 'median', optionsSchema, reduceFor: () => ({ reduce: medianOfSorted, metrics: {} }) });
+ * ```
+ */
+export function coordinateWiseStrategy<O extends { maxBufferBytes: number }>(spec: {
+  name: string;
+  description: string;
+  optionsSchema: z.ZodType<O>;
+  reduceFor: (options: O, k: number) => { reduce: (sorted: Float32Array) => number; metrics: Record<string, number> };
+}): Strategy<O, Record<string, never>> {
+  return {
+    ...statelessSync(spec),
+    maxUpdates: (o, ctx) => bufferCapacity(o.maxBufferBytes, ctx.paramCount),
+    configureFit: () => ({}),
+    createPartial: () => createBufferPartial(),
+    foldUpdate: (o, partial, update, tools, ctx) => foldBuffered(spec.name, partial, update, tools, ctx, o.maxBufferBytes),
+    mergePartials: (o, a, b, ctx) => mergeBuffers(spec.name, a, b, ctx, o.maxBufferBytes),
+    serverStep(o, state, global, merged, ctx) {
+      const updates = bufferedUpdates(merged, ctx);
+      const k = updates.length;
+      if (k === 0) return null;
+      const { reduce, metrics } = spec.reduceFor(o, k);
+      return { model: stepFrom(global, 1, coordinateWise(updates, reduce)), state, metrics: { updates: k, ...metrics } };
+    },
+  };
 }

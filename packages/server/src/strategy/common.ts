@@ -3,7 +3,8 @@
  * server) and the checks every phase applies to partials that may have crossed a process boundary.
  */
 import { fedError } from '@fedweb/codec';
-import type { ClientUpdate, PartialAggregate, StrategyContext } from './types.js';
+import type { z } from 'zod';
+import type { ClientUpdate, PartialAggregate, Strategy, StrategyContext } from './types.js';
 
 /**
  * A partial with zero-filled flat tensors of `paramCount` floats under each key.
@@ -125,4 +126,27 @@ export function stateTensor(tensors: Record<string, Float32Array>, key: string, 
   if (!(t instanceof Float32Array)) throw fedError('BAD_CONFIG', `strategy state lacks tensor '${key}'`);
   if (length !== undefined && t.length !== length) throw fedError('BAD_CONFIG', `strategy state tensor '${key}' has ${t.length} floats, expected ${length}`);
   return new Float32Array(t);
+}
+
+/**
+ * The members every stateless synchronous strategy shares (name, options, `mode: 'sync'`, an empty state that
+ * persists as nothing); the strategy adds its fold and server step.
+ * @example
+ * ```ts
+ * const s: Strategy<O, Record<string, never>> = { ...statelessSync({ name: 'x', description: 'x', optionsSchema }), configureFit: () => ({}), ... };
+ * ```
+ */
+export function statelessSync<O>(spec: { name: string; description: string; optionsSchema: z.ZodType<O> }): Pick<
+  Strategy<O, Record<string, never>>,
+  'name' | 'description' | 'optionsSchema' | 'mode' | 'initState' | 'encodeState' | 'decodeState'
+> {
+  return {
+    name: spec.name,
+    description: spec.description,
+    optionsSchema: spec.optionsSchema,
+    mode: 'sync',
+    initState: () => ({}),
+    encodeState: () => ({ json: {}, tensors: {} }),
+    decodeState: () => ({}),
+  };
 }

@@ -5,8 +5,9 @@
  * whatever the number of clients; merging is element-wise addition, hence associative.
  */
 import { fedError } from '@fedweb/codec';
-import { addArrays, checkCounts, emptyPartial, exampleWeight, requireTensor } from './common.js';
-import type { ClientUpdate, FoldTools, PartialAggregate, StrategyContext } from './types.js';
+import type { z } from 'zod';
+import { addArrays, checkCounts, emptyPartial, exampleWeight, requireTensor, statelessSync, stepFrom } from './common.js';
+import type { ClientUpdate, FoldTools, PartialAggregate, Strategy, StrategyContext } from './types.js';
 
 /**
  * An empty weighted-sum partial.
@@ -75,4 +76,33 @@ export function meanDelta(merged: PartialAggregate, ctx: StrategyContext, key = 
   const out = new Float32Array(sum.length);
   for (let i = 0; i < sum.length; i++) out[i] = sum[i]! * inv;
   return out;
+}
+
+/**
+ * The stateless weighted-mean strategy shared by FedAvg and FedProx: a running example-weighted sum on the
+ * combiners and `x_{t+1} = x_t + Σ n_i Δ_i / Σ n_i` on the reducer (McMahan et al. 2017, Algorithm 1).
+ * The two differ only in what the clients are told (`configureFit`): FedProx's μ (Li et al. 2020).
+ * @example
+ * ```ts
+ * const fedavg = weightedMeanStrategy({ name: 'fedavg', description: 'FedAvg', optionsSchema: z.strictObject({}), configureFit: () => ({}) });
+ * ```
+ */
+export function weightedMeanStrategy<O>(spec: {
+  name: string;
+  description: string;
+  optionsSchema: z.ZodType<O>;
+  configureFit: (options: O) => Record<string, unknown>;
+}): Strategy<O, Record<string, never>> {
+  return {
+    ...statelessSync(spec),
+    configureFit: (o) => spec.configureFit(o),
+    createPartial: (_o, ctx) => createSumPartial(ctx),
+    foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
+    mergePartials: (_o, a, b, ctx) => mergeSums(a, b, ctx),
+    serverStep(_o, state, global, merged, ctx) {
+      const delta = meanDelta(merged, ctx);
+      if (!delta) return null;
+      return { model: stepFrom(global, 1, delta), state, metrics: { updates: merged.count, weight: merged.weight } };
+    },
+  };
 }

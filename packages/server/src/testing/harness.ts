@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFrame, flattenTensors, type NamedTensor } from '@fedweb/codec';
+import { ApiClient } from '../api-client/api-client.js';
 import { startServer, type FedServer, type ServerOptions } from '../server.js';
 import { makeTestPackage } from './package.js';
 
@@ -50,9 +51,7 @@ export async function startTestServer(opts: Partial<ServerOptions> & { seed?: Na
  * ```
  */
 export async function fetchModelFlat(baseUrl: string, modelId: string, token?: string): Promise<Float32Array> {
-  const res = await fetch(`${baseUrl}/api/models/${encodeURIComponent(modelId)}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  if (!res.ok) throw new Error(`GET model ${modelId}: HTTP ${res.status}`);
-  return flattenTensors(await decodeFrame(new Uint8Array(await res.arrayBuffer())));
+  return flattenTensors(await decodeFrame(await new ApiClient({ baseUrl, token }).downloadModel(modelId)));
 }
 
 /**

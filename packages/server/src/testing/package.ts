@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeFrame, type NamedTensor, type TensorSpec } from '@fedweb/codec';
-import { api } from './test-client.js';
+import { ApiClient } from '../api-client/api-client.js';
 
 export interface TestPackage {
   manifest: Record<string, unknown>;
@@ -42,10 +42,7 @@ export async function makeTestPackage(opts: { tensors?: NamedTensor[]; layout?: 
  * ```
  */
 export async function uploadPackage(baseUrl: string, pkg: TestPackage, token?: string): Promise<any> {
-  return api(baseUrl, '/api/packages', {
-    body: { manifest: pkg.manifest, bundle: Buffer.from(pkg.bundle).toString('base64'), seedModel: Buffer.from(pkg.seedModel).toString('base64') },
-    ...(token ? { token } : {}),
-  });
+  return { package: await new ApiClient({ baseUrl, token }).uploadPackage(pkg) };
 }
 
 /**

@@ -9,12 +9,14 @@ import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import {
+  DEFAULT_MAX_RESPONSE_BYTES,
   decodeFrame,
   encodeFrame,
   encodeMessage,
   fedError,
   flattenTensors,
   parseMessage,
+  requestBytes,
   splitIntoChunks,
   unflattenTensors,
   type Capabilities,
@@ -28,6 +30,7 @@ import {
   type TensorSpec,
 } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
+import { ApiClient } from '../api-client/api-client.js';
 
 export type TrainTask = MessageOf<'task.train'>;
 export type ValidateTask = MessageOf<'task.validate'>;
@@ -97,44 +100,17 @@ const sha256 = (bytes: Uint8Array): string => {
   return h;
 };
 
-async function fetchWithTimeout(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  try {
-    return await fetch(url, { ...init, signal: ac.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Calls the REST API and returns the JSON body; throws FedError (with the server's code) on an HTTP error.
+ * A thin wrapper over the typed client's {@link ApiClient.request} (tests that want types call the client's methods).
  * @example
  * ```ts
  * const { session } = await api(server.url, '/api/sessions', { method: 'POST', body: { rounds: 2 } });
  * ```
  */
 export async function api<T = any>(baseUrl: string, path: string, init: { method?: string; body?: unknown; token?: string; timeoutMs?: number } = {}): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetchWithTimeout(
-    `${baseUrl.replace(/\/+$/, '')}${path}`,
-    { method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'), headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) },
-    init.timeoutMs ?? 10_000,
-  );
-  const text = await res.text();
-  let body: any = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = { message: text };
-  }
-  if (!res.ok) {
-    const code = typeof body?.code === 'string' ? body.code : 'INTERNAL';
-    throw Object.assign(fedError(code, `HTTP ${res.status} ${path}: ${body?.message ?? ''}`), { status: res.status });
-  }
-  return body as T;
+  const client = new ApiClient({ baseUrl, token: init.token, timeoutMs: init.timeoutMs ?? 10_000 });
+  return client.request<T>(path, { ...(init.method ? { method: init.method } : {}), ...(init.body !== undefined ? { json: init.body } : {}) });
 }
 
 /**
@@ -218,7 +194,8 @@ export class TestClient extends EventEmitter {
   }
 
   private async discover(): Promise<{ combinerId: string; url: string }> {
-    return api(this.opts.baseUrl, '/api/discover', { body: { clientId: this.clientId, ...(this.opts.capabilities ? { capabilities: this.opts.capabilities } : {}) }, ...(this.opts.token ? { token: this.opts.token } : {}), timeoutMs: this.opts.httpTimeoutMs ?? 10_000 });
+    const client = new ApiClient({ baseUrl: this.opts.baseUrl, token: this.opts.token, timeoutMs: this.opts.httpTimeoutMs ?? 10_000 });
+    return client.discover(this.clientId, this.opts.capabilities);
   }
 
   private async open(): Promise<void> {
@@ -312,9 +289,7 @@ export class TestClient extends EventEmitter {
     const hit = this.models.get(ref.sha256);
     if (hit) return hit;
     const url = new URL(ref.url, `${this.opts.baseUrl.replace(/\/+$/, '')}/`).href;
-    const res = await fetchWithTimeout(url, { headers: this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {} }, this.opts.httpTimeoutMs ?? 10_000);
-    if (!res.ok) throw fedError('UNAVAILABLE', `GET ${url}: HTTP ${res.status}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = await requestBytes({ url, token: this.opts.token, timeoutMs: this.opts.httpTimeoutMs ?? 10_000, maxBytes: Math.max(ref.bytes + 1, DEFAULT_MAX_RESPONSE_BYTES) });
     if (sha256(bytes) !== ref.sha256) throw fedError('HASH_MISMATCH', `model ${ref.id} does not match its SHA-256`);
     const tensors = await decodeFrame(bytes, { compressor: nodeZlibCompressor });
     const m = { layout: tensors.map((t) => ({ name: t.name, shape: t.shape })), flat: flattenTensors(tensors) };

@@ -8,9 +8,8 @@
  * examples pulls harder; the controller may cap `numExamples` when clients are not trusted).
  */
 import { z } from 'zod';
-import { stepFrom } from '../common.js';
 import type { Strategy } from '../types.js';
-import { createSumPartial, foldWeighted, meanDelta, mergeSums } from '../weighted-sum.js';
+import { weightedMeanStrategy } from '../weighted-sum.js';
 
 export const FedAvgOptionsSchema = z.strictObject({});
 export type FedAvgOptions = z.infer<typeof FedAvgOptionsSchema>;
@@ -24,21 +23,9 @@ export type FedAvgState = Record<string, never>;
  * const next = fedavg.serverStep({}, {}, global, merged, ctx)?.model;
  * ```
  */
-export const fedavg: Strategy<FedAvgOptions, FedAvgState> = {
+export const fedavg: Strategy<FedAvgOptions, FedAvgState> = weightedMeanStrategy({
   name: 'fedavg',
   description: 'FedAvg: example-weighted mean of client deltas (McMahan et al. 2017)',
   optionsSchema: FedAvgOptionsSchema,
-  mode: 'sync',
-  initState: () => ({}),
   configureFit: () => ({}),
-  createPartial: (_o, ctx) => createSumPartial(ctx),
-  foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
-  mergePartials: (_o, a, b, ctx) => mergeSums(a, b, ctx),
-  serverStep(_o, state, global, merged, ctx) {
-    const delta = meanDelta(merged, ctx);
-    if (!delta) return null;
-    return { model: stepFrom(global, 1, delta), state, metrics: { updates: merged.count, weight: merged.weight } };
-  },
-  encodeState: () => ({ json: {}, tensors: {} }),
-  decodeState: () => ({}),
-};
+});

@@ -13,9 +13,8 @@
  * FedProx is FedAvg. `strategy/testing.ts#proximalGradient` is the reference implementation.
  */
 import { z } from 'zod';
-import { stepFrom } from '../common.js';
 import type { Strategy } from '../types.js';
-import { createSumPartial, foldWeighted, meanDelta, mergeSums } from '../weighted-sum.js';
+import { weightedMeanStrategy } from '../weighted-sum.js';
 
 export const FedProxOptionsSchema = z.strictObject({
   /** Proximal coefficient μ ≥ 0 (the paper tunes μ in {0.001, 0.01, 0.1, 1}). */
@@ -25,27 +24,15 @@ export type FedProxOptions = z.infer<typeof FedProxOptionsSchema>;
 export type FedProxState = Record<string, never>;
 
 /**
- * The FedProx strategy object (registered as `fedprox`).
+ * The FedProx strategy object (registered as `fedprox`): FedAvg's server side, with μ sent to the clients.
  * @example
  * ```ts
  * fedprox.configureFit({ mu: 0.1 }, {}, ctx); // { mu: 0.1 } -> settings.strategy.mu on every client
  * ```
  */
-export const fedprox: Strategy<FedProxOptions, FedProxState> = {
+export const fedprox: Strategy<FedProxOptions, FedProxState> = weightedMeanStrategy({
   name: 'fedprox',
   description: 'FedProx: FedAvg server, clients add a proximal term mu/2 |w - w_global|^2 (Li et al. 2020)',
   optionsSchema: FedProxOptionsSchema,
-  mode: 'sync',
-  initState: () => ({}),
   configureFit: (o) => ({ mu: o.mu }),
-  createPartial: (_o, ctx) => createSumPartial(ctx),
-  foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
-  mergePartials: (_o, a, b, ctx) => mergeSums(a, b, ctx),
-  serverStep(_o, state, global, merged, ctx) {
-    const delta = meanDelta(merged, ctx);
-    if (!delta) return null;
-    return { model: stepFrom(global, 1, delta), state, metrics: { updates: merged.count, weight: merged.weight } };
-  },
-  encodeState: () => ({ json: {}, tensors: {} }),
-  decodeState: () => ({}),
-};
+});

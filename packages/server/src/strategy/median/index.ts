@@ -9,8 +9,7 @@
  * only a few clients move), so it trades accuracy for robustness.
  */
 import { z } from 'zod';
-import { stepFrom } from '../common.js';
-import { bufferCapacity, bufferedUpdates, coordinateWise, createBufferPartial, foldBuffered, maxBufferBytesOption, mergeBuffers } from '../buffered.js';
+import { coordinateWiseStrategy, maxBufferBytesOption } from '../buffered.js';
 import type { Strategy } from '../types.js';
 
 export const MedianOptionsSchema = z.strictObject({
@@ -40,22 +39,9 @@ export function medianOfSorted(v: Float32Array): number {
  * median.maxUpdates!({ maxBufferBytes: 2 ** 29 }, ctx); // how many updates a round may fold
  * ```
  */
-export const median: Strategy<MedianOptions, MedianState> = {
+export const median: Strategy<MedianOptions, MedianState> = coordinateWiseStrategy({
   name: 'median',
   description: 'Coordinate-wise median of client deltas, robust to outliers (Yin et al. 2018); buffers updates',
   optionsSchema: MedianOptionsSchema,
-  mode: 'sync',
-  maxUpdates: (o, ctx) => bufferCapacity(o.maxBufferBytes, ctx.paramCount),
-  initState: () => ({}),
-  configureFit: () => ({}),
-  createPartial: () => createBufferPartial(),
-  foldUpdate: (o, partial, update, tools, ctx) => foldBuffered('median', partial, update, tools, ctx, o.maxBufferBytes),
-  mergePartials: (o, a, b, ctx) => mergeBuffers('median', a, b, ctx, o.maxBufferBytes),
-  serverStep(_o, state, global, merged, ctx) {
-    const updates = bufferedUpdates(merged, ctx);
-    if (updates.length === 0) return null;
-    return { model: stepFrom(global, 1, coordinateWise(updates, medianOfSorted)), state, metrics: { updates: updates.length } };
-  },
-  encodeState: () => ({ json: {}, tensors: {} }),
-  decodeState: () => ({}),
-};
+  reduceFor: () => ({ reduce: medianOfSorted, metrics: {} }),
+});

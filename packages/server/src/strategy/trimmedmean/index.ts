@@ -9,8 +9,7 @@
  * assuming it is an integer). Memory: every update is buffered, see `../buffered.ts`.
  */
 import { z } from 'zod';
-import { stepFrom } from '../common.js';
-import { bufferCapacity, bufferedUpdates, coordinateWise, createBufferPartial, foldBuffered, maxBufferBytesOption, mergeBuffers } from '../buffered.js';
+import { coordinateWiseStrategy, maxBufferBytesOption } from '../buffered.js';
 import type { Strategy } from '../types.js';
 
 export const TrimmedMeanOptionsSchema = z.strictObject({
@@ -41,30 +40,18 @@ export function trimCount(k: number, beta: number): number {
  * parseStrategyOptions('trimmedmean', { trimFraction: 0.2 });
  * ```
  */
-export const trimmedmean: Strategy<TrimmedMeanOptions, TrimmedMeanState> = {
+export const trimmedmean: Strategy<TrimmedMeanOptions, TrimmedMeanState> = coordinateWiseStrategy({
   name: 'trimmedmean',
   description: 'Coordinate-wise trimmed mean of client deltas (Yin et al. 2018); buffers updates',
   optionsSchema: TrimmedMeanOptionsSchema,
-  mode: 'sync',
-  maxUpdates: (o, ctx) => bufferCapacity(o.maxBufferBytes, ctx.paramCount),
-  initState: () => ({}),
-  configureFit: () => ({}),
-  createPartial: () => createBufferPartial(),
-  foldUpdate: (o, partial, update, tools, ctx) => foldBuffered('trimmedmean', partial, update, tools, ctx, o.maxBufferBytes),
-  mergePartials: (o, a, b, ctx) => mergeBuffers('trimmedmean', a, b, ctx, o.maxBufferBytes),
-  serverStep(o, state, global, merged, ctx) {
-    const updates = bufferedUpdates(merged, ctx);
-    const k = updates.length;
-    if (k === 0) return null;
+  reduceFor(o, k) {
     const b = trimCount(k, o.trimFraction);
     const keep = k - 2 * b;
-    const mean = coordinateWise(updates, (v) => {
+    const reduce = (v: Float32Array): number => {
       let s = 0;
       for (let j = b; j < k - b; j++) s += v[j]!;
       return s / keep;
-    });
-    return { model: stepFrom(global, 1, mean), state, metrics: { updates: k, trimmedPerSide: b } };
+    };
+    return { reduce, metrics: { trimmedPerSide: b } };
   },
-  encodeState: () => ({ json: {}, tensors: {} }),
-  decodeState: () => ({}),
-};
+});
