@@ -6,7 +6,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { WebSocket } from 'ws';
-import { Backoff, fedError, toFedError, type BlobRef } from '@fedweb/codec';
+import { Backoff, fedError, requestBytes, toFedError, type BlobRef } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { createAuthenticator, issueToken } from '../auth.js';
 import { installErrorHandling, requestToken } from '../http/plumbing.js';
@@ -78,9 +78,8 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
     heartbeatMs: opts.heartbeatMs ?? 5000,
     log,
     async fetchBlob(ref: BlobRef, signal: AbortSignal) {
-      const res = await fetch(new URL(ref.url, `${base}/`), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} });
-      if (!res.ok) throw fedError(res.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `GET ${ref.url}: HTTP ${res.status}`);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      // Bounded by the size the controller announced: a longer body is refused before it is all in memory.
+      const bytes = await requestBytes({ url: new URL(ref.url, `${base}/`).toString(), token, signal, maxBytes: ref.bytes, what: `GET ${ref.url}` });
       if (sha256Node(bytes) !== ref.sha256) throw fedError('HASH_MISMATCH', `${ref.url} does not match its SHA-256`);
       return bytes;
     },
