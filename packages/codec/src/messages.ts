@@ -145,8 +145,10 @@ export const RoundStartSchema = envelope('round.start', {
   strategy: z.object({ name: z.string().max(64), options: z.record(z.string(), z.unknown()).default({}) }),
   clientIds: z.array(id).max(100_000),
   deadline: finite,
-  /** Close early once this many updates are folded. */
-  quota: z.number().int().positive(),
+  /** Synchronous rounds: the combiner closes its part once this many updates are folded (default: all selected). */
+  quota: z.number().int().positive().optional(),
+  /** Asynchronous streams (FedBuff): folded updates per forwarded partial (default 1). */
+  forwardEvery: z.number().int().positive().optional(),
   /** 1-based round number and the round's seed (the strategy context on the combiner). */
   round: z.number().int().positive().optional(),
   seed: z.number().int().nonnegative().optional(),

@@ -46,21 +46,14 @@ export function layoutOf(frame: Uint8Array): TensorSpec[] {
   return header.tensors.map((t) => ({ name: t.name, shape: [...t.shape] }));
 }
 
-/*
- * The wire field `round.start.quota` means two things, and this is the one place it is read:
- *  - a synchronous round: the number of updates after which this combiner closes its part (`updatesWanted`,
- *    at most the number of clients selected here);
- *  - an asynchronous stream: how many folded updates go in one forwarded partial (`forwardEvery`).
- */
-
-/** `round.start.quota` of a synchronous round: updates after which the part closes. */
+/** `round.start.quota` of a synchronous round: updates after which the part closes (at most those selected here). */
 function updatesWantedOf(msg: MessageOf<'round.start'>): number {
-  return Math.min(msg.quota, msg.clientIds.length);
+  return Math.min(msg.quota ?? msg.clientIds.length, msg.clientIds.length);
 }
 
-/** `round.start.quota` of an asynchronous stream: folded updates per forwarded partial. */
+/** `round.start.forwardEvery` of an asynchronous stream: folded updates per forwarded partial. */
 function forwardEveryOf(msg: MessageOf<'round.start'>): number {
-  return msg.quota;
+  return msg.forwardEvery ?? 1;
 }
 
 /** Issues tickets to instructions as they arrive and tells whether one is still the newest. */

@@ -108,7 +108,7 @@ function announceVersion(deps: ControllerDeps, s: SessionRecord, stream: AsyncRu
       stream.members.set(h.id, { handle: h, stop });
     }
     // Combiners forward every folded update at once (a batch of one), so the buffer steps at exactly K.
-    h.peer.send({ ...start, clientIds: eligible, deadline: Date.now() + config.roundTimeoutMs, quota: 1 });
+    h.peer.send({ ...start, clientIds: eligible, deadline: Date.now() + config.roundTimeoutMs, forwardEvery: 1 });
   }
 }
 

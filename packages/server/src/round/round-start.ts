@@ -10,8 +10,8 @@ import { modelRef } from '../controller/trail.js';
 import type { ModelRecord, PackageRecord, RoundRecord, SessionRecord } from '../store/types.js';
 import type { Strategy, StrategyContext } from '../strategy/types.js';
 
-/** `round.start` without the per-combiner part (its clients, deadline and update quota). */
-export type RoundStartBase = Omit<MessageOf<'round.start'>, 'clientIds' | 'deadline' | 'quota'>;
+/** `round.start` without the per-combiner part (its clients, deadline, and the sync quota or async forward batch). */
+export type RoundStartBase = Omit<MessageOf<'round.start'>, 'clientIds' | 'deadline' | 'quota' | 'forwardEvery'>;
 
 /**
  * The `round.start` every combiner of a round (or of an async stream, `roundId` = the stream id) gets, before
