@@ -2,7 +2,8 @@
  * The surface both entries share (`@fedweb/sdk-client` for browsers, `@fedweb/sdk-client/node`): the client
  * core, its types, and the dataset check. Each entry adds its own `FedClient` (platform bound) and caches.
  */
-export { FedClientCore, SDK_VERSION } from './client/fed-client.js';
+export { FedClientCore } from './client/fed-client.js';
+export { SDK_VERSION } from './client/session.js';
 export type {
   ClientStatus,
   DataProvider,
@@ -19,4 +20,5 @@ export type {
   TrainerFactory,
   TrainerHandle,
 } from './client/types.js';
+export type { BackoffOptions } from '@fedweb/codec';
 export { checkDataset } from './client/dataset.js';

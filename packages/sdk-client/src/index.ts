@@ -37,8 +37,6 @@ export class FedClient extends FedClientCore {
 }
 
 export * from './common.js';
-export { backoffDelay, type BackoffOptions } from '@fedweb/codec';
-export { browserCapabilities } from './client/capabilities.js';
 export { browserPlatform } from './client/browser-platform.js';
 export { openIndexedDbCache, IDB_VERSION, type FedwebDBSchema, type IndexedDbCacheOptions } from './cache/idb-cache.js';
 export { createMemoryCache } from './cache/memory-cache.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { fedError, sha256Hex, type FedError, type MessageInput } from '@fedweb/codec';
+import { fedError, sha256Hex, type FedError, type MessageInput, type MessageOf } from '@fedweb/codec';
 import { FedClientCore } from './fed-client.js';
 import { FakeServer } from './testing/fake-server.js';
 import { FakeTrainers, fakeUpdate } from './testing/fake-trainer.js';
@@ -54,6 +54,8 @@ function record(client: FedClientCore) {
   return { log, wait };
 }
 
+type Started = { client: FedClientCore; ev: ReturnType<typeof record> };
+
 interface Harness {
   server: FakeServer;
   trainers: FakeTrainers;
@@ -61,7 +63,18 @@ interface Harness {
   modelBytes: Uint8Array;
   task: (roundId: string, over?: Partial<MessageInput<'task.train'>>) => MessageInput<'task.train'>;
   validate: (roundId: string) => MessageInput<'task.validate'>;
-  client: (over?: Partial<FedClientOptions>) => { client: FedClientCore; ev: ReturnType<typeof record> };
+  /** A client on this server and cache (not started), stopped after the test. */
+  client: (over?: Partial<FedClientOptions>) => Started;
+  /** A client on this server and cache, started: its `welcome` arrived. */
+  joined: (over?: Partial<FedClientOptions>) => Promise<Started>;
+  /** Sends task `roundId` with training held (until `trainers.release()`), once training started. */
+  holdTraining: (roundId: string) => Promise<void>;
+  /** Sends task `roundId` and resolves with the client's `update` once every chunk of it arrived. */
+  uploaded: (roundId: string) => Promise<MessageOf<'update'>>;
+  /** Answers an update with `update.ack`. */
+  ack: (update: MessageOf<'update'>) => void;
+  /** Resolves once the client handled every message sent before (a message it reports as an `error` event follows them). */
+  handled: (ev: Started['ev']) => Promise<void>;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -69,9 +82,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function harness(opts: { updateBytes?: number } = {}): Promise<Harness> {
+async function harness(opts: { updateBytes?: number; heartbeatMs?: number } = {}): Promise<Harness> {
   const server = await FakeServer.start();
   cleanups.push(() => server.close());
+  if (opts.heartbeatMs !== undefined) server.heartbeatMs = opts.heartbeatMs;
   const trainers = new FakeTrainers({ updateBytes: opts.updateBytes ?? 64 });
   const cache = createMemoryCache();
   const modelBytes = new Uint8Array(256).map((_, i) => (i * 7) & 255);
@@ -101,7 +115,7 @@ async function harness(opts: { updateBytes?: number } = {}): Promise<Harness> {
     package: pkg,
     deadline: Date.now() + 60_000,
   });
-  const client = (over: Partial<FedClientOptions> = {}) => {
+  const client = (over: Partial<FedClientOptions> = {}): Started => {
     const c = new FedClientCore(
       {
         server: server.url,
@@ -118,15 +132,51 @@ async function harness(opts: { updateBytes?: number } = {}): Promise<Harness> {
     cleanups.push(() => c.stop());
     return { client: c, ev: record(c) };
   };
-  return { server, trainers, cache, modelBytes, task, validate, client };
+  const joined = async (over: Partial<FedClientOptions> = {}): Promise<Started> => {
+    const c = client(over);
+    await c.client.start();
+    return c;
+  };
+  const holdTraining = async (roundId: string): Promise<void> => {
+    trainers.hold = true;
+    const started = trainers.trainStarted();
+    server.send(task(roundId));
+    await started;
+  };
+  const uploaded = async (roundId: string): Promise<MessageOf<'update'>> => {
+    server.send(task(roundId));
+    const update = await server.next('update');
+    await server.nextFrame(update.uploadId);
+    return update;
+  };
+  const ack = (u: MessageOf<'update'>) => server.send({ v: 1, kind: 'update.ack', uploadId: u.uploadId, roundId: u.roundId });
+  let marks = 0;
+  const handled = async (ev: Started['ev']): Promise<void> => {
+    const ref = `mark-${++marks}`;
+    server.send({ v: 1, kind: 'error', code: 'UNAVAILABLE', message: 'test barrier', ref });
+    await ev.wait('error', (e) => e.details?.['ref'] === ref);
+  };
+  return { server, trainers, cache, modelBytes, task, validate, client, joined, holdTraining, uploaded, ack, handled };
+}
+
+/** A client trains and uploads round `roundId`, then reloads (stops) before the ack arrives; its cache keeps the update. */
+async function reloadedBeforeAck(roundId = 'r1') {
+  const h = await harness();
+  const a = await h.joined();
+  const u1 = await h.uploaded(roundId);
+  await a.client.stop();
+  return { h, a, u1 };
+}
+
+/** A fresh harness and a client joined to it. */
+async function joinedClient(opts: Parameters<typeof harness>[0] = {}, over: Partial<FedClientOptions> = {}): Promise<Started & { h: Harness }> {
+  const h = await harness(opts);
+  return { h, ...(await h.joined(over)) };
 }
 
 describe('FedClient joining', () => {
   it('discovers the combiner, says hello with its capabilities, and sends heartbeats', async () => {
-    const h = await harness();
-    h.server.heartbeatMs = 100;
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, client, ev } = await joinedClient({ heartbeatMs: 100 });
     expect(client.status).toBe('connected');
     expect(h.server.discoverCount).toBe(1);
     const hello = h.server.hellos[0]!;
@@ -143,11 +193,9 @@ describe('FedClient joining', () => {
 
   it('keeps the client id across restarts on the same cache', async () => {
     const h = await harness();
-    const a = h.client();
-    await a.client.start();
+    const a = await h.joined();
     await a.client.stop();
-    const b = h.client();
-    await b.client.start();
+    const b = await h.joined();
     expect(b.client.clientId).toBe(a.client.clientId);
     expect(h.server.hellos.map((x) => x.clientId)).toEqual([a.client.clientId, a.client.clientId]);
   });
@@ -187,9 +235,7 @@ describe('FedClient joining', () => {
   });
 
   it('stops (CONFLICT) instead of fighting when another instance with the same id replaces it', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, client, ev } = await joinedClient();
     h.server.closeCurrent(4000, 'replaced by a new connection');
     const failed = await ev.wait('status', (s) => s.status === 'failed');
     expect(failed.error?.code).toBe('CONFLICT');
@@ -213,9 +259,7 @@ describe('FedClient joining', () => {
   });
 
   it('sends the token to discovery and in hello', async () => {
-    const h = await harness();
-    const { client } = h.client({ token: async () => 'jwt-abc' });
-    await client.start();
+    const { h } = await joinedClient({}, { token: async () => 'jwt-abc' });
     expect(h.server.hellos[0]!.token).toBe('jwt-abc');
   });
 });
@@ -223,9 +267,7 @@ describe('FedClient joining', () => {
 describe('FedClient training rounds', () => {
   it('trains a task, uploads the update in chunks, and clears it once acknowledged', async () => {
     // 2.5 MiB update: three 1 MiB chunks.
-    const h = await harness({ updateBytes: 2.5 * 1024 * 1024 });
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, client, ev } = await joinedClient({ updateBytes: 2.5 * 1024 * 1024 });
     h.server.send(h.task('r1'));
     const upd = await h.server.next('update');
     const frame = await h.server.nextFrame(upd.uploadId);
@@ -238,7 +280,7 @@ describe('FedClient training rounds', () => {
     expect(h.trainers.trainRequests[0]!.settings).toMatchObject({ localEpochs: 1, batchSize: 2, encoding: 'int8' });
     expect(h.trainers.calls.slice(0, 4)).toEqual(['init:auto', expect.stringMatching(/^loadPackage:/), 'setData:4', 'train:r1']);
     expect((await h.cache.getPendingUpdate(client.clientId!))?.uploadId).toBe(upd.uploadId);
-    h.server.send({ v: 1, kind: 'update.ack', uploadId: upd.uploadId, roundId: 'r1' });
+    h.ack(upd);
     await ev.wait('round', (r) => r.phase === 'acknowledged');
     expect(await h.cache.getPendingUpdate(client.clientId!)).toBeUndefined();
     expect(await h.cache.getPendingTask(client.clientId!)).toBeUndefined();
@@ -250,10 +292,7 @@ describe('FedClient training rounds', () => {
   });
 
   it('reports the chosen backend and why the others lost in heartbeats', async () => {
-    const h = await harness();
-    h.server.heartbeatMs = 100;
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, ev } = await joinedClient({ heartbeatMs: 100 });
     h.server.send(h.task('r1'));
     await ev.wait('round', (r) => r.phase === 'uploaded');
     const hb = await h.server.next('heartbeat', (m) => m.capabilities?.backend !== undefined);
@@ -261,9 +300,7 @@ describe('FedClient training rounds', () => {
   });
 
   it('refuses a model whose SHA-256 differs (HASH_MISMATCH), tells the combiner, and never trains on it', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, client, ev } = await joinedClient();
     const t = h.task('r1');
     h.server.blobs.set('/api/models/m1', new Uint8Array([9, 9, 9]));
     h.server.send(t);
@@ -279,9 +316,7 @@ describe('FedClient training rounds', () => {
   });
 
   it('refuses a tampered compute package with PACKAGE_INVALID before loading it', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, ev } = await joinedClient();
     const t = h.task('r1');
     h.server.blobs.set(t.package.url, new TextEncoder().encode('fetch("https://evil.example")'));
     h.server.send(t);
@@ -290,9 +325,7 @@ describe('FedClient training rounds', () => {
   });
 
   it('turns bad messages into error events without dropping the connection', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, ev } = await joinedClient();
     h.server.sendRaw('not json');
     h.server.sendRaw(JSON.stringify({ v: 1, kind: 'task.train', taskId: 'x' }));
     h.server.sendRaw(JSON.stringify({ v: 2, kind: 'welcome' }));
@@ -305,13 +338,8 @@ describe('FedClient training rounds', () => {
   });
 
   it('task.cancel aborts training through the trainer, and no update is sent', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
-    h.trainers.hold = true;
-    const started = h.trainers.trainStarted();
-    h.server.send(h.task('r1'));
-    await started;
+    const { h, client, ev } = await joinedClient();
+    await h.holdTraining('r1');
     h.server.send({ v: 1, kind: 'task.cancel', taskId: 't-r1', roundId: 'r1', reason: 'round closed' });
     const cancelled = await ev.wait('round', (r) => r.phase === 'cancelled');
     expect(cancelled.error?.message).toMatch(/round closed/);
@@ -324,9 +352,7 @@ describe('FedClient training rounds', () => {
   });
 
   it('answers task.validate with a validation message', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
+    const { h, ev } = await joinedClient();
     h.server.send(h.validate('r3'));
     expect(await h.server.next('validation')).toMatchObject({ roundId: 'r3', numExamples: 4, metrics: { accuracy: 0.8 } });
     expect((await ev.wait('metrics')).task).toBe('validate');
@@ -334,12 +360,8 @@ describe('FedClient training rounds', () => {
   });
 
   it('drops an update the combiner refuses as STALE_ROUND (its decision is final)', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
-    h.server.send(h.task('r1'));
-    const upd = await h.server.next('update');
-    await h.server.nextFrame(upd.uploadId);
+    const { h, client, ev } = await joinedClient();
+    const upd = await h.uploaded('r1');
     h.server.send({ v: 1, kind: 'error', code: 'STALE_ROUND', message: 'round r1 is closed', ref: upd.uploadId });
     const refused = await ev.wait('round', (r) => r.phase === 'refused');
     expect(refused.error?.code).toBe('STALE_ROUND');
@@ -348,30 +370,21 @@ describe('FedClient training rounds', () => {
   });
 
   it('retries a retryable refusal (BAD_CHUNK) with the same upload id', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
-    h.server.send(h.task('r1'));
-    const u1 = await h.server.next('update');
-    await h.server.nextFrame(u1.uploadId);
+    const { h, ev } = await joinedClient();
+    const u1 = await h.uploaded('r1');
     h.server.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: 'chunk 0 missing', ref: u1.uploadId });
     const u2 = await h.server.next('update');
     expect(u2.uploadId).toBe(u1.uploadId);
     await h.server.nextFrame(u2.uploadId);
-    h.server.send({ v: 1, kind: 'update.ack', uploadId: u2.uploadId, roundId: 'r1' });
+    h.ack(u2);
     await ev.wait('round', (r) => r.phase === 'acknowledged');
   });
 
   it('re-sent task for a round in progress does not train twice', async () => {
-    const h = await harness();
-    const { client } = h.client();
-    await client.start();
-    h.trainers.hold = true;
-    const started = h.trainers.trainStarted();
-    h.server.send(h.task('r1'));
-    await started;
+    const { h, ev } = await joinedClient();
+    await h.holdTraining('r1');
     h.server.send(h.task('r1', { taskId: 't-r1-again' }));
-    await new Promise((r) => setTimeout(r, 300)); // let the re-sent task reach the client before training ends
+    await h.handled(ev); // the re-sent task reached the client before training ends
     h.trainers.release();
     const upd = await h.server.next('update');
     expect(upd.taskId).toBe('t-r1-again');
@@ -381,57 +394,57 @@ describe('FedClient training rounds', () => {
 
 describe('FedClient resilience', () => {
   it('after a network cut, re-discovers, reconnects and resends the unacknowledged update if its round is open', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
-    h.server.send(h.task('r1'));
-    const u1 = await h.server.next('update');
-    await h.server.nextFrame(u1.uploadId);
+    const { h, ev } = await joinedClient();
+    const u1 = await h.uploaded('r1');
     h.server.openRoundId = 'r1';
     h.server.dropAll();
     const u2 = await h.server.next('update');
     expect(u2.uploadId).toBe(u1.uploadId);
     expect(await h.server.nextFrame(u2.uploadId)).toEqual(fakeUpdate(h.modelBytes, 'r1', 64));
     expect(h.server.discoverCount).toBe(2);
-    h.server.send({ v: 1, kind: 'update.ack', uploadId: u2.uploadId, roundId: 'r1' });
+    h.ack(u2);
     await ev.wait('round', (r) => r.phase === 'acknowledged');
     expect(h.trainers.calls.filter((c) => c.startsWith('train:'))).toHaveLength(1);
     expect(ev.log.status.some((s) => s.status === 'reconnecting')).toBe(true);
   });
 
   it('a reloaded client (same cache) uploads the pending update when welcome says the round is open', async () => {
-    const h = await harness();
-    const a = h.client();
-    await a.client.start();
-    h.server.send(h.task('r1'));
-    const u1 = await h.server.next('update');
-    await h.server.nextFrame(u1.uploadId);
-    await a.client.stop(); // the "reload": no ack arrived
+    const { h, a, u1 } = await reloadedBeforeAck();
     expect((await h.cache.getPendingUpdate(a.client.clientId!))?.uploadId).toBe(u1.uploadId);
 
     h.server.openRoundId = 'r1';
-    const b = h.client();
-    await b.client.start();
+    const b = await h.joined();
     const u2 = await h.server.next('update');
     expect(u2).toMatchObject({ uploadId: u1.uploadId, roundId: 'r1', sha256: u1.sha256 });
     await h.server.nextFrame(u2.uploadId);
-    h.server.send({ v: 1, kind: 'update.ack', uploadId: u2.uploadId, roundId: 'r1' });
+    h.ack(u2);
     await b.ev.wait('round', (r) => r.phase === 'acknowledged');
     expect(b.ev.log.round[0]).toMatchObject({ phase: 'resumed', roundId: 'r1' });
     expect(h.trainers.calls.filter((c) => c.startsWith('train:'))).toHaveLength(1);
   });
 
+  it('a reloaded client that resumes its pending upload goes back to connected once it is acknowledged', async () => {
+    const { h } = await reloadedBeforeAck();
+
+    h.server.openRoundId = 'r1';
+    const b = await h.joined();
+    h.server.send(h.task('r1')); // as the combiner does after a welcome with openRoundId
+    const u2 = await h.server.next('update');
+    await h.server.nextFrame(u2.uploadId);
+    h.ack(u2);
+    await b.ev.wait('round', (r) => r.phase === 'acknowledged');
+    const uploading = () => b.ev.log.status.findIndex((s) => s.status === 'uploading');
+    await b.ev.wait('status', (s) => s.status === 'connected' && b.ev.log.status.indexOf(s) > uploading());
+    expect(b.client.status).toBe('connected');
+    expect(b.ev.log.round.map((r) => r.phase)).toEqual(['resumed', 'uploaded', 'acknowledged']);
+    expect(h.trainers.calls.filter((c) => c.startsWith('train:'))).toHaveLength(1);
+    expect(h.server.pendingKinds()).not.toContain('update');
+  });
+
   it('a reloaded client drops the pending update when the round has closed', async () => {
-    const h = await harness();
-    const a = h.client();
-    await a.client.start();
-    h.server.send(h.task('r1'));
-    const u1 = await h.server.next('update');
-    await h.server.nextFrame(u1.uploadId);
-    await a.client.stop();
+    const { h } = await reloadedBeforeAck();
     h.server.openRoundId = undefined;
-    const b = h.client();
-    await b.client.start();
+    const b = await h.joined();
     h.server.send(h.validate('r2')); // a later message proves the client processed its welcome
     await h.server.next('validation');
     expect(await h.cache.getPendingUpdate(b.client.clientId!)).toBeUndefined();
@@ -440,12 +453,8 @@ describe('FedClient resilience', () => {
 
   it('a reload mid-training resumes the round from the cached task, and nothing is downloaded again', async () => {
     const h = await harness();
-    const a = h.client();
-    await a.client.start();
-    h.trainers.hold = true;
-    const started = h.trainers.trainStarted();
-    h.server.send(h.task('r1'));
-    await started;
+    const a = await h.joined();
+    await h.holdTraining('r1');
     await a.client.stop(); // reload while training
     const blobGets = () => h.server.requests.filter((r) => r === 'GET /api/models/m1' || /^GET \/api\/packages\/[0-9a-f]{64}$/.test(r)).length;
     const downloads = blobGets();
@@ -453,18 +462,31 @@ describe('FedClient resilience', () => {
 
     h.trainers.hold = false;
     h.server.openRoundId = 'r1';
-    const b = h.client();
-    await b.client.start(); // the server does not resend the task: the client resumes it on its own
+    const b = await h.joined(); // the server does not resend the task: the client resumes it on its own
     const upd = await h.server.next('update');
     expect(upd.roundId).toBe('r1');
     expect(b.ev.log.round.map((r) => r.phase).slice(0, 2)).toEqual(['resumed', 'started']);
     expect(blobGets()).toBe(downloads);
   });
 
-  it('when the trainer dies mid-training it is restarted (data and package reloaded) and the task completes', async () => {
+  it('a reload mid-training with the task re-sent by the combiner trains once and says resumed once', async () => {
     const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
+    const a = await h.joined();
+    await h.holdTraining('r1');
+    await a.client.stop();
+    h.trainers.hold = false;
+    h.server.openRoundId = 'r1';
+    const b = await h.joined();
+    h.server.send(h.task('r1')); // as the combiner does after a welcome with openRoundId
+    h.ack(await h.server.next('update'));
+    await b.ev.wait('round', (r) => r.phase === 'acknowledged');
+    expect(b.ev.log.round.map((r) => r.phase)).toEqual(['resumed', 'started', 'trained', 'uploaded', 'acknowledged']);
+    expect(h.trainers.calls.filter((c) => c === 'train:r1')).toHaveLength(2); // once before the reload (held), once after
+    expect(await h.cache.getPendingTask(b.client.clientId!)).toBeUndefined();
+  });
+
+  it('when the trainer dies mid-training it is restarted (data and package reloaded) and the task completes', async () => {
+    const { h, ev } = await joinedClient();
     h.trainers.failNextTrain = 'WORKER_DIED';
     h.server.send(h.task('r1'));
     const upd = await h.server.next('update');
@@ -477,9 +499,7 @@ describe('FedClient resilience', () => {
   });
 
   it('a trainer that dies between tasks is replaced before the next one', async () => {
-    const h = await harness();
-    const { client } = h.client();
-    await client.start();
+    const { h } = await joinedClient();
     h.server.send(h.validate('r1'));
     await h.server.next('validation');
     // Kill the first trainer as a crashed worker would.
@@ -493,13 +513,11 @@ describe('FedClient resilience', () => {
 
   it('auto backend: the decision is cached per package and device, so the next start does not probe', async () => {
     const h = await harness();
-    const a = h.client();
-    await a.client.start();
+    const a = await h.joined();
     h.server.send(h.validate('r1'));
     await h.server.next('validation');
     await a.client.stop();
-    const b = h.client();
-    await b.client.start();
+    const b = await h.joined();
     h.server.send(h.validate('r2'));
     await h.server.next('validation');
     expect(h.trainers.calls.filter((c) => c.startsWith('init:'))).toEqual(['init:auto', 'init:cpu']);
@@ -507,18 +525,13 @@ describe('FedClient resilience', () => {
   });
 
   it('stop() aborts training, closes the socket and terminates the trainer', async () => {
-    const h = await harness();
-    const { client, ev } = h.client();
-    await client.start();
-    h.trainers.hold = true;
-    const started = h.trainers.trainStarted();
-    h.server.send(h.task('r1'));
-    await started;
+    const { h, client, ev } = await joinedClient();
+    await h.holdTraining('r1');
     await client.stop();
     expect(client.status).toBe('stopped');
     expect(h.trainers.calls).toContain('abort');
     expect(h.trainers.handles[0]!.terminated).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    await h.server.socketsClosed();
     expect(h.server.sockets.size).toBe(0);
     expect(ev.log.round.some((r) => r.phase === 'failed')).toBe(false);
     await client.stop(); // idempotent

@@ -31,7 +31,7 @@ export class FedClient extends FedClientCore {
 
 export * from '../common.js';
 export { openFileCache, type FileCacheOptions } from './file-cache.js';
-export { nodePlatform, nodeCapabilities, DEFAULT_NODE_CACHE_DIR } from './platform.js';
+export { nodePlatform, DEFAULT_NODE_CACHE_DIR } from './platform.js';
 export { createMemoryCache } from '../cache/memory-cache.js';
 export { createFallbackCache } from '../cache/fallback-cache.js';
 export type { ClientCache, CacheKind, PendingUpdate, PendingTask, CachedModel, CachedPackage } from '../cache/types.js';

@@ -12,7 +12,7 @@ import type { TrainerApi } from './api.js';
 import { createCallGuard } from './guard.js';
 
 /** A trainer plus the means to end it; the browser's {@link createWorkerTrainer} returns the same shape. */
-export interface TrainerHandle {
+export interface InProcessTrainerHandle {
   api: TrainerApi & Pick<Trainer, 'init'>;
   /** Disposes the model and tensors (terminates the worker in browsers). Pending calls reject with WORKER_DIED. */
   terminate(): Promise<void>;
@@ -40,11 +40,11 @@ export const nodeBackends: BackendEnv = {
  * await terminate();
  * ```
  */
-export function createInProcessTrainer(opts: { probe?: ProbeOptions; progressEveryMs?: number } = {}): TrainerHandle {
+export function createInProcessTrainer(opts: { probe?: ProbeOptions; progressEveryMs?: number } = {}): InProcessTrainerHandle {
   const trainer = createTrainer(tf, { compressor: nodeZlibCompressor, backends: nodeBackends, ...opts });
   // Same semantics as the worker: after terminate(), pending and later calls reject with WORKER_DIED.
   const guard = createCallGuard();
-  const api: TrainerHandle['api'] = {
+  const api: InProcessTrainerHandle['api'] = {
     init: (o) => guard.run(() => trainer.init(o)),
     loadPackage: (code, manifest) => guard.run(() => trainer.loadPackage(code, manifest)),
     setData: (d) => guard.run(() => trainer.setData(d)),

@@ -4,7 +4,7 @@ import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, isFedError, readFrameHeader, type NamedTensor, type TrainSettings } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import * as tf from '@tensorflow/tfjs';
-import { createInProcessTrainer, type TrainerHandle } from './in-process.js';
+import { createInProcessTrainer, type InProcessTrainerHandle } from './in-process.js';
 import { loadMnist } from '../../test/mnist.js';
 
 const dist = (name: string, file: string) => fileURLToPath(new URL(`../../examples/dist/${name}/${file}`, import.meta.url));
@@ -60,7 +60,7 @@ function norm(ts: NamedTensor[]): number {
 }
 
 describe('in-process trainer (Node) with the MLP package on real MNIST digits', () => {
-  let h: TrainerHandle;
+  let h: InProcessTrainerHandle;
   beforeAll(async () => {
     h = createInProcessTrainer({ probe: { maxMs: 1500 } });
     await h.api.init({ backend: 'auto' });

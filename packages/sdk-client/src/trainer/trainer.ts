@@ -380,7 +380,7 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
     },
 
     async setData(d) {
-      const n = checkDataset(d);
+      const n = checkWorkerDataset(d);
       data = d;
       return { numExamples: n };
     },
@@ -478,8 +478,16 @@ function parseScaffold(v: unknown): { prefix: string } | null {
   return { prefix: r.data.controlPrefix };
 }
 
-/** Checks a Dataset that crossed the worker boundary (typed arrays, consistent sizes); returns its example count. */
-export function checkDataset(d: Dataset): number {
+/**
+ * Checks a Dataset that crossed the worker boundary (typed arrays, consistent sizes, finite features); returns
+ * its example count. The page-side `checkDataset` (client/dataset.ts) explains a data provider's mistakes to the
+ * developer before the transfer; this is the worker's own ingress check, which trusts nothing the page sent.
+ * @example
+ * ```ts
+ * checkWorkerDataset({ x: new Float32Array(4 * 784), xShape: [784], y: new Int32Array(4), yShape: [] }); // 4
+ * ```
+ */
+export function checkWorkerDataset(d: Dataset): number {
   if (!d || typeof d !== 'object') throw fedError('BAD_CONFIG', 'setData() needs { x, xShape, y, yShape }');
   if (!(d.x instanceof Float32Array)) throw fedError('BAD_CONFIG', 'dataset x must be a Float32Array');
   if (!(d.y instanceof Float32Array || d.y instanceof Int32Array)) throw fedError('BAD_CONFIG', 'dataset y must be a Float32Array or Int32Array');

@@ -29,6 +29,7 @@ export class FakeServer {
   readonly #inbox: Inbound[] = [];
   readonly #waiters = new Set<{ match: (i: Inbound) => boolean; resolve: (i: Inbound) => void }>();
   readonly #uploads = new Map<WebSocket, ChunkAssembler>();
+  readonly #allClosed: (() => void)[] = [];
 
   private constructor(
     private readonly http: Server,
@@ -82,6 +83,7 @@ export class FakeServer {
     ws.on('close', () => {
       this.sockets.delete(ws);
       this.#uploads.delete(ws);
+      if (this.sockets.size === 0) for (const r of this.#allClosed.splice(0)) r();
     });
     ws.on('message', (data, isBinary) => {
       const bytes = data instanceof Buffer ? data : Buffer.concat(data as Buffer[]);
@@ -184,6 +186,12 @@ export class FakeServer {
   /** Closes the current client socket with a WebSocket close code (e.g. 4000 "replaced"). */
   closeCurrent(code: number, reason: string): void {
     this.current?.close(code, reason);
+  }
+
+  /** Resolves once no client socket is open (each closed by the client or cut). */
+  socketsClosed(): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((r) => this.#allClosed.push(r));
   }
 
   /** Cuts every client connection (as a network cut or combiner restart would). */

@@ -16,9 +16,18 @@ declare global {
       killWorker: () => Promise<boolean>;
       workers: () => number;
       stop: () => Promise<void>;
-      /** Reloads the page from inside the first `progress` handler (so: mid-training), keeping the round id. */
+      /**
+       * Reloads the page from inside the first `progress` handler (so: mid-training), keeping the round id. From
+       * then on this page's training never finishes: a reload ends the worker, and a navigation that takes long
+       * to commit must not let the leaving page finish the round in its place.
+       */
       reloadOnFirstProgress: () => void;
-      /** The round id the page was training when `reloadOnFirstProgress` reloaded it. */
+      /**
+       * Reloads the page when FedClient sends the first chunk of an update (so: the update is cached and announced,
+       * no chunk reached the combiner); the leaving page sends no chunk.
+       */
+      reloadOnFirstChunk: () => void;
+      /** The round id the page was training or uploading when it reloaded itself. */
       reloadedDuring: () => string | null;
     };
   }
@@ -36,6 +45,34 @@ async function loadDigits(): Promise<Dataset> {
   return { x: new Float32Array(buf, 4, n * 784), xShape: [784], y: new Int32Array(buf, 4 + n * 784 * 4, n), yShape: [] };
 }
 
+/** Set when the page reloads itself: what it would still do is cut off, as the end of the document would. */
+let leaving = false;
+function leave(roundId: string): void {
+  leaving = true;
+  sessionStorage.setItem('fedweb-test-reloaded-during', roundId);
+  location.reload();
+}
+
+/** The browser's WebSocket, except that it can reload the page at the first binary frame (an update chunk). */
+let reloadOnChunk = false;
+let uploadingRound = '';
+class TestSocket extends WebSocket {
+  override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+    if (typeof data === 'string') {
+      const m = JSON.parse(data) as { kind?: string; roundId?: string };
+      if (m.kind === 'update' && m.roundId) uploadingRound = m.roundId;
+    } else {
+      if (reloadOnChunk) {
+        reloadOnChunk = false;
+        leave(uploadingRound);
+      }
+      if (leaving) return;
+    }
+    super.send(data);
+  }
+}
+globalThis.WebSocket = TestSocket;
+
 const handles: WorkerTrainerHandle[] = [];
 const events: Recorded[] = [];
 const plain = (p: unknown): unknown =>
@@ -48,6 +85,9 @@ const client = new FedClient({
   // The default trainer, kept at hand so the test can kill its worker.
   trainer: () => {
     const h = createWorkerTrainer();
+    const train = h.api.train;
+    // A page that is leaving never sees its training finish.
+    h.api.train = (req, onProgress) => train(req, onProgress).then((r) => (leaving ? new Promise<never>(() => {}) : r));
     handles.push(h);
     return h;
   },
@@ -56,8 +96,7 @@ let reloadOnProgress = false;
 client.on('progress', (p) => {
   if (!reloadOnProgress) return;
   reloadOnProgress = false;
-  sessionStorage.setItem('fedweb-test-reloaded-during', p.roundId);
-  location.reload();
+  leave(p.roundId);
 });
 for (const kind of ['status', 'round', 'progress', 'metrics', 'error'] as const) {
   client.on(kind, (payload) => {
@@ -80,6 +119,9 @@ window.fedwebPage = {
   stop: () => client.stop(),
   reloadOnFirstProgress: () => {
     reloadOnProgress = true;
+  },
+  reloadOnFirstChunk: () => {
+    reloadOnChunk = true;
   },
   reloadedDuring: () => sessionStorage.getItem('fedweb-test-reloaded-during'),
 };

@@ -1,0 +1,89 @@
+/**
+ * Blobs the client needs (the compute package, the global model, a strategy's server tensors): from the cache
+ * when their SHA-256 still matches, else downloaded over HTTP, verified against the BlobRef's SHA-256 and cached.
+ */
+import { ComputePackageManifestSchema, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
+import { fetchVerified } from '../transport/http.js';
+import { abortReason, withTimeout } from './abort.js';
+import { requireCache, type ClientContext } from './context.js';
+
+/**
+ * A compute package ready for the trainer: its code (the caller's own copy) and its manifest.
+ * @example
+ * ```ts
+ * const { code, manifest }: LoadedPackage = await downloads.package(task.package, signal);
+ * ```
+ */
+export interface LoadedPackage {
+  code: ArrayBuffer;
+  manifest: ComputePackageManifest;
+}
+
+/**
+ * Cache-first, verified downloads.
+ * @example
+ * ```ts
+ * const downloads = new Downloads(ctx);
+ * const model = await downloads.model(task.model, signal); // ArrayBuffer, the caller's own copy
+ * ```
+ */
+export class Downloads {
+  constructor(private readonly ctx: ClientContext) {}
+
+  /** The compute package: from the cache when its hash matches, else downloaded and verified (PACKAGE_INVALID on mismatch). */
+  async package(ref: BlobRef, signal: AbortSignal): Promise<LoadedPackage> {
+    const cache = requireCache(this.ctx);
+    const hit = await cache.getPackage(ref.sha256);
+    if (hit && (await sha256Hex(new Uint8Array(hit.code))) === ref.sha256) return { code: hit.code, manifest: hit.manifest };
+    const token = await this.ctx.endpoint.token(signal);
+    const bytes = await fetchVerified(ref, 'PACKAGE_INVALID', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    const manifest = await this.#manifest(ref, bytes, signal, token);
+    const code = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    await cache.putPackage({ sha256: ref.sha256, code, manifest, storedAt: Date.now() });
+    // The cache keeps `code`; hand the trainer its own copy (it transfers it).
+    return { code: code.slice(0), manifest };
+  }
+
+  /** The global model: from the cache when its hash matches, else downloaded, verified (HASH_MISMATCH) and cached. */
+  async model(ref: BlobRef, signal: AbortSignal): Promise<ArrayBuffer> {
+    const cache = requireCache(this.ctx);
+    const hit = await cache.getModel();
+    if (hit && hit.sha256 === ref.sha256 && (await sha256Hex(new Uint8Array(hit.bytes))) === ref.sha256) return hit.bytes;
+    const token = await this.ctx.endpoint.token(signal);
+    const bytes = await fetchVerified(ref, 'HASH_MISMATCH', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    await cache.putModel({ id: ref.id, sha256: ref.sha256, bytes: buf, storedAt: Date.now() });
+    return buf.slice(0);
+  }
+
+  /** A blob used once (a strategy's server tensors): downloaded and verified (HASH_MISMATCH), not cached. */
+  async blob(ref: BlobRef, signal: AbortSignal): Promise<Uint8Array> {
+    const token = await this.ctx.endpoint.token(signal);
+    return fetchVerified(ref, 'HASH_MISMATCH', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+  }
+
+  /**
+   * The package manifest: the server's active package (`GET /api/packages/active`) when it is this one, else one
+   * derived from the BlobRef (default entry names; the session's settings already carry the package defaults).
+   */
+  async #manifest(ref: BlobRef, bytes: Uint8Array, signal: AbortSignal, token: string | undefined): Promise<ComputePackageManifest> {
+    const fallback = ComputePackageManifestSchema.parse({ name: ref.id, version: '0', sha256: ref.sha256, bytes: bytes.byteLength });
+    const { endpoint, timeouts } = this.ctx;
+    try {
+      const res = await withTimeout(
+        (s) => endpoint.fetch(`${endpoint.httpBase}/api/packages/active`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
+        timeouts.downloadMs,
+        'GET /api/packages/active',
+        signal,
+      );
+      if (!res.ok) return fallback;
+      const body = (await res.json()) as { package?: { sha256?: unknown; manifest?: unknown } };
+      if (body.package?.sha256 !== ref.sha256) return fallback;
+      const parsed = ComputePackageManifestSchema.safeParse(body.package.manifest);
+      return parsed.success && parsed.data.sha256 === ref.sha256 ? parsed.data : fallback;
+    } catch {
+      if (signal.aborted) throw abortReason(signal);
+      return fallback;
+    }
+  }
+}
