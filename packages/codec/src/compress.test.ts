@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createCompressionStreamCompressor, fflateCompressor } from './compress.js';
 import { nodeZlibCompressor } from './node.js';
-import { decodeFrame, encodeFrame } from './frame.js';
+import { decodeFrame } from './frame.js';
+import { encodeFrame } from './frame-encode.js';
 import type { Compressor } from './types.js';
 
 const compressors: Compressor[] = [fflateCompressor, nodeZlibCompressor, createCompressionStreamCompressor()];

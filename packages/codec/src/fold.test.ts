@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { foldInto } from './fold.js';
-import { decodeFrame, encodeFrame, readFrameHeader } from './frame.js';
+import { decodeFrame, readFrameHeader } from './frame.js';
+import { encodeFrame } from './frame-encode.js';
 import { fflateCompressor } from './compress.js';
 import { nodeZlibCompressor } from './node.js';
 import { flattenTensors } from './layout.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, readFrameHeader } from './frame.js';
+import { decodeFrame, readFrameHeader } from './frame.js';
+import { encodeFrame } from './frame-encode.js';
 import { fflateCompressor } from './compress.js';
 import { isFedError } from './errors.js';
 import type { NamedTensor } from './types.js';

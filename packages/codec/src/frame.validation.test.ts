@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeFrame, encodeFrame, readFrameHeader } from './frame.js';
+import { decodeFrame, readFrameHeader } from './frame.js';
+import { encodeFrame } from './frame-encode.js';
 import { createCompressionStreamCompressor, fflateCompressor } from './compress.js';
 import { nodeZlibCompressor } from './node.js';
 import { isFedError, type ErrorCode } from './errors.js';

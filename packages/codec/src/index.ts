@@ -28,14 +28,13 @@ export {
   MAX_MANIFEST_BYTES,
   DEFAULT_FRAME_LIMITS,
   FrameTensorEntrySchema,
-  encodeFrame,
   decodeFrame,
   readFrameHeader,
   type FrameTensorEntry,
   type FrameHeader,
-  type EncodeFrameOptions,
   type DecodeFrameOptions,
 } from './frame.js';
+export { encodeFrame, type EncodeFrameOptions } from './frame-encode.js';
 export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, quantizeInt8, dequantizeInt8, type Int8Quantized } from './quantize.js';
 export { selectTopK, ErrorFeedback, type TopK } from './topk.js';
 export { fflateCompressor, createCompressionStreamCompressor, deflateRawSync, inflateRawSync, DEFLATE_LEVEL } from './compress.js';

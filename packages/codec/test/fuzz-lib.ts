@@ -4,7 +4,8 @@
  * values, zip bombs) and checks that every one either decodes to finite tensors matching their shapes, or fails
  * with a FedError; and that `foldInto` leaves the accumulator untouched whenever it fails.
  */
-import { decodeFrame, encodeFrame } from '../src/frame.js';
+import { decodeFrame } from '../src/frame.js';
+import { encodeFrame } from '../src/frame-encode.js';
 import { foldInto } from '../src/fold.js';
 import { fflateCompressor } from '../src/compress.js';
 import { isFedError } from '../src/errors.js';

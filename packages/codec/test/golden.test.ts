@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, readFrameHeader } from '../src/frame.js';
+import { decodeFrame, readFrameHeader } from '../src/frame.js';
+import { encodeFrame } from '../src/frame-encode.js';
 import { createCompressionStreamCompressor, fflateCompressor } from '../src/compress.js';
 import { nodeZlibCompressor } from '../src/node.js';
 import { ChunkAssembler, parseChunk, splitIntoChunks } from '../src/chunks.js';

@@ -4,7 +4,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeFrame, encodeFrame } from '../src/frame.js';
+import { decodeFrame } from '../src/frame.js';
+import { encodeFrame } from '../src/frame-encode.js';
 import { fflateCompressor } from '../src/compress.js';
 import { splitIntoChunks } from '../src/chunks.js';
 import { goldenCases } from './golden-cases.js';

@@ -2,7 +2,6 @@
  * The worker trainer in real headless Chromium: a vite-built page (served with COOP/COEP) runs the compute
  * packages on real MNIST digits through `createWorkerTrainer()`.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';

@@ -235,7 +235,7 @@ describe('FedClient joining', () => {
   });
 
   it('stops (CONFLICT) instead of fighting when another instance with the same id replaces it', async () => {
-    const { h, client, ev } = await joinedClient();
+    const { h, ev } = await joinedClient();
     h.server.closeCurrent(4000, 'replaced by a new connection');
     const failed = await ev.wait('status', (s) => s.status === 'failed');
     expect(failed.error?.code).toBe('CONFLICT');

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
-import { createTrainer, type Trainer } from './trainer.js';
+import { createTrainer } from './trainer.js';
+import type { Trainer } from './trainer-options.js';
 import type { BackendEnv, ProbeOptions } from './backends.js';
 import type { TrainerApi } from './api.js';
 import { createCallGuard } from './guard.js';

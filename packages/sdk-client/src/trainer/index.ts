@@ -9,7 +9,9 @@
  * ```
  */
 export type { BackendChoice, BackendName, BackendReport, Dataset, TrainerApi, TrainProgress, TrainRequest, TrainResult, ValidateResult } from './api.js';
-export { createTrainer, checkWorkerDataset, type Trainer, type TrainerInitOptions, type TrainerOptions } from './trainer.js';
+export { createTrainer } from './trainer.js';
+export { checkWorkerDataset } from './worker-ingress.js';
+export type { Trainer, TrainerInitOptions, TrainerOptions } from './trainer-options.js';
 export { createWorkerTrainer, type WorkerTrainerHandle } from './worker-client.js';
 export { createCallGuard, fromWireError, toWireError, type CallGuard, type WireError } from './guard.js';
 export { BACKEND_NAMES, activateBackend, probeActiveBackend, selectBackend, type BackendEnv, type ProbeOptions, type ProbeResult } from './backends.js';

@@ -13,57 +13,20 @@ import {
   layoutSize,
   unflattenTensors,
   toFedError,
-  type Compressor,
   type ComputePackageManifest,
   type NamedTensor,
   type TensorSpec,
   type TrainSettings,
 } from '@fedweb/codec';
 import { z } from 'zod';
-import type { BackendChoice, BackendName, BackendReport, Dataset, TrainerApi, TrainProgress, TrainRequest, TrainResult, ValidateResult } from './api.js';
-import { BACKEND_NAMES, recoverEngine, selectBackend, short, type BackendEnv, type ProbeOptions } from './backends.js';
+import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress, TrainRequest, TrainResult, ValidateResult } from './api.js';
+import { recoverEngine, selectBackend, short } from './backends.js';
 import { createOptimizer, defaultLoss, evaluate, featureSize, isClassLabels, trainLoop, trainStep, trainableVariables, yieldToEventLoop, type RoundContext } from './train-loop.js';
-import { importModuleFromCode, loadComputePackage, type LoadedPackage, type ModuleImporter } from '../package/load.js';
+import { importModuleFromCode, loadComputePackage, type LoadedPackage } from '../package/load.js';
 import type { Model, PackageData, Tf, TrainHooks, TrainLoopOptions, TrainOutcome } from '../package/types.js';
-
-/** How a platform builds a trainer (the worker and the Node in-process trainer each pass their own). */
-export interface TrainerOptions {
-  /** Deflates update frames and inflates deflated model frames. */
-  compressor: Compressor;
-  /** Which backends exist here and how to register them. */
-  backends: BackendEnv;
-  /** Imports the verified package code (default: blob: URL in browsers, data: URL in Node). */
-  importModule?: ModuleImporter;
-  /** Probe budget for `auto`. */
-  probe?: ProbeOptions;
-  /** Minimum ms between progress callbacks (default 100). */
-  progressEveryMs?: number;
-}
-
-const InitSchema = z.object({
-  backend: z.enum(['auto', ...BACKEND_NAMES] as [BackendChoice, ...BackendChoice[]]).default('auto'),
-  wasmPaths: z.string().max(2048).optional(),
-  candidates: z.array(z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]])).optional(),
-  cachedReport: z
-    .object({ chosen: z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]]), candidates: z.record(z.string(), z.string()), cached: z.boolean() })
-    .optional(),
-});
-
-/** Options of {@link TrainerApi.init}, with this implementation's additive extras. */
-export interface TrainerInitOptions {
-  backend: BackendChoice;
-  /** Where the tfjs wasm files are served (a URL prefix ending in `/`), e.g. `/tfjs-wasm/`. Never a CDN. */
-  wasmPaths?: string;
-  /** Restricts the backends `auto` may probe, e.g. `['webgl', 'wasm', 'cpu']` to keep WebGPU off. */
-  candidates?: BackendName[];
-  /** A report cached by the caller (keyed by package hash and device): its backend is used without probing. */
-  cachedReport?: BackendReport;
-}
-
-/** The trainer's API with this implementation's init options. */
-export interface Trainer extends TrainerApi {
-  init(opts: TrainerInitOptions): Promise<void>;
-}
+import { InitSchema, type Trainer, type TrainerOptions } from './trainer-options.js';
+import { parseScaffold, residualFits, restoreFeedback, updateLayout } from './update-layout.js';
+import { checkWorkerDataset, toArrayBuffer } from './worker-ingress.js';
 
 /**
  * Creates the trainer around a tfjs namespace.
@@ -447,70 +410,4 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
     },
   };
   return trainer;
-}
-
-/** The update's tensors: the weights, then (SCAFFOLD) their control-variate deltas `<prefix>w_i`. */
-function updateLayout(layout: TensorSpec[], scaffoldPrefix?: string): TensorSpec[] {
-  return scaffoldPrefix === undefined ? layout : layout.concat(layout.map((s) => ({ name: scaffoldPrefix + s.name, shape: s.shape })));
-}
-
-/** Rebuilds error feedback from a persisted flat residual; a residual of another layout is dropped (it only delays information). */
-function restoreFeedback(flat: Float32Array, specs: TensorSpec[]): ErrorFeedback | null {
-  if (flat.length !== layoutSize(specs)) {
-    console.warn(`[fedweb] ignoring a top-k residual of ${flat.length} floats: this update has ${layoutSize(specs)}`);
-    return null;
-  }
-  return ErrorFeedback.from(unflattenTensors(flat, specs));
-}
-
-function residualFits(ef: ErrorFeedback, update: NamedTensor[]): boolean {
-  const res = ef.residual();
-  if (res.length === 0) return true;
-  const sizes = new Map(res.map((t) => [t.name, t.data.length]));
-  return res.length === update.length && update.every((t) => sizes.get(t.name) === t.data.length);
-}
-
-/** `settings.strategy.scaffold` as announced by the server's SCAFFOLD strategy (`{ version: 1, controlPrefix: 'c/' }`). */
-function parseScaffold(v: unknown): { prefix: string } | null {
-  if (v === undefined || v === null || v === false) return null;
-  const r = z.object({ version: z.literal(1), controlPrefix: z.string().min(1).max(32).default('c/') }).safeParse(v === true ? { version: 1 } : v);
-  if (!r.success) throw fedError('BAD_CONFIG', `settings.strategy.scaffold is invalid (this client speaks version 1): ${r.error.message}`);
-  return { prefix: r.data.controlPrefix };
-}
-
-/**
- * Checks a Dataset that crossed the worker boundary (typed arrays, consistent sizes, finite features); returns
- * its example count. The page-side `checkDataset` (client/dataset.ts) explains a data provider's mistakes to the
- * developer before the transfer; this is the worker's own ingress check, which trusts nothing the page sent.
- * @example
- * ```ts
- * checkWorkerDataset({ x: new Float32Array(4 * 784), xShape: [784], y: new Int32Array(4), yShape: [] }); // 4
- * ```
- */
-export function checkWorkerDataset(d: Dataset): number {
-  if (!d || typeof d !== 'object') throw fedError('BAD_CONFIG', 'setData() needs { x, xShape, y, yShape }');
-  if (!(d.x instanceof Float32Array)) throw fedError('BAD_CONFIG', 'dataset x must be a Float32Array');
-  if (!(d.y instanceof Float32Array || d.y instanceof Int32Array)) throw fedError('BAD_CONFIG', 'dataset y must be a Float32Array or Int32Array');
-  const dims = (s: unknown, what: string) => {
-    if (!Array.isArray(s) || s.length > 8 || !s.every((v) => Number.isInteger(v) && v > 0)) throw fedError('BAD_CONFIG', `dataset ${what} must be a list of positive integers, got ${JSON.stringify(s)}`);
-    return featureSize(s as number[]);
-  };
-  const fx = dims(d.xShape, 'xShape');
-  const fy = dims(d.yShape, 'yShape');
-  const check = (x: Float32Array, y: Float32Array | Int32Array, what: string): number => {
-    if (x.length % fx !== 0) throw fedError('SHAPE_MISMATCH', `${what} x has ${x.length} values, not a multiple of ${fx} (xShape [${d.xShape}])`);
-    const n = x.length / fx;
-    if (y.length !== n * fy) throw fedError('SHAPE_MISMATCH', `${what} has ${n} examples but y has ${y.length} values (expected ${n * fy} for yShape [${d.yShape}])`);
-    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw fedError('NON_FINITE', `${what} x holds ${x[i]} at index ${i}`);
-    return n;
-  };
-  const n = check(d.x, d.y, 'dataset');
-  if (d.validation) check(d.validation.x, d.validation.y, 'validation set');
-  return n;
-}
-
-/** The exact bytes of a view as a standalone ArrayBuffer (transferable; no copy when the view spans its buffer). */
-export function toArrayBuffer(v: Uint8Array): ArrayBuffer {
-  if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer) return v.buffer;
-  return v.slice().buffer as ArrayBuffer;
 }

@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { Dataset, TrainerApi, TrainProgress, TrainRequest } from './api.js';
 import type { ExposedTrainer } from './worker.js';
-import type { Trainer } from './trainer.js';
+import type { Trainer } from './trainer-options.js';
 import { createCallGuard } from './guard.js';
 
 /** The worker trainer: its API, the Worker, and a way to end it. */
