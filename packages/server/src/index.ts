@@ -1,5 +1,7 @@
 /**
- * @fedweb/server: controller, discovery, combiners, reducer, strategies and the `fedweb` CLI.
+ * @fedweb/server: controller, discovery, combiners, reducer, strategies and the `fedweb` CLI. The public surface:
+ * start a server or an external combiner, issue tokens, configure sessions, plug in a discovery policy, stores or
+ * a strategy. The typed REST client is `@fedweb/server/client`; test helpers are `@fedweb/server/testing`.
  *
  * @example
  * ```ts
@@ -11,14 +13,13 @@
  */
 export { startServer, readPackageDir, type ServerOptions, type FedServer, type ServerPlugin } from './server.js';
 export { startCombiner, type CombinerProcessOptions, type CombinerServer } from './combiner/process.js';
-export { Combiner, type CombinerOptions } from './combiner/combiner.js';
-export { Controller, type ControllerOptions } from './controller/controller.js';
-export { modelRef } from './controller/trail.js';
-export { packageRef } from './controller/packages.js';
+// Types only: they name `FedServer`'s fields (`controller`, `registry`, `combiner`); build them with `startServer`.
+export type { Controller } from './controller/controller.js';
 export type { LiveRound } from './controller/runtime.js';
-export { StartSessionSchema, PackageUploadSchema } from './http/schemas.js';
-export { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
+export type { CombinerRegistry, CombinerHandle } from './discovery/registry.js';
+export type { Combiner, CombinerOptions } from './combiner/combiner.js';
 export { leastLoaded, type DiscoveryPolicy, type CombinerLoad } from './discovery/policy.js';
+export { StartSessionSchema, PackageUploadSchema } from './http/schemas.js';
 export { issueToken, verifyToken, authorize, ROLES, type Role, type Principal, type IssueTokenOptions, type Permission } from './auth.js';
 export {
   SessionConfigSchema,
@@ -30,9 +31,9 @@ export {
   type SelectionPolicy,
   type ValidityPolicy,
 } from './config.js';
-export { httpStatusOf } from '@fedweb/codec';
-export { FsBlobStore, sha256Node } from './store/fs-blob-store.js';
-export { SqliteStateStore, openSqliteStateStore } from './store/sqlite-state-store.js';
+// The embedded stores, for deployments that wrap or compose them (`startServer({ state, blobs })`).
+export { FsBlobStore } from './store/fs-blob-store.js';
+export { openSqliteStateStore } from './store/sqlite-state-store.js';
 export type * from './store/types.js';
 export type { Logger, LogLevel } from './log.js';
 export { getStrategy, listStrategies, registerStrategy } from './strategy/index.js';
