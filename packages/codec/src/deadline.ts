@@ -60,3 +60,25 @@ export async function withTimeout<T>(
     if (onAbort && signal) signal.removeEventListener('abort', onAbort);
   }
 }
+
+/**
+ * Waits `ms` milliseconds, or rejects with the signal's reason as soon as it aborts.
+ * @example
+ * ```ts
+ * await sleep(backoff.next(), stopSignal);
+ * ```
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

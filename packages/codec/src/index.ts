@@ -55,7 +55,7 @@ export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layou
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';
 export { createRng, hashSeed, mixSeed, shuffleInPlace, type Rng } from './prng.js';
 export { backoffDelay, Backoff, type BackoffOptions } from './backoff.js';
-export { abortReason, withTimeout } from './deadline.js';
+export { abortReason, sleep, withTimeout } from './deadline.js';
 export {
   DEFAULT_HTTP_TIMEOUT_MS,
   DEFAULT_MAX_RESPONSE_BYTES,

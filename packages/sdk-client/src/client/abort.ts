@@ -1,34 +1,11 @@
 /**
  * Timeouts and cancellation for every await that crosses a boundary (network, worker, storage).
  * Each helper clears its timer and removes its abort listener in `finally`, so nothing leaks
- * whichever way the race ends (the pitfall "Promise.race timeouts that never clear their timer"). `abortReason` and
- * `withTimeout` live in `@fedweb/codec` (the HTTP core uses them too); `sleep` and `linkedController` are the SDK's.
+ * whichever way the race ends (the pitfall "Promise.race timeouts that never clear their timer"). `abortReason`,
+ * `sleep` and `withTimeout` live in `@fedweb/codec` (the server and the HTTP core use them too); `linkedController` is the SDK's.
  */
-import { abortReason } from '@fedweb/codec';
 
-export { abortReason, withTimeout } from '@fedweb/codec';
-
-/**
- * Waits `ms` milliseconds, or rejects with the signal's reason as soon as it aborts.
- * @example
- * ```ts
- * await sleep(backoff.next(), stopSignal);
- * ```
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { abortReason, sleep, withTimeout } from '@fedweb/codec';
 
 /**
  * A controller that aborts when any of `parents` aborts (with the same reason). Call `dispose()` to detach

@@ -11,7 +11,7 @@ import type { Compressor } from '@fedweb/codec';
 import type { CombinerRegistry } from '../discovery/registry.js';
 import type { Logger } from '../log.js';
 import type { BlobStore, ModelRecord, PackageRecord, RoundRecord, SessionRecord, StateStore } from '../store/types.js';
-import { uploadPackage, type PackageUpload } from './packages.js';
+import { storePackage, type PackageUpload } from './packages.js';
 import type { ControllerDeps, LiveRound } from './runtime.js';
 import { Sessions } from './sessions.js';
 
@@ -70,7 +70,7 @@ export class Controller extends EventEmitter {
    * @throws FedError PACKAGE_INVALID when the manifest, the hash or the seed model is wrong.
    */
   uploadPackage(input: PackageUpload): Promise<PackageRecord> {
-    return uploadPackage(this.deps, input);
+    return storePackage(this.deps, input);
   }
 
   /** The SHA-256 of a model that is in the trail or about to be committed (validation reads it), or null. */

@@ -18,7 +18,7 @@ import { sha256Node } from '../store/fs-blob-store.js';
 import type { ModelRecord, PackageRecord } from '../store/types.js';
 import type { ControllerDeps } from './runtime.js';
 
-/** What `uploadPackage` takes: the manifest (unparsed), the bundle and the seed model frame. */
+/** What `storePackage` (`Controller.uploadPackage`) takes: the manifest (unparsed), the bundle and the seed model frame. */
 export interface PackageUpload {
   manifest: unknown;
   bundle: Uint8Array;
@@ -43,10 +43,10 @@ export function packageRef(p: Pick<PackageRecord, 'sha256' | 'bytes'>): BlobRef 
  * @throws FedError PACKAGE_INVALID when the manifest, the hash or the seed model is wrong.
  * @example
  * ```ts
- * const rec = await uploadPackage(deps, await readPackageDir('./dist/package'));
+ * const rec = await storePackage(deps, await readPackageDir('./dist/package'));
  * ```
  */
-export async function uploadPackage(deps: Pick<ControllerDeps, 'state' | 'blobs' | 'log' | 'compressor'>, input: PackageUpload): Promise<PackageRecord> {
+export async function storePackage(deps: Pick<ControllerDeps, 'state' | 'blobs' | 'log' | 'compressor'>, input: PackageUpload): Promise<PackageRecord> {
   const parsed = ComputePackageManifestSchema.safeParse(input.manifest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -3,6 +3,7 @@
  * (step 1 of a round, and the opening of an async stream), then the sample of clients that train. One path for
  * sync rounds and async streams.
  */
+import { sleep } from '@fedweb/codec';
 import { isEligible, sample, type SelectionPolicy, type SessionConfig } from '../config.js';
 import type { ControllerDeps } from '../controller/runtime.js';
 import type { CombinerHandle } from '../discovery/registry.js';
@@ -52,7 +53,8 @@ export async function prepareParticipants(
       deps.log.info({ sessionId: s.id, ...logContext, combiners: handles.length, clientsRequired: config.clientsRequired }, 'waiting for enough eligible clients');
       waitingLogged = true;
     }
-    await sleep(deps.timing.waitPollMs, signal);
+    // Ends early (without throwing) when the session stops: the loop's next check sees the signal.
+    await sleep(deps.timing.waitPollMs, signal).catch(() => undefined);
   }
 }
 
@@ -97,23 +99,4 @@ export function sampleClients(participants: Participant[], clientsPerRound: Sess
  */
 export function eligibleOn(handle: CombinerHandle, selection: SelectionPolicy): string[] {
   return [...handle.clients.values()].filter((c) => isEligible(c.capabilities, selection)).map((c) => c.clientId).sort();
-}
-
-/**
- * Waits `ms`, or less when `signal` fires (never rejects).
- * @example
- * ```ts
- * await sleep(1000, rt.abort.signal);
- * ```
- */
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
