@@ -14,6 +14,7 @@ import {
   type ComputePackageManifest,
   type NamedTensor,
 } from '@fedweb/codec';
+import { parseBody } from '../http/schemas.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import type { ModelRecord, PackageRecord } from '../store/types.js';
 import type { ControllerDeps } from './runtime.js';
@@ -47,12 +48,7 @@ export function packageRef(p: Pick<PackageRecord, 'sha256' | 'bytes'>): BlobRef 
  * ```
  */
 export async function storePackage(deps: Pick<ControllerDeps, 'state' | 'blobs' | 'log' | 'compressor'>, input: PackageUpload): Promise<PackageRecord> {
-  const parsed = ComputePackageManifestSchema.safeParse(input.manifest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw fedError('PACKAGE_INVALID', `manifest${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message}`);
-  }
-  const manifest: ComputePackageManifest = parsed.data;
+  const manifest: ComputePackageManifest = parseBody(ComputePackageManifestSchema, input.manifest, 'manifest', 'PACKAGE_INVALID');
   const sha = sha256Node(input.bundle);
   if (sha !== manifest.sha256) throw fedError('PACKAGE_INVALID', `bundle SHA-256 is ${sha}, the manifest says ${manifest.sha256}`);
   if (input.bundle.byteLength !== manifest.bytes) throw fedError('PACKAGE_INVALID', `bundle is ${input.bundle.byteLength} bytes, the manifest says ${manifest.bytes}`);

@@ -4,7 +4,7 @@
  * the last committed model.
  */
 import { fedError, toFedError } from '@fedweb/codec';
-import { StartSessionSchema } from '../http/schemas.js';
+import { parseBody, StartSessionSchema } from '../http/schemas.js';
 import { runAsyncSession, runSyncRound } from '../round/index.js';
 import type { RoundRecord, SessionRecord } from '../store/types.js';
 import { emit, newRuntime, type ControllerDeps, type LiveRound, type SessionRuntime } from './runtime.js';
@@ -52,12 +52,7 @@ export class Sessions {
 
   private async startNow(input: unknown): Promise<SessionRecord> {
     const { state, log } = this.deps;
-    const parsed = StartSessionSchema.safeParse(input ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw fedError('BAD_CONFIG', `session config${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message}`);
-    }
-    const { id: requestedId, ...config } = parsed.data;
+    const { id: requestedId, ...config } = parseBody(StartSessionSchema, input ?? {}, 'session config');
     const strategy = strategyOf(config);
     const options = strategyOptions(strategy, config);
     const active = (await state.listSessions()).find((s) => s.status === 'running' || s.status === 'paused');

@@ -3,7 +3,7 @@
  * the typed API client and documentation generators read one definition.
  */
 import { z } from 'zod';
-import { CapabilitiesSchema, fedError } from '@fedweb/codec';
+import { CapabilitiesSchema, fedError, type ErrorCode } from '@fedweb/codec';
 import { SessionConfigSchema } from '../config.js';
 
 /**
@@ -56,16 +56,16 @@ export const ShaParam = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a
 export const ModelsQuery = z.object({ sessionId: z.string().max(128).optional(), token: z.string().optional() });
 
 /**
- * Parses a request part, or throws BAD_CONFIG naming the first field that is wrong.
+ * Parses a request part, or throws `code` (default BAD_CONFIG) naming the first field that is wrong.
  * @example
  * ```ts
  * const { id } = parseBody(IdParam, req.params, 'params');
+ * parseBody(ComputePackageManifestSchema, manifest, 'manifest', 'PACKAGE_INVALID');
  * ```
  */
-export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string, code: ErrorCode = 'BAD_CONFIG'): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  throw fedError('BAD_CONFIG', `${what}${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message ?? 'invalid'}`);
+  throw fedError(code, `${what}${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message ?? 'invalid'}`);
 }
-
