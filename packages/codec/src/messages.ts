@@ -70,6 +70,11 @@ export const WelcomeSchema = envelope('welcome', {
   heartbeatMs: z.number().int().min(100).max(600_000),
   /** A pending upload the combiner will still accept (round still open), so a reloaded client can resume it. */
   openRoundId: id.optional(),
+  /**
+   * The round in which this combiner has already counted this client's update (its `update.ack` may have been
+   * lost in a cut): a client still holding that update treats it as acknowledged instead of dropping it unseen.
+   */
+  countedRoundId: id.optional(),
 });
 export const HeartbeatSchema = envelope('heartbeat', { t: finite, capabilities: CapabilitiesSchema.optional() });
 export const TrainTaskSchema = envelope('task.train', {

@@ -441,6 +441,18 @@ describe('FedClient resilience', () => {
     expect(h.server.pendingKinds()).not.toContain('update');
   });
 
+  it('a reloaded client whose update the combiner already counted reports it acknowledged, without uploading it again', async () => {
+    const { h, u1 } = await reloadedBeforeAck();
+    h.server.openRoundId = undefined;
+    h.server.countedRoundId = 'r1'; // the ack was lost in the cut, the update is in the sum
+    const b = await h.joined();
+    const acked = await b.ev.wait('round', (r) => r.phase === 'acknowledged');
+    expect(acked).toMatchObject({ roundId: 'r1', taskId: u1.taskId });
+    expect(await h.cache.getPendingUpdate(b.client.clientId!)).toBeUndefined();
+    expect(h.server.pendingKinds()).not.toContain('update');
+    expect(b.ev.log.round.map((r) => r.phase)).toEqual(['acknowledged']);
+  });
+
   it('a reloaded client drops the pending update when the round has closed', async () => {
     const { h } = await reloadedBeforeAck();
     h.server.openRoundId = undefined;

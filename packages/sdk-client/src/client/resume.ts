@@ -3,7 +3,8 @@
  * and not yet trained (stored when training starts, removed once its update is stored) and one update trained and
  * not yet acknowledged (stored before the first chunk is sent, removed on `update.ack`, `DUPLICATE_UPDATE` or a
  * final refusal). The combiner's `welcome` names the round it still expects this client's update for
- * (`openRoundId`); work for any other round is dropped, since the combiner would refuse it as `STALE_ROUND`.
+ * (`openRoundId`); work for any other round is dropped, since the combiner would refuse it as `STALE_ROUND`. An
+ * update the combiner already counted (`countedRoundId`: its ack was lost in a cut) is acknowledged, not dropped.
  */
 import type { MessageOf } from '@fedweb/codec';
 import { requireCache, type ClientContext } from './context.js';
@@ -41,6 +42,7 @@ export async function resume(parts: ResumeParts, welcome: MessageOf<'welcome'>, 
   const pending = await cache.getPendingUpdate(cid);
   if (pending && !uploader.isUploading(pending.uploadId)) {
     if (pending.roundId === open) await uploader.resume(pending, stop);
+    else if (pending.roundId === welcome.countedRoundId) await uploader.counted(pending);
     else await cache.deletePendingUpdate(cid, pending.uploadId);
   }
   const pt = await cache.getPendingTask(cid);

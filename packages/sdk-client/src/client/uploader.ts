@@ -80,9 +80,23 @@ export class Uploader {
     return this.upload(p, signal);
   }
 
+  /**
+   * The combiner says (`welcome.countedRoundId`) it counted this update already: its ack was lost in a cut.
+   * Acknowledged, without uploading it again.
+   */
+  async counted(p: PendingUpdate): Promise<void> {
+    await this.#acknowledged(p);
+  }
+
   /** An ack nobody waits for (it came after our timeout): the update was counted, forget it. */
   lateAck(uploadId: string): void {
     void this.ctx.cache()?.deletePendingUpdate(this.ctx.clientId(), uploadId).catch(() => {});
+  }
+
+  /** The combiner counted `p`: it leaves the cache and the round is `acknowledged`. */
+  async #acknowledged(p: PendingUpdate): Promise<void> {
+    await requireCache(this.ctx).deletePendingUpdate(p.clientId, p.uploadId);
+    this.ctx.reporter.emit('round', { roundId: p.roundId, taskId: p.taskId, sessionId: p.sessionId, task: 'train', phase: 'acknowledged', bytes: p.bytes.byteLength, f32Bytes: p.f32Bytes });
   }
 
   async #run(p: PendingUpdate, signal: AbortSignal): Promise<void> {
@@ -134,19 +148,11 @@ export class Uploader {
         }
         throw err;
       }
-      if (answer.kind === 'update.ack') {
-        await cache.deletePendingUpdate(p.clientId, p.uploadId);
-        reporter.emit('round', { ...base, phase: 'acknowledged' });
-        return;
-      }
+      if (answer.kind === 'update.ack') return this.#acknowledged(p);
       if (answer.kind !== 'error') throw fedError('INTERNAL', `unexpected ${answer.kind} while uploading`);
       const err = fedError(answer.code, `the combiner refused update ${p.uploadId} for round ${p.roundId}: ${answer.message}`);
-      if (err.code === 'DUPLICATE_UPDATE') {
-        // Already counted (our ack got lost in a cut): done.
-        await cache.deletePendingUpdate(p.clientId, p.uploadId);
-        reporter.emit('round', { ...base, phase: 'acknowledged' });
-        return;
-      }
+      // Already counted (our ack got lost in a cut): done.
+      if (err.code === 'DUPLICATE_UPDATE') return this.#acknowledged(p);
       if (err.retryable && attempt < MAX_UPLOAD_ATTEMPTS) continue;
       // A decision of the server (STALE_ROUND, NOT_SELECTED, SHAPE_MISMATCH, ...): respect it, drop the update.
       await cache.deletePendingUpdate(p.clientId, p.uploadId);

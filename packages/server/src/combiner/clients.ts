@@ -24,6 +24,8 @@ export interface ClientConn {
 export interface ClientEvents {
   /** The task a joining client still owes (named in `welcome` as `openRoundId`), if any. */
   openTaskOf(clientId: string): string | undefined;
+  /** The round whose part has already counted this client's update (named in `welcome` as `countedRoundId`), if any. */
+  countedRoundOf(clientId: string): string | undefined;
   /** A client joined (its `welcome` is sent): hand it its work. */
   joined(conn: ClientConn): void;
   /** A message of a joined client other than `hello` and `heartbeat`. */
@@ -181,6 +183,7 @@ export class ClientHub {
     conn.lastSeen = Date.now();
     this.byId.set(hello.clientId, conn);
     const openRoundId = this.events.openTaskOf(hello.clientId);
+    const countedRoundId = this.events.countedRoundOf(hello.clientId);
     conn.peer.send({
       v: 1,
       kind: 'welcome',
@@ -188,6 +191,7 @@ export class ClientHub {
       combinerId: this.opts.combinerId,
       heartbeatMs: this.opts.heartbeatMs,
       ...(openRoundId ? { openRoundId } : {}),
+      ...(countedRoundId ? { countedRoundId } : {}),
     });
     this.events.joined(conn);
     this.events.changed();

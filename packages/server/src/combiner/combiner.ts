@@ -114,6 +114,7 @@ export class Combiner {
       { combinerId: this.id, auth: opts.auth, log, heartbeatMs: this.heartbeatMs, maxClients: opts.maxClients ?? 20_000, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000 },
       {
         openTaskOf: (id) => this.control.round?.openTaskOf(id) ?? this.openStream()?.openTaskOf(id),
+        countedRoundOf: (id) => this.control.round?.countedRoundOf(id),
         joined: (conn) => this.onJoined(conn),
         message: (conn, msg) => this.onClientMessage(conn, msg),
         binary: (conn, bytes) => this.admission.chunk(conn, bytes),

@@ -85,8 +85,9 @@ describe('reconnect grace', () => {
     const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 30_000, encoding: 'f32' });
     await a.waitFor('update.ack', () => true, 20_000, true);
     const welcome = await reconnect(a);
-    // It delivered already: no task is pending for it.
+    // It delivered already: no task is pending for it, and the welcome says its update was counted.
     expect(welcome.openRoundId).toBeUndefined();
+    expect(welcome.countedRoundId).toBe(first!.roundId);
     const dup = a.waitFor('error', (m) => m.code === 'DUPLICATE_UPDATE', 20_000);
     await a.sendUpdate(first!, ONES, LAYOUT);
     await dup;

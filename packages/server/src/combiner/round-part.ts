@@ -103,6 +103,11 @@ export class RoundPart implements Collector {
     return this.owes(clientId) ? this.id : undefined;
   }
 
+  /** This part's round id when it has counted an update of `clientId` (a rejoining client may have lost its ack). */
+  countedRoundOf(clientId: string): string | undefined {
+    return this.delivered.has(clientId) ? this.id : undefined;
+  }
+
   /** A client (re)joined: its grace ends, and it gets its task again if it still owes an update. */
   rejoined(conn: ClientConn): void {
     const clientId = conn.clientId as string;

@@ -22,6 +22,8 @@ export class FakeServer {
   /** Status and body of `POST /api/discover` (default 200 with this combiner). */
   discoverReply: (() => { status: number; body: unknown }) | undefined;
   openRoundId: string | undefined;
+  /** Named in `welcome` as the round in which this client's update was already counted. */
+  countedRoundId: string | undefined;
   heartbeatMs = 60_000;
   /** Send `welcome` on `hello` (turn off to answer by hand). */
   autoWelcome = true;
@@ -117,7 +119,7 @@ export class FakeServer {
         this.hellos.push(m);
         if (this.autoWelcome) {
           this.send(
-            { v: 1, kind: 'welcome', clientId: m.clientId, combinerId: 'comb-1', heartbeatMs: this.heartbeatMs, ...(this.openRoundId ? { openRoundId: this.openRoundId } : {}) },
+            { v: 1, kind: 'welcome', clientId: m.clientId, combinerId: 'comb-1', heartbeatMs: this.heartbeatMs, ...(this.openRoundId ? { openRoundId: this.openRoundId } : {}), ...(this.countedRoundId ? { countedRoundId: this.countedRoundId } : {}) },
             ws,
           );
         }
