@@ -79,6 +79,22 @@ export function meanDelta(merged: PartialAggregate, ctx: StrategyContext, key = 
 }
 
 /**
+ * The combiner and reducer side of every weighted-sum strategy: an empty sum partial, the example-weighted fold,
+ * the associative merge.
+ * @example
+ * ```ts
+ * const fedopt: Strategy<O, S> = { ...sumAggregation(), name: 'fedadam', serverStep, ... };
+ * ```
+ */
+export function sumAggregation(): Pick<Strategy<unknown, unknown>, 'createPartial' | 'foldUpdate' | 'mergePartials'> {
+  return {
+    createPartial: (_o, ctx) => createSumPartial(ctx),
+    foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
+    mergePartials: (_o, a, b, ctx) => mergeSums(a, b, ctx),
+  };
+}
+
+/**
  * The stateless weighted-mean strategy shared by FedAvg and FedProx: a running example-weighted sum on the
  * combiners and `x_{t+1} = x_t + Σ n_i Δ_i / Σ n_i` on the reducer (McMahan et al. 2017, Algorithm 1).
  * The two differ only in what the clients are told (`configureFit`): FedProx's μ (Li et al. 2020).
@@ -96,9 +112,7 @@ export function weightedMeanStrategy<O>(spec: {
   return {
     ...statelessSync(spec),
     configureFit: (o) => spec.configureFit(o),
-    createPartial: (_o, ctx) => createSumPartial(ctx),
-    foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
-    mergePartials: (_o, a, b, ctx) => mergeSums(a, b, ctx),
+    ...sumAggregation(),
     serverStep(_o, state, global, merged, ctx) {
       const delta = meanDelta(merged, ctx);
       if (!delta) return null;

@@ -21,7 +21,7 @@ import { fedError } from '@fedweb/codec';
 import { z } from 'zod';
 import { stateTensor } from '../common.js';
 import type { Strategy } from '../types.js';
-import { createSumPartial, foldWeighted, meanDelta, mergeSums } from '../weighted-sum.js';
+import { meanDelta, sumAggregation } from '../weighted-sum.js';
 
 export const FedOptOptionsSchema = z.strictObject({
   /** Server learning rate η. */
@@ -129,9 +129,7 @@ export function createFedOpt(variant: FedOptVariant): Strategy<FedOptOptions, Fe
       return { m: new Float32Array(global.length), v, step: 0 };
     },
     configureFit: () => ({}),
-    createPartial: (_o, ctx) => createSumPartial(ctx),
-    foldUpdate: (_o, partial, update, tools, ctx) => foldWeighted(partial, update, tools, ctx),
-    mergePartials: (_o, a, b, ctx) => mergeSums(a, b, ctx),
+    ...sumAggregation(),
     serverStep(o, state, global, merged, ctx) {
       const delta = meanDelta(merged, ctx);
       if (!delta) return null;
