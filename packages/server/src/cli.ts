@@ -15,6 +15,35 @@ import { ApiClient, type StartSessionInput } from './api-client/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Connection limits (README "Threat model: connections and resource limits"), shared by server and combiner. */
+const LIMIT_HELP = `  --max-connections <n>   open connections at once (default 3/4 of the fd limit - 32); more get HTTP 503
+  --max-connections-per-address <n> open connections from one address (default 256; loopback exempt)
+  --headers-timeout-ms <n> time to send a request's headers (default 10000)
+  --idle-timeout-ms <n>   an HTTP connection without traffic is closed (default 60000)
+  --hello-timeout-ms <n>  a WebSocket that sends no hello is closed (default 10000)`;
+
+const LIMIT_OPTIONS = {
+  'max-connections': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
+  'headers-timeout-ms': { type: 'string' },
+  'idle-timeout-ms': { type: 'string' },
+  'hello-timeout-ms': { type: 'string' },
+} as const;
+
+/** The connection limits given on the command line (absent flags keep their defaults). */
+function limitFlags(values: Partial<Record<keyof typeof LIMIT_OPTIONS, string>>) {
+  const pick = (flag: keyof typeof LIMIT_OPTIONS, key: string): Record<string, number> => (values[flag] === undefined ? {} : { [key]: num(values[flag], flag) as number });
+  return {
+    connections: {
+      ...pick('max-connections', 'maxConnections'),
+      ...pick('max-connections-per-address', 'maxConnectionsPerAddress'),
+      ...pick('headers-timeout-ms', 'headersTimeoutMs'),
+      ...pick('idle-timeout-ms', 'idleTimeoutMs'),
+    },
+    combiner: pick('hello-timeout-ms', 'helloTimeoutMs'),
+  };
+}
+
 const HELP: Record<string, string> = {
   main: `fedweb: federated learning for the web and the edge
 
@@ -38,6 +67,7 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
+${LIMIT_HELP}
   --no-embedded-combiner  run no combiner in this process (external combiners only)
   --log-level <level>     fatal|error|warn|info|debug (default info)
 
@@ -54,6 +84,7 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --token <jwt>           an operator token for the controller (instead of --secret)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
+${LIMIT_HELP}
   --log-level <level>     (default info)`,
   token: `usage: fedweb token --role <role> --sub <subject> [options]
 
@@ -128,11 +159,13 @@ async function cmdServer(args: string[]): Promise<void> {
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
+    ...LIMIT_OPTIONS,
     'embedded-combiner': { type: 'boolean', default: true },
     'log-level': { type: 'string' },
   });
   if (values.help) return void console.log(HELP.server);
   const secret = values.secret ?? process.env.FEDWEB_SECRET;
+  const flags = limitFlags(values);
   const server = await startServer({
     dataDir: values['data-dir'] ?? './.fedweb',
     port: num(values.port, 'port') ?? 8080,
@@ -141,7 +174,8 @@ async function cmdServer(args: string[]): Promise<void> {
     ...(values.package ? { computePackage: { dir: resolve(values.package) } } : {}),
     ...(values.static ? { staticDir: resolve(values.static) } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
-    ...(values['reconnect-grace-ms'] ? { combiner: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
+    combiner: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
+    connections: flags.connections,
     embeddedCombiner: values['embedded-combiner'] !== false,
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
@@ -161,11 +195,13 @@ async function cmdCombiner(args: string[]): Promise<void> {
     token: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
+    ...LIMIT_OPTIONS,
     'log-level': { type: 'string' },
   });
   if (values.help) return void console.log(HELP.combiner);
   if (!values.controller || !values.name) throw new Error('--controller and --name are required (see fedweb combiner --help)');
   const secret = values.secret ?? process.env.FEDWEB_SECRET;
+  const flags = limitFlags(values);
   const c = await startCombiner({
     controllerUrl: values.controller,
     name: values.name,
@@ -175,7 +211,8 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(secret ? { secret } : {}),
     ...(values.token ? { token: values.token } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
-    ...(values['reconnect-grace-ms'] ? { limits: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
+    limits: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
+    connections: flags.connections,
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
   console.log(`fedweb combiner ${c.id} listening on ${c.url}`);

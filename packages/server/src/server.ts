@@ -22,12 +22,13 @@ import { Controller } from './controller/controller.js';
 import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
+import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import type { Logger, LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
-import { createMemoryLink, guard, wsPeer, type Peer, type PeerHandlers } from './transport.js';
+import { createMemoryLink, guard, helloDeadline, wsPeer, type Peer, type PeerHandlers } from './transport.js';
 
 /** A Fastify plugin to register on the server, with its options. */
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
@@ -52,7 +53,9 @@ export interface ServerOptions {
   /** Run the embedded combiner (default true, id `embedded`). */
   embeddedCombiner?: boolean | { id?: string };
   /** Limits of the embedded combiner. */
-  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  /** Connection caps and HTTP timeouts (see http/connections.ts; every field has a default). */
+  connections?: Partial<ConnectionLimits>;
   discoveryPolicy?: DiscoveryPolicy;
   /** Default `info`. */
   logLevel?: LogLevel;
@@ -213,13 +216,16 @@ export function keepAlive(ws: WebSocket, ms: number): () => void {
 export async function startServer(opts: ServerOptions = {}): Promise<FedServer> {
   const dataDir = resolve(opts.dataDir ?? './.fedweb');
   await mkdir(join(dataDir, 'blobs'), { recursive: true });
+  const limits = connectionLimits(opts.connections);
   const app = Fastify({
+    ...fastifyTimeouts(limits),
     logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
     forceCloseConnections: true,
   });
   const log: Logger = app.log;
+  guardConnections(app.server, limits, log);
   const auth = createAuthenticator(opts.secret);
   if (!auth.enabled) {
     log.warn({}, '!!! AUTH IS OFF: no --secret / FEDWEB_SECRET given; anyone who can reach this port can run sessions and join as any client. Dev mode only. !!!');
@@ -295,7 +301,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     (socket: WebSocket, req: FastifyRequest) => {
       let peer: Peer;
       const handlers = combinerLinkHandlers(registry, auth, log, false, requestToken(req), () => peer);
-      peer = wsPeer(socket, log, handlers);
+      peer = wsPeer(socket, log, helloDeadline(handlers, 'combiner.hello', opts.combiner?.helloTimeoutMs ?? 10_000, () => peer));
       keepAlive(socket, 10_000);
     },
   );
@@ -329,7 +335,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     });
     c.attachController(combinerSide);
     app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
-      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req)));
+      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req), req.socket));
     });
   }
 

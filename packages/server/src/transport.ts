@@ -72,6 +72,35 @@ export function guard(log: Logger, what: string, fn: () => unknown): void {
 }
 
 /**
+ * Wraps handlers so that a peer that sends no `kind` message within `ms` is closed (4408): a socket that never
+ * introduces itself does not hold a connection.
+ * @example
+ * ```ts
+ * let peer: Peer;
+ * peer = wsPeer(socket, log, helloDeadline(handlers, 'combiner.hello', 10_000, () => peer));
+ * ```
+ */
+export function helloDeadline(handlers: PeerHandlers, kind: Message['kind'], ms: number, getPeer: () => Peer): PeerHandlers {
+  const timer = setTimeout(() => {
+    const peer = getPeer();
+    peer.send({ v: 1, kind: 'error', code: 'TIMEOUT', message: `no ${kind} within ${ms} ms` });
+    peer.close(4408, `${kind} timeout`);
+  }, ms);
+  timer.unref();
+  return {
+    ...handlers,
+    message(msg) {
+      if (msg.kind === kind) clearTimeout(timer);
+      handlers.message(msg);
+    },
+    close(code, reason) {
+      clearTimeout(timer);
+      handlers.close(code, reason);
+    },
+  };
+}
+
+/**
  * Wraps a `ws` socket as a {@link Peer}. Text messages are parsed with `parseMessage`; an invalid one is
  * answered with an `error` message and reported to `handlers.invalid`.
  * @example
@@ -138,7 +167,8 @@ export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer
 
 /**
  * An in-process pair of peers (the embedded combiner's link to the controller). Messages are encoded and
- * parsed like on a socket and delivered asynchronously (never re-entrantly).
+ * parsed like on a socket and delivered asynchronously (never re-entrantly). A side that pauses holds back the
+ * other side's binary sends (their promises settle on resume), as a paused socket would.
  * @example
  * ```ts
  * const link = createMemoryLink(log);
@@ -150,6 +180,9 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
   let handlersA: PeerHandlers | null = null;
   let handlersB: PeerHandlers | null = null;
   let open = true;
+  /** Per side: paused, and the binary sends of the other side waiting for it to resume. */
+  const sideA = { paused: false, waiting: [] as Array<(ok: boolean) => void> };
+  const sideB = { paused: false, waiting: [] as Array<(ok: boolean) => void> };
   const deliver = (to: () => PeerHandlers | null, fn: (h: PeerHandlers) => void): void => {
     setImmediate(() => {
       const h = to();
@@ -159,6 +192,7 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
   const closeBoth = (code: number, reason: string): void => {
     if (!open) return;
     open = false;
+    for (const w of [...sideA.waiting.splice(0), ...sideB.waiting.splice(0)]) w(false);
     const a = handlersA;
     const b = handlersB;
     setImmediate(() => {
@@ -166,7 +200,7 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
       if (b) guard(log, 'close handler', () => b.close(code, reason));
     });
   };
-  const make = (other: () => PeerHandlers | null): Peer => ({
+  const make = (other: () => PeerHandlers | null, self: typeof sideA, peerSide: typeof sideA): Peer => ({
     get open() {
       return open;
     },
@@ -189,23 +223,37 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
     sendBinary(bytes) {
       if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
       const copy = bytes.slice();
-      deliver(other, (h) => h.binary(copy));
-      return Promise.resolve();
+      if (!peerSide.paused) {
+        deliver(other, (h) => h.binary(copy));
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve, reject) => {
+        peerSide.waiting.push((ok) => {
+          if (!ok) return reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
+          deliver(other, (h) => h.binary(copy));
+          resolve();
+        });
+      });
     },
     buffered: () => 0,
-    pause: () => undefined,
-    resume: () => undefined,
+    pause: () => {
+      self.paused = true;
+    },
+    resume: () => {
+      self.paused = false;
+      for (const w of self.waiting.splice(0)) w(true);
+    },
     close: (code = 1000, reason = '') => closeBoth(code, reason),
     terminate: () => closeBoth(1006, 'terminated'),
   });
   return {
     connectA(h) {
       handlersA = h;
-      return make(() => handlersB);
+      return make(() => handlersB, sideA, sideB);
     },
     connectB(h) {
       handlersB = h;
-      return make(() => handlersA);
+      return make(() => handlersA, sideB, sideA);
     },
   };
 }

@@ -152,7 +152,10 @@ export class Admission {
     try {
       this.opts.uploads.begin(conn, msg, max);
     } catch (e) {
-      this.refuseAttempt(c, conn, clientId, msg, toFedError(e, 'BAD_MESSAGE'));
+      const err = toFedError(e, 'BAD_MESSAGE');
+      // The in-flight budget is full for now: not the sender's fault, so not one of its attempts.
+      if (err.code === 'UNAVAILABLE') return this.reply(c, conn, { err, tally: 'refused' }, msg.uploadId);
+      this.refuseAttempt(c, conn, clientId, msg, err);
     }
   }
 

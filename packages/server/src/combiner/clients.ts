@@ -3,6 +3,7 @@
  * reconnect replaces the old socket), heartbeats and the sweep that drops silent clients. It knows nothing of
  * rounds: what a joined client gets next and what its messages mean is decided through {@link ClientEvents}.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Capabilities, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
 import { authorizeClientId, type Authenticator } from '../auth.js';
@@ -47,6 +48,8 @@ export interface ClientHubOptions {
   heartbeatMs: number;
   maxClients: number;
   helloTimeoutMs: number;
+  /** Bytes a socket may send before its `hello` is accepted (more: closed with 1009). */
+  maxPreAuthBytes: number;
 }
 
 /**
@@ -64,8 +67,8 @@ export function sendClientError(conn: ClientConn, err: FedError, ref?: string): 
  * The client sockets of one combiner.
  * @example
  * ```ts
- * const hub = new ClientHub({ combinerId: 'c1', auth, log, heartbeatMs: 5000, maxClients: 20_000, helloTimeoutMs: 10_000 }, events);
- * app.get('/ws/client', { websocket: true }, (socket) => hub.attach(socket));
+ * const hub = new ClientHub({ combinerId: 'c1', auth, log, heartbeatMs: 5000, maxClients: 20_000, helloTimeoutMs: 10_000, maxPreAuthBytes: 65_536 }, events);
+ * app.get('/ws/client', { websocket: true }, (socket, req) => hub.attach(socket, undefined, req.socket));
  * ```
  */
 export class ClientHub {
@@ -109,8 +112,9 @@ export class ClientHub {
   /**
    * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
    * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
+   * `raw`: the upgraded TCP socket, whose bytes are counted until `hello` is accepted (`maxPreAuthBytes`).
    */
-  attach(ws: WebSocket, httpToken?: string): void {
+  attach(ws: WebSocket, httpToken?: string, raw?: Socket): void {
     if (this.closing) {
       ws.close(1001, 'combiner shutting down');
       return;
@@ -149,6 +153,28 @@ export class ClientHub {
     }, this.opts.helloTimeoutMs);
     conn.helloTimer.unref();
     this.conns.add(conn);
+    if (raw) this.limitPreAuth(conn, raw);
+  }
+
+  /**
+   * Counts what a socket sends until its `hello` is accepted: past `maxPreAuthBytes` it stops being read and is
+   * closed (1009), so an unauthenticated socket buffers at most that plus one read, not a whole WebSocket message.
+   */
+  private limitPreAuth(conn: ClientConn, raw: Socket): void {
+    const max = this.opts.maxPreAuthBytes;
+    let bytes = 0;
+    const count = (data: Buffer): void => {
+      if (conn.clientId !== null || conn.closed) return void raw.off('data', count);
+      bytes += data.byteLength;
+      if (bytes <= max) return;
+      raw.off('data', count);
+      raw.pause();
+      this.opts.log.warn({ bytes }, 'socket closed: too much data before hello');
+      sendClientError(conn, fedError('FRAME_TOO_LARGE', `more than ${max} bytes sent before hello was accepted`));
+      conn.peer.close(1009, 'too much data before hello');
+      setTimeout(() => conn.peer.terminate(), 1000).unref();
+    };
+    raw.on('data', count);
   }
 
   private async onHello(conn: ClientConn, hello: MessageOf<'hello'>, httpToken?: string): Promise<void> {

@@ -20,6 +20,7 @@
  *
  * This file only wires them together and keeps the public API.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { fedError, type BlobRef, type ClientInfo, type Compressor, type Message, type MessageOf } from '@fedweb/codec';
 import type { Authenticator } from '../auth.js';
@@ -48,14 +49,20 @@ export interface CombinerOptions {
   heartbeatMs?: number;
   /** Largest update frame accepted (bytes); default derived from the model (8.5 bytes/param + 1 MiB), capped at 512 MiB. */
   maxUploadBytes?: number;
-  /** Update bytes held before folding beyond which client sockets are paused. Default 256 MiB. */
+  /**
+   * In-flight budget: update bytes announced and not folded yet. An announced size is charged before its buffer
+   * is allocated; an update larger than this is refused (FRAME_TOO_LARGE), one that does not fit now is refused
+   * as UNAVAILABLE (retryable, not an attempt). Default 256 MiB.
+   */
   maxInflightBytes?: number;
   /** Most connected clients. Default 20,000. */
   maxClients?: number;
   /** Folds running at once (inflate runs on the libuv pool). Default 2. */
   foldConcurrency?: number;
-  /** A socket that sends no `hello` within this is closed. Default 10 s. */
+  /** A socket that sends no `hello` within this is closed (4408). Default 10 s. */
   helloTimeoutMs?: number;
+  /** Bytes a socket may send before its `hello` is accepted; more closes it (1009). Default 64 KiB. */
+  maxPreAuthBytes?: number;
   /**
    * How long a selected client that disconnects mid-round keeps its slot (default 15 s; 0 = none). A browser
    * tab that reloads comes back with the same clientId and resumes its upload; without a grace a lone client's
@@ -111,7 +118,7 @@ export class Combiner {
     const log = this.log;
     this.uploads = new UploadBuffer(opts.maxInflightBytes ?? 256 * 1024 * 1024);
     this.hub = new ClientHub(
-      { combinerId: this.id, auth: opts.auth, log, heartbeatMs: this.heartbeatMs, maxClients: opts.maxClients ?? 20_000, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000 },
+      { combinerId: this.id, auth: opts.auth, log, heartbeatMs: this.heartbeatMs, maxClients: opts.maxClients ?? 20_000, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, maxPreAuthBytes: opts.maxPreAuthBytes ?? 64 * 1024 },
       {
         openTaskOf: (id) => this.control.round?.openTaskOf(id) ?? this.openStream()?.openTaskOf(id),
         countedRoundOf: (id) => this.control.round?.countedRoundOf(id),
@@ -259,9 +266,10 @@ export class Combiner {
   /**
    * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
    * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
+   * `raw`: the upgraded TCP socket (`req.socket`), so that what it sends before `hello` is bounded.
    */
-  attachClient(ws: WebSocket, httpToken?: string): void {
-    this.hub.attach(ws, httpToken);
+  attachClient(ws: WebSocket, httpToken?: string, raw?: Socket): void {
+    this.hub.attach(ws, httpToken, raw);
   }
 
   /** A client joined: an async stream's task (the same again, or a fresh one), its round task, its validation task. */

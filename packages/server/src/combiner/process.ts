@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { Backoff, fedError, requestBytes, toFedError, type BlobRef } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { createAuthenticator, issueToken } from '../auth.js';
+import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from '../http/connections.js';
 import { installErrorHandling, requestToken } from '../http/plumbing.js';
 import type { Logger, LogLevel } from '../log.js';
 import { keepAlive } from '../server.js';
@@ -34,7 +35,9 @@ export interface CombinerProcessOptions {
   heartbeatMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
-  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  /** Connection caps and HTTP timeouts of the client port (see http/connections.ts; every field has a default). */
+  connections?: Partial<ConnectionLimits>;
 }
 
 export interface CombinerServer {
@@ -62,8 +65,15 @@ const toWs = (httpUrl: string): string => httpUrl.replace(/^http/i, 'ws').replac
  * ```
  */
 export async function startCombiner(opts: CombinerProcessOptions): Promise<CombinerServer> {
-  const app = Fastify({ logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' }, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
+  const connections = connectionLimits(opts.connections);
+  const app = Fastify({
+    ...fastifyTimeouts(connections),
+    logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
   const log: Logger = app.log.child({ combinerId: opts.name });
+  guardConnections(app.server, connections, log);
   const auth = createAuthenticator(opts.secret);
   if (!auth.enabled) log.warn({}, '!!! AUTH IS OFF on this combiner: any client id is accepted. Dev mode only. !!!');
   const token = opts.token ?? (opts.secret ? await issueToken({ secret: opts.secret, role: 'operator', sub: `combiner:${opts.name}` }) : undefined);
@@ -88,7 +98,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   installErrorHandling(app);
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
-    guard(log, 'attach client', () => combiner.attachClient(socket, requestToken(req)));
+    guard(log, 'attach client', () => combiner.attachClient(socket, requestToken(req), req.socket));
   });
   app.get('/healthz', async () => ({ kind: 'health', ...combiner.health() }));
   await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });

@@ -1,7 +1,8 @@
 /**
- * Update bytes on their way to a fold: chunk reassembly per client socket (bounded by the announced size),
- * inbound backpressure (sockets pause while more than `maxInflightBytes` wait to be folded, and resume below
- * half of it) and the fold slots that bound how many folds run at once (inflate runs on the libuv pool).
+ * Update bytes on their way to a fold: chunk reassembly per client socket (bounded by the announced size), the
+ * combiner's in-flight budget (`maxInflightBytes`: an announced size is charged to it before its buffer is
+ * allocated, and stays charged until the fold is done; an announcement that does not fit is refused) and the
+ * fold slots that bound how many folds run at once (inflate runs on the libuv pool).
  * It checks the chunk plan and the bytes, never what the update means: that is {@link ./admission.ts}.
  */
 import { ChunkAssembler, fedError, parseChunk, toFedError, type FedError, type MessageOf } from '@fedweb/codec';
@@ -22,7 +23,7 @@ export type ChunkResult =
   | { kind: 'bad'; msg: MessageOf<'update'> | null; err: FedError };
 
 /**
- * Chunk assembly and backpressure for every client socket of a combiner.
+ * Chunk assembly and the in-flight budget for every client socket of a combiner.
  * @example
  * ```ts
  * const uploads = new UploadBuffer(256 * 1024 * 1024);
@@ -33,30 +34,40 @@ export type ChunkResult =
  */
 export class UploadBuffer {
   private readonly uploads = new Map<ClientConn, Upload>();
-  /** Bytes each socket holds in uploads or frames waiting to fold. */
+  /** Bytes charged to each socket: announced uploads and frames waiting to fold. */
   private readonly held = new Map<ClientConn, number>();
-  private readonly paused = new Set<ClientConn>();
   private inflight = 0;
 
   constructor(private readonly maxInflightBytes: number) {}
 
-  /** Update bytes received and not folded yet, over all sockets. */
+  /** Update bytes announced (charged) and not folded yet, over all sockets. */
   get inflightBytes(): number {
     return this.inflight;
   }
 
   /**
-   * Starts receiving the chunks of an announced update, replacing any upload in progress on `conn`.
-   * Throws a `FedError` (BAD_MESSAGE) when the chunk plan is invalid; the size limit is checked by the caller.
+   * Starts receiving the chunks of an announced update, replacing any upload in progress on `conn`. Its
+   * announced size is charged to the in-flight budget before its buffer is allocated. Throws a `FedError`:
+   * FRAME_TOO_LARGE when it is larger than the whole budget, UNAVAILABLE (retryable) when it does not fit in
+   * what other uploads leave of it, BAD_MESSAGE when the chunk plan is invalid. The per-update size limit
+   * derived from the model is checked by the caller.
    */
   begin(conn: ClientConn, msg: MessageOf<'update'>, maxBytes: number): void {
     this.drop(conn);
+    const n = msg.byteLength;
+    const budget = this.maxInflightBytes;
+    if (n > budget) throw fedError('FRAME_TOO_LARGE', `update is ${n} bytes, more than this combiner's in-flight budget of ${budget}`);
+    if (this.inflight > 0 && this.inflight + n > budget) {
+      throw fedError('UNAVAILABLE', `this combiner holds ${this.inflight} of its ${budget} in-flight update bytes; send the update again later`);
+    }
+    let assembler: ChunkAssembler;
     try {
-      const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes });
-      this.uploads.set(conn, { msg, assembler, bytes: 0 });
+      assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: n, maxBytes });
     } catch (e) {
       throw toFedError(e, 'BAD_MESSAGE');
     }
+    this.hold(conn, n);
+    this.uploads.set(conn, { msg, assembler, bytes: n });
   }
 
   /** Adds one binary message to the upload of `conn`. */
@@ -69,15 +80,13 @@ export class UploadBuffer {
       if (chunk.uploadId !== upload.msg.uploadId) {
         throw fedError('BAD_CHUNK', `chunk for upload ${chunk.uploadId}, expected ${upload.msg.uploadId}`);
       }
-      this.hold(conn, bytes.byteLength);
-      upload.bytes += bytes.byteLength;
       frame = upload.assembler.push(bytes);
     } catch (e) {
       this.drop(conn);
       return { kind: 'bad', msg: upload.msg, err: toFedError(e, 'BAD_CHUNK') };
     }
     if (!frame) return { kind: 'more' };
-    // The held bytes move from the upload to the frame; released when the fold is done.
+    // The charged bytes move from the upload to the frame; released when the fold is done.
     this.uploads.delete(conn);
     return { kind: 'frame', msg: upload.msg, frame, held: upload.bytes };
   }
@@ -90,33 +99,23 @@ export class UploadBuffer {
     this.release(conn, upload.bytes);
   }
 
-  /** The socket is gone: its upload is dropped and it is no longer waiting to be resumed. */
+  /** The socket is gone: its upload is dropped. */
   forget(conn: ClientConn): void {
-    this.paused.delete(conn);
     this.drop(conn);
   }
 
-  /** Inbound backpressure: pause a socket while too many update bytes wait to be folded. */
   private hold(conn: ClientConn, bytes: number): void {
     this.held.set(conn, (this.held.get(conn) ?? 0) + bytes);
     this.inflight += bytes;
-    if (this.inflight > this.maxInflightBytes && !this.paused.has(conn)) {
-      conn.peer.pause();
-      this.paused.add(conn);
-    }
   }
 
-  /** `bytes` of `conn` were folded or dropped; paused sockets resume once below half the bound. */
+  /** `bytes` charged to `conn` were folded or dropped. */
   release(conn: ClientConn, bytes: number): void {
     const heldNow = this.held.get(conn) ?? 0;
     const n = Math.min(bytes, heldNow);
     if (heldNow - n > 0) this.held.set(conn, heldNow - n);
     else this.held.delete(conn);
     this.inflight = Math.max(0, this.inflight - n);
-    if (this.inflight <= this.maxInflightBytes / 2 && this.paused.size > 0) {
-      for (const c of this.paused) if (!c.closed) c.peer.resume();
-      this.paused.clear();
-    }
   }
 }
 

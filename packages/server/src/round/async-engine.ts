@@ -22,6 +22,12 @@ import { EventQueue } from './event-queue.js';
 import { eligibleOn, prepareMessage, prepareParticipants, type Participant } from './membership.js';
 import { roundStartMessage, trainingRecord, type RoundStartBase } from './round-start.js';
 
+/**
+ * Forwarded partials the engine holds before it pauses the combiner links that send them (each is a model-sized
+ * sum; the links resume once it has read half of them).
+ */
+export const ASYNC_QUEUE_CAPACITY = 16;
+
 /** One run of an asynchronous session: its stream id, the combiners in it and what they forwarded. */
 interface AsyncRun {
   id: string;
@@ -44,7 +50,7 @@ export async function runAsyncSession(deps: ControllerDeps, rt: SessionRuntime, 
   const bufferSize = Math.max(1, strategy.asyncConfig?.(rt.options).bufferSize ?? 1);
   const pkg = await deps.state.getPackage(s.packageSha);
   if (!pkg) throw fedError('STORAGE', `session ${s.id} lost its package`);
-  const stream: AsyncRun = { id: `${s.id}.a.${nonce()}`, members: new Map(), queue: new EventQueue(), bufferSize, pkg };
+  const stream: AsyncRun = { id: `${s.id}.a.${nonce()}`, members: new Map(), queue: new EventQueue(ASYNC_QUEUE_CAPACITY), bufferSize, pkg };
   let reason = 'session ended';
   try {
     const first = await prepareParticipants(deps, s, stream.id, signal, { streamId: stream.id });
@@ -71,6 +77,7 @@ export async function runAsyncSession(deps: ControllerDeps, rt: SessionRuntime, 
   } finally {
     for (const m of stream.members.values()) {
       m.stop();
+      m.handle.peer.resume();
       m.handle.peer.send({ v: 1, kind: 'round.abort', roundId: stream.id, reason });
     }
     stream.members.clear();
@@ -104,7 +111,12 @@ function announceVersion(deps: ControllerDeps, s: SessionRecord, stream: AsyncRu
       // New here (or the same id on a new link after a reconnect: it must open the stream again).
       member?.stop();
       if (member && !initial) h.peer.send(prepare);
-      const stop = deps.registry.streamPartials(h, stream.id, (outcome) => stream.queue.push({ handle: h, outcome }));
+      const stop = deps.registry.streamPartials(h, stream.id, (outcome) => {
+        if (stream.queue.push({ handle: h, outcome })) return;
+        // Backpressure: stop reading this combiner's link until the engine has caught up.
+        h.peer.pause();
+        stream.queue.onDrain(() => h.peer.resume());
+      });
       stream.members.set(h.id, { handle: h, stop });
     }
     // Combiners forward every folded update at once (a batch of one), so the buffer steps at exactly K.

@@ -31,10 +31,13 @@ export interface CliProcess {
  * ```ts
  * const p = spawnCli(['server', '--port', '0', '--data-dir', dir]);
  * const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
+ * // under a wrapper command, e.g. a lowered file-descriptor limit:
+ * spawnCli(['server', '--port', '0'], {}, { wrapper: ['prlimit', '--nofile=256:256'] });
  * ```
  */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [FEDWEB_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { wrapper?: string[] } = {}): CliProcess {
+  const [cmd, ...pre] = [...(opts.wrapper ?? []), process.execPath, FEDWEB_BIN, ...args] as [string, ...string[]];
+  const child = spawn(cmd, pre, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer): void => {
