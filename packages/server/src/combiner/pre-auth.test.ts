@@ -12,8 +12,8 @@ const { setup, defer } = serverFixture(SEED);
 const SECRET = 'pre-auth-test-secret-0123456789';
 
 /** Opens a WebSocket to the embedded combiner; resolves once open, with its close code and reason to come. */
-async function open(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/client`);
+async function open(url: string, path = '/ws/client'): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${path}`);
   defer(async () => ws.terminate());
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('error', () => undefined);
@@ -47,5 +47,11 @@ describe('unauthenticated client sockets', () => {
     expect(upgraded).toHaveLength(1);
     // The 64 KiB limit plus the reads already under way when it was crossed (161 kB seen), not 8 MiB.
     expect(upgraded[0]!.bytesRead).toBeLessThan(256 * 1024);
+  });
+
+  it('closes a combiner link that never sends combiner.hello (auth off, where the upgrade needs no token)', async () => {
+    const server = await setup({ combiner: { helloTimeoutMs: 300 } });
+    const { closed } = await open(server.url, '/ws/combiner');
+    expect(await within(closed, 5000, 'no close')).toEqual({ code: 4408, reason: 'combiner.hello timeout' });
   });
 });
