@@ -3,6 +3,7 @@
  * and it cannot make the server buffer more than the pre-auth limit (over real sockets, auth on).
  */
 import type { Socket } from 'node:net';
+import { withTimeout } from '@fedweb/codec';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { serverFixture } from '../../test/fixture.js';
@@ -24,16 +25,11 @@ async function open(url: string, path = '/ws/client'): Promise<{ ws: WebSocket; 
   return { ws, closed };
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
-
 describe('unauthenticated client sockets', () => {
   it('closes a socket that never says hello at the hello deadline (4408)', async () => {
     const server = await setup({ secret: SECRET, combiner: { helloTimeoutMs: 300 } });
     const { closed } = await open(server.url);
-    expect(await within(closed, 5000, 'no close')).toEqual({ code: 4408, reason: 'hello timeout' });
+    expect(await withTimeout(closed, 5000, 'no close')).toEqual({ code: 4408, reason: 'hello timeout' });
   });
 
   it('reads at most the pre-auth limit from a socket that has not said hello, then closes it (1009)', async () => {
@@ -43,7 +39,7 @@ describe('unauthenticated client sockets', () => {
     const { ws, closed } = await open(server.url);
     // One 8 MiB WebSocket message before hello (the old server read all of it, up to its 16 MiB maxPayload).
     ws.send(new Uint8Array(8 * 1024 * 1024));
-    expect(await within(closed, 10_000, 'no close')).toEqual({ code: 1009, reason: 'too much data before hello' });
+    expect(await withTimeout(closed, 10_000, 'no close')).toEqual({ code: 1009, reason: 'too much data before hello' });
     expect(upgraded).toHaveLength(1);
     // The 64 KiB limit plus the reads already under way when it was crossed (161 kB seen), not 8 MiB.
     expect(upgraded[0]!.bytesRead).toBeLessThan(256 * 1024);
@@ -52,6 +48,6 @@ describe('unauthenticated client sockets', () => {
   it('closes a combiner link that never sends combiner.hello (auth off, where the upgrade needs no token)', async () => {
     const server = await setup({ combiner: { helloTimeoutMs: 300 } });
     const { closed } = await open(server.url, '/ws/combiner');
-    expect(await within(closed, 5000, 'no close')).toEqual({ code: 4408, reason: 'combiner.hello timeout' });
+    expect(await withTimeout(closed, 5000, 'no close')).toEqual({ code: 4408, reason: 'combiner.hello timeout' });
   });
 });

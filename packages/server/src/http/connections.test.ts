@@ -3,6 +3,7 @@
  * total caps (the latter in a server process under a lowered file-descriptor limit).
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { withTimeout } from '@fedweb/codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { serverFixture } from '../../test/fixture.js';
@@ -11,7 +12,7 @@ import { tempDir, until } from '../testing/harness.js';
 import { spawnCli, type CliProcess } from '../testing/spawn.js';
 import { connectionLimits } from './connections.js';
 
-const { setup } = serverFixture(SEED);
+const { setup, connect } = serverFixture(SEED);
 
 /** A raw TCP connection that records what it receives and when it closes. */
 interface RawConn {
@@ -39,17 +40,11 @@ function raw(port: number, localAddress = '127.0.0.1'): Promise<RawConn> {
   });
 }
 
-/** Resolves with `p`, or rejects after `ms` saying what did not happen (the old code never closes these). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
-
 /** `GET path` on a fresh connection from `localAddress`: the raw response text. */
 async function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<string> {
   const c = await raw(port, localAddress);
   c.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  return within(c.closed, 10_000, `no answer to GET ${path}`);
+  return withTimeout(c.closed, 10_000, `no answer to GET ${path}`);
 }
 
 describe('HTTP timeouts', () => {
@@ -61,8 +56,8 @@ describe('HTTP timeouts', () => {
     const trickle = setInterval(() => slow.socket.write('X-Slow: 1\r\n'), 50);
     try {
       // The old server keeps both for Node's default 60 s (checked every 30 s).
-      expect(await within(idle.closed, 5000, 'idle connection not closed')).toMatch(/^HTTP\/1\.1 408/);
-      expect(await within(slow.closed, 5000, 'slowloris connection not closed')).toMatch(/^HTTP\/1\.1 408/);
+      expect(await withTimeout(idle.closed, 5000, 'idle connection not closed')).toMatch(/^HTTP\/1\.1 408/);
+      expect(await withTimeout(slow.closed, 5000, 'slowloris connection not closed')).toMatch(/^HTTP\/1\.1 408/);
     } finally {
       clearInterval(trickle);
     }
@@ -74,7 +69,16 @@ describe('HTTP timeouts', () => {
     c.socket.write('GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n');
     await until(() => c.received().includes('"kind"'), 5000, 'the status response');
     // Fastify's default keeps it for 72 s.
-    await within(c.closed, 5000, 'keep-alive connection not closed');
+    await withTimeout(c.closed, 5000, 'keep-alive connection not closed');
+  });
+
+  it('leaves joined WebSockets alone: they outlive every HTTP timeout (heartbeats govern them)', async () => {
+    const server = await setup({ connections: { headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 200, keepAliveTimeoutMs: 200 } });
+    const client = await connect(server, { clientId: 'a', heartbeat: false, autoReconnect: false });
+    // Two idle sockets closed one after the other by those timeouts: the clock the WebSocket has to outlive.
+    for (let i = 0; i < 2; i++) await withTimeout((await raw(server.port)).closed, 5000, 'idle socket not closed');
+    expect(client.connected).toBe(true);
+    expect(server.combiner?.clientCount).toBe(1);
   });
 });
 
@@ -128,7 +132,7 @@ describe('connection caps', () => {
       // While the flood holds its connections, a request still gets an answer (served, or refused in so many words).
       expect(await get(port, '/api/status')).toMatch(/^HTTP\/1\.1 (401|503)/);
       // Every connection gets an answer: a 503 refusal now, or a 408 / 4408 at the timeout; none is cut off silently.
-      const answers = await within(Promise.all([...flood.map((c) => c.closed), ...wsOutcome]), 20_000, 'every flooded connection answered');
+      const answers = await withTimeout(Promise.all([...flood.map((c) => c.closed), ...wsOutcome]), 20_000, 'every flooded connection answered');
       const refused = answers.filter((a) => a.startsWith('HTTP/1.1 503') || a === 'http 503').length;
       const timedOut = answers.filter((a) => a.startsWith('HTTP/1.1 408') || a === 'close 4408').length;
       expect(refused + timedOut).toBe(400);
