@@ -14,6 +14,13 @@ import type { ClientConn } from './clients.js';
 import { Tally, type Collector, type Refusal, type UpdateLimits } from './admission.js';
 import { shortId } from './controller-link.js';
 
+/**
+ * Forwarded batches on their way to the controller at most. Past it a fold waits for them, keeping its fold slot
+ * and its frame's charge on the in-flight budget, so a controller that falls behind (it stops reading the link:
+ * its queue is bounded) slows the uploads down to the clients instead of piling partials up here.
+ */
+export const MAX_PENDING_FORWARDS = 4;
+
 /** One training task of the stream: the client trains on the model of `round - 1`. */
 interface AsyncTask {
   taskId: string;
@@ -72,6 +79,7 @@ export class AsyncStream implements Collector {
   private batch: PartialAggregate;
   /** Forwards go out one after the other. */
   private sending: Promise<void> = Promise.resolve();
+  private pendingForwards = 0;
 
   constructor(
     private readonly setup: { strategy: Strategy<unknown, unknown>; options: unknown; ctx: StrategyContext; limits: UpdateLimits; policy: SelectionPolicy; maxStaleness: number },
@@ -241,6 +249,7 @@ export class AsyncStream implements Collector {
 
   async fold(clientId: string, msg: MessageOf<'update'>, frame: Uint8Array): Promise<Refusal | null> {
     const { strategy, options } = this.setup;
+    if (this.pendingForwards >= MAX_PENDING_FORWARDS) await this.sending;
     const task = this.taskOf(msg);
     const staleness = task ? this.version.round - task.round : 0;
     // Each update is folded into its own partial, then merged: a forward may swap the batch while a fold runs.
@@ -265,9 +274,11 @@ export class AsyncStream implements Collector {
     const tally = this.tally;
     this.batch = this.setup.strategy.createPartial(this.setup.options, this.ctx);
     this.tally = new Tally();
+    this.pendingForwards += 1;
     const p = this.sending
       .then(() => this.deps.sendPartial(this.id, batch, tally))
-      .catch((e: unknown) => this.deps.log.error({ streamId: this.id, err: toFedError(e).message }, 'forwarding async updates failed'));
+      .catch((e: unknown) => this.deps.log.error({ streamId: this.id, err: toFedError(e).message }, 'forwarding async updates failed'))
+      .finally(() => (this.pendingForwards -= 1));
     this.sending = p;
     this.deps.track(p);
   }
