@@ -8,41 +8,13 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { toFedError } from '@fedweb/codec';
 import { issueToken, ROLES, type Role } from './auth.js';
+import { LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './cli-limits.js';
 import { startCombiner } from './combiner/process.js';
 import type { LogLevel } from './log.js';
 import { readPackageDir, startServer } from './server.js';
 import { ApiClient, type StartSessionInput } from './api-client/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Connection limits (README "Threat model: connections and resource limits"), shared by server and combiner. */
-const LIMIT_HELP = `  --max-connections <n>   open connections at once (default 3/4 of the fd limit - 32); more get HTTP 503
-  --max-connections-per-address <n> open connections from one address (default 256; loopback exempt)
-  --headers-timeout-ms <n> time to send a request's headers (default 10000)
-  --idle-timeout-ms <n>   an HTTP connection without traffic is closed (default 60000)
-  --hello-timeout-ms <n>  a WebSocket that sends no hello is closed (default 10000)`;
-
-const LIMIT_OPTIONS = {
-  'max-connections': { type: 'string' },
-  'max-connections-per-address': { type: 'string' },
-  'headers-timeout-ms': { type: 'string' },
-  'idle-timeout-ms': { type: 'string' },
-  'hello-timeout-ms': { type: 'string' },
-} as const;
-
-/** The connection limits given on the command line (absent flags keep their defaults). */
-function limitFlags(values: Partial<Record<keyof typeof LIMIT_OPTIONS, string>>) {
-  const pick = (flag: keyof typeof LIMIT_OPTIONS, key: string): Record<string, number> => (values[flag] === undefined ? {} : { [key]: num(values[flag], flag) as number });
-  return {
-    connections: {
-      ...pick('max-connections', 'maxConnections'),
-      ...pick('max-connections-per-address', 'maxConnectionsPerAddress'),
-      ...pick('headers-timeout-ms', 'headersTimeoutMs'),
-      ...pick('idle-timeout-ms', 'idleTimeoutMs'),
-    },
-    combiner: pick('hello-timeout-ms', 'helloTimeoutMs'),
-  };
-}
 
 const HELP: Record<string, string> = {
   main: `fedweb: federated learning for the web and the edge
@@ -165,7 +137,7 @@ async function cmdServer(args: string[]): Promise<void> {
   });
   if (values.help) return void console.log(HELP.server);
   const secret = values.secret ?? process.env.FEDWEB_SECRET;
-  const flags = limitFlags(values);
+  const flags = limitFlags(values, num);
   const server = await startServer({
     dataDir: values['data-dir'] ?? './.fedweb',
     port: num(values.port, 'port') ?? 8080,
@@ -201,7 +173,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.combiner);
   if (!values.controller || !values.name) throw new Error('--controller and --name are required (see fedweb combiner --help)');
   const secret = values.secret ?? process.env.FEDWEB_SECRET;
-  const flags = limitFlags(values);
+  const flags = limitFlags(values, num);
   const c = await startCombiner({
     controllerUrl: values.controller,
     name: values.name,
