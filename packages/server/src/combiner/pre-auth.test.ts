@@ -7,14 +7,15 @@ import { withTimeout } from '@fedweb/codec';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { serverFixture } from '../../test/fixture.js';
+import { startCombiner } from './process.js';
 import { SEED } from '../../test/tiny-session.js';
 
 const { setup, defer } = serverFixture(SEED);
 const SECRET = 'pre-auth-test-secret-0123456789';
 
-/** Opens a WebSocket to the embedded combiner; resolves once open, with its close code and reason to come. */
+/** Opens a WebSocket (to the controller's `path`, or to a `ws://` URL as is); resolves once open, with its close code and reason to come. */
 async function open(url: string, path = '/ws/client'): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${path}`);
+  const ws = new WebSocket(url.startsWith('ws') ? url : `${url.replace(/^http/, 'ws')}${path}`);
   defer(async () => ws.terminate());
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('error', () => undefined);
@@ -49,5 +50,14 @@ describe('unauthenticated client sockets', () => {
     const server = await setup({ combiner: { helloTimeoutMs: 300 } });
     const { closed } = await open(server.url, '/ws/combiner');
     expect(await withTimeout(closed, 5000, 'no close')).toEqual({ code: 4408, reason: 'combiner.hello timeout' });
+  });
+
+  it('bounds an external combiner\'s unauthenticated sockets the same way', async () => {
+    const server = await setup({ secret: SECRET });
+    const c2 = await startCombiner({ controllerUrl: server.url, name: 'c2', port: 0, secret: SECRET, logLevel: 'error', limits: { helloTimeoutMs: 60_000 } });
+    defer(() => c2.close());
+    const { ws, closed } = await open(c2.url);
+    ws.send(new Uint8Array(8 * 1024 * 1024));
+    expect(await withTimeout(closed, 10_000, 'no close')).toEqual({ code: 1009, reason: 'too much data before hello' });
   });
 });
