@@ -7,7 +7,7 @@
  * terms this is the controller tier's discovery service (https://docs.scaleoutsystems.com/en/stable/architecture.html).
  */
 import { fedError, type ClientInfo, type Message, type MessageOf } from '@fedweb/codec';
-import type { Logger } from '../log.js';
+import { redactUrl, type Logger } from '../log.js';
 import { guard, type Peer } from '../transport.js';
 import { CombinerWaits, type CombinerLink, type Outcome, type ReceivedPartial } from './combiner-waits.js';
 import { leastLoaded, type CombinerLoad, type DiscoveryPolicy } from './policy.js';
@@ -105,19 +105,20 @@ export class CombinerRegistry {
   // ------------------------------------------------------------------ connections
 
   /**
-   * Registers a combiner after its `combiner.hello`. A second hello with the same id replaces the old link.
+   * Registers a combiner after its `combiner.hello`.
+   * @throws FedError CONFLICT when a live link already holds that id: a hello never takes over a live combiner
+   * (a combiner whose old link died is let in once the controller's keepalive has closed that link).
    */
   register(hello: MessageOf<'combiner.hello'>, peer: Peer, embedded: boolean): CombinerHandle {
     const old = this.combiners.get(hello.combinerId);
-    if (old && old.peer !== peer) {
-      this.log.warn({ combinerId: hello.combinerId }, 'combiner re-registered; dropping its old link');
-      this.drop(old, 'replaced by a new connection');
-      old.peer.close(4000, 'replaced');
+    if (old && old.peer !== peer && old.peer.open) {
+      throw fedError('CONFLICT', `combiner id '${hello.combinerId}' is already connected; a second link for it is refused`);
     }
+    if (old && old.peer !== peer) this.drop(old, 'its link closed');
     const now = Date.now();
     const handle: CombinerHandle = { id: hello.combinerId, url: hello.url, embedded, connectedAt: now, lastStatusAt: now, clients: new Map(), peer };
     this.combiners.set(handle.id, handle);
-    this.log.info({ combinerId: handle.id, url: handle.url, embedded }, 'combiner connected');
+    this.log.info({ combinerId: handle.id, url: redactUrl(handle.url), embedded }, 'combiner connected');
     guard(this.log, 'connected event', () => this.events.connected(handle));
     return handle;
   }
