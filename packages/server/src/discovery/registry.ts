@@ -178,9 +178,12 @@ export class CombinerRegistry {
     this.waits.chunk(handle, bytes);
   }
 
-  /** Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. */
-  request<T>(kind: 'ready' | 'partial' | 'validation', handle: CombinerHandle, roundId: string, msg: Parameters<Peer['send']>[0], timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
-    return this.waits.request<T>(kind, handle, roundId, msg, timeoutMs, signal);
+  /**
+   * Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it.
+   * `maxPartialBytes`: for a partial, the largest frame the combiner may announce (see `maxPartialFrameBytes`).
+   */
+  request<T>(kind: 'ready' | 'partial' | 'validation', handle: CombinerHandle, roundId: string, msg: Parameters<Peer['send']>[0], timeoutMs: number, signal?: AbortSignal, maxPartialBytes?: number): Promise<Outcome<T>> {
+    return this.waits.request<T>(kind, handle, roundId, msg, timeoutMs, signal, maxPartialBytes);
   }
 
   /**
@@ -188,11 +191,11 @@ export class CombinerRegistry {
    * {@link CombinerWaits.streamPartials}) until the returned function is called.
    * @example
    * ```ts
-   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }));
+   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }), maxPartialFrameBytes(paramCount, 1));
    * ```
    */
-  streamPartials(handle: CombinerHandle, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void): () => void {
-    return this.waits.streamPartials(handle, roundId, listener);
+  streamPartials(handle: CombinerHandle, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void, maxPartialBytes?: number): () => void {
+    return this.waits.streamPartials(handle, roundId, listener, maxPartialBytes);
   }
 
   /** Closes every combiner link. */
