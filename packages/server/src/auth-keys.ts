@@ -28,6 +28,14 @@ export const MIN_SECRET_LENGTH = 16;
 // PKCS#8 DER of an Ed25519 private key is this 16-byte prefix followed by the 32-byte seed (RFC 8410).
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
+async function readKeyFile(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw fedError('BAD_CONFIG', `cannot read the ${what} file ${file}: ${(e as Error).message}`);
+  }
+}
+
 async function signingKeyOf(privateKey: KeyObject): Promise<SigningKey> {
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw fedError('BAD_CONFIG', `the token signing key must be an Ed25519 private key, got ${privateKey.asymmetricKeyType ?? privateKey.type}`);
@@ -59,12 +67,7 @@ export async function deriveSigningKey(secret: string): Promise<SigningKey> {
  * ```
  */
 export async function loadSigningKey(file: string): Promise<SigningKey> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (e) {
-    throw fedError('BAD_CONFIG', `cannot read the token key file ${file}: ${(e as Error).message}`);
-  }
+  const pem = await readKeyFile(file, 'token key');
   try {
     return await signingKeyOf(createPrivateKey(pem));
   } catch (e) {
@@ -120,12 +123,7 @@ export async function verifyKeyOf(key: SigningKey): Promise<VerifyKey> {
  * ```
  */
 export async function loadVerifyKey(file: string): Promise<VerifyKey> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw fedError('BAD_CONFIG', `cannot read the public key file ${file}: ${(e as Error).message}`);
-  }
+  const text = await readKeyFile(file, 'public key');
   if (text.trimStart().startsWith('{')) return verifyKeyFromJwks(JSON.parse(text) as unknown);
   try {
     const publicKey = createPublicKey(text);

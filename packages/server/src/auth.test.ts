@@ -8,6 +8,7 @@ import { SignJWT, UnsecuredJWT, decodeJwt, exportJWK, importJWK } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TOKEN_TTL, issueToken, ROLES } from './auth.js';
 import { deriveSigningKey, JWKS_PATH } from './auth-keys.js';
+import { ApiClient } from './api-client/api-client.js';
 import { main } from './cli.js';
 import { redactUrl } from './log.js';
 import { serverFixture } from '../test/fixture.js';
@@ -77,6 +78,22 @@ describe('token forgery and expiry (real HTTP)', () => {
     // Auth off: no key to serve.
     const open = await f.setup({ seed: null });
     expect((await fetch(`${open.url}${JWKS_PATH}`)).status).toBe(404);
+  });
+});
+
+describe('POST /api/tokens (typed client)', () => {
+  it('admin issues expiring tokens that work; operator and a bad ttl are refused', async () => {
+    const server = await f.setup({ secret: SECRET, seed: null });
+    const admin = new ApiClient({ baseUrl: server.url, token: await issueToken({ secret: SECRET, role: 'admin', sub: 'root' }) });
+    const issued = await admin.issueToken({ role: 'viewer', sub: 'eyes', ttl: '2h' });
+    const claims = decodeJwt(issued.token);
+    expect([issued.role, issued.sub, claims.exp! - claims.iat!, issued.exp]).toEqual(['viewer', 'eyes', 7200, claims.exp]);
+    expect((await statusWith(server.url, issued.token)).status).toBe(200);
+    const byDefault = decodeJwt((await admin.issueToken({ role: 'operator', sub: 'ops' })).token);
+    expect(byDefault.exp! - byDefault.iat!).toBe(12 * 3600);
+    await expect(admin.issueToken({ role: 'client', sub: 'k', ttl: 'forever' as '1h' })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    const operator = new ApiClient({ baseUrl: server.url, token: await issueToken({ secret: SECRET, role: 'operator', sub: 'ops' }) });
+    await expect(operator.issueToken({ role: 'admin', sub: 'me' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 });
 
