@@ -61,6 +61,7 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --secret <s>            the controller's secret (or FEDWEB_SECRET) instead of --token: derives the key and
                           this combiner's own token (a combiner holding the secret can mint any token)
   --insecure-no-client-auth  accept clients without verifying their tokens (dev only)
+  --allow-tokens-without-exp  accept client tokens that never expire (default: refused)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
   --log-level <level>     (default info)`,
@@ -176,6 +177,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     token: { type: 'string' },
     'public-key': { type: 'string' },
     'insecure-no-client-auth': { type: 'boolean' },
+    'allow-tokens-without-exp': { type: 'boolean' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
     'log-level': { type: 'string' },
@@ -193,6 +195,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(values.token ? { token: values.token } : {}),
     ...(values['public-key'] ? { publicKeyFile: resolve(values['public-key']) } : {}),
     ...(values['insecure-no-client-auth'] ? { insecureNoClientAuth: true } : {}),
+    ...(values['allow-tokens-without-exp'] ? { allowTokensWithoutExp: true } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     ...(values['reconnect-grace-ms'] ? { limits: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,

@@ -105,15 +105,21 @@ describe('external combiner with a combiner token', () => {
     anon.send(clientHello('kiosk-1'));
     expect(await anon.next((m) => m.kind === 'error' || m.kind === 'welcome', 'answer')).toMatchObject({ kind: 'error', code: 'UNAUTHORIZED' });
 
+    // A token the controller would refuse for this combiner: refused at start, with the reason.
+    await expect(startCombiner({ controllerUrl: server.url, name: 'c6', token, logger: false })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/for combiner 'c3'/) });
+    const clientToken = await issueToken({ secret: SECRET, role: 'client', sub: 'c6' });
+    await expect(startCombiner({ controllerUrl: server.url, name: 'c6', token: clientToken, logger: false })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/role 'client'/) });
     // Unreachable controller, no key file: no start.
-    await expect(startCombiner({ controllerUrl: 'http://127.0.0.1:9', name: 'c4', token, logger: false, keyFetchTimeoutMs: 300 })).rejects.toMatchObject({
+    const c4Token = await issueToken({ secret: SECRET, role: 'combiner', sub: 'c4' });
+    await expect(startCombiner({ controllerUrl: 'http://127.0.0.1:9', name: 'c4', token: c4Token, logger: false, keyFetchTimeoutMs: 300 })).rejects.toMatchObject({
       code: 'UNAVAILABLE',
       message: expect.stringMatching(/public key.*--public-key/),
     });
     // A controller without auth serves no key: a combiner with a token refuses, unless told it is insecure.
     const open = await f.setup({});
-    await expect(startCombiner({ controllerUrl: open.url, name: 'c5', token, logger: false })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
-    const insecure = await combinerOf({ controllerUrl: open.url, name: 'c5', token, insecureNoClientAuth: true });
+    const c5Token = await issueToken({ secret: SECRET, role: 'combiner', sub: 'c5' });
+    await expect(startCombiner({ controllerUrl: open.url, name: 'c5', token: c5Token, logger: false })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/serves no public key/) });
+    const insecure = await combinerOf({ controllerUrl: open.url, name: 'c5', token: c5Token, insecureNoClientAuth: true });
     const anyone = await dial(insecure.url);
     anyone.send(clientHello('kiosk-1'));
     expect(await anyone.next((m) => m.kind === 'error' || m.kind === 'welcome', 'answer')).toMatchObject({ kind: 'welcome' });

@@ -3,6 +3,7 @@
  * controller's `/ws/combiner` (redialled with backoff when it drops), and HTTP downloads of the global model
  * from the controller. Same {@link Combiner} class as the embedded one.
  */
+import { decodeJwt } from 'jose';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { WebSocket } from 'ws';
@@ -68,6 +69,22 @@ export interface CombinerServer {
 
 const toWs = (httpUrl: string): string => httpUrl.replace(/^http/i, 'ws').replace(/\/+$/, '');
 
+/** Refuses, at start, a token that the controller would refuse for this combiner (wrong role, another id). */
+function checkOwnToken(token: string, name: string): void {
+  let claims: { role?: unknown; sub?: unknown };
+  try {
+    claims = decodeJwt(token);
+  } catch (e) {
+    throw fedError('BAD_CONFIG', `--token is not a JWT: ${(e as Error).message}`);
+  }
+  if (claims.role !== 'combiner' && claims.role !== 'admin') {
+    throw fedError('BAD_CONFIG', `--token has role '${String(claims.role)}'; a combiner needs a 'combiner' token (fedweb token --role combiner --sub ${name})`);
+  }
+  if (claims.role === 'combiner' && claims.sub !== name) {
+    throw fedError('BAD_CONFIG', `--token is for combiner '${String(claims.sub)}', this combiner is '${name}'`);
+  }
+}
+
 /** Fetches the controller's JWKS, retrying while it is unreachable; `null` when the controller's auth is off. */
 async function fetchKeyWithRetry(base: string, timeoutMs: number): Promise<VerifyKey | null> {
   const deadline = Date.now() + timeoutMs;
@@ -122,6 +139,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   const base = opts.controllerUrl.replace(/\/+$/, '');
   const signingKey = opts.secret ? await deriveSigningKey(opts.secret) : undefined;
   const token = opts.token ?? (signingKey ? await issueToken({ key: signingKey, role: 'combiner', sub: opts.name }) : undefined);
+  if (opts.token) checkOwnToken(opts.token, opts.name);
   const auth = await clientAuth(opts, base, signingKey ? await verifyKeyOf(signingKey) : undefined, token !== undefined, log).catch(async (e: unknown) => {
     await app.close();
     throw e;
