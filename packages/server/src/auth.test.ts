@@ -4,10 +4,12 @@
  * tokens without `exp`; `fedweb token`'s lifetimes; and a refused request's `?token=` never reaching the log.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT, decodeJwt, exportJWK, importJWK } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TOKEN_TTL, issueToken, ROLES } from './auth.js';
-import { deriveSigningKey, JWKS_PATH } from './auth-keys.js';
+import { deriveSigningKey, JWKS_PATH, loadSigningKey } from './auth-keys.js';
 import { ApiClient } from './api-client/api-client.js';
 import { main } from './cli.js';
 import { redactUrl } from './log.js';
@@ -78,6 +80,22 @@ describe('token forgery and expiry (real HTTP)', () => {
     // Auth off: no key to serve.
     const open = await f.setup({ seed: null });
     expect((await fetch(`${open.url}${JWKS_PATH}`)).status).toBe(404);
+  });
+});
+
+describe('--token-key', () => {
+  it('signs with the key file: its tokens pass, tokens derived from a secret do not', async () => {
+    const { dir, cleanup } = await tempDir();
+    f.defer(cleanup);
+    const file = join(dir, 'key.pem');
+    await writeFile(file, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const server = await f.setup({ tokenKeyFile: file, seed: null });
+    expect(server.authEnabled).toBe(true);
+    const key = await loadSigningKey(file);
+    expect((await statusWith(server.url, await issueToken({ key, role: 'viewer', sub: 'v' }))).status).toBe(200);
+    expect((await statusWith(server.url, await issueToken({ secret: SECRET, role: 'viewer', sub: 'v' }))).status).toBe(401);
+    await writeFile(join(dir, 'rsa.pem'), generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    await expect(loadSigningKey(join(dir, 'rsa.pem'))).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/Ed25519/) });
   });
 });
 

@@ -61,6 +61,19 @@ export const TokenTtlSchema = z.union([
   z.string().regex(/^[1-9][0-9]{0,5}\s*(s|m|h|d|w)$/, "a duration like '90s', '15m', '12h', '30d', '2w'"),
 ]);
 
+/**
+ * Parses a lifetime typed by a person (`'12h'`, or digits for seconds); throws BAD_CONFIG naming `what`.
+ * @example
+ * ```ts
+ * parseTokenTtl('90', '--ttl') // 90
+ * ```
+ */
+export function parseTokenTtl(text: string, what: string): string | number {
+  const r = TokenTtlSchema.safeParse(/^\d+$/.test(text) ? Number(text) : text);
+  if (!r.success) throw fedError('BAD_CONFIG', `${what}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
 export interface IssueTokenOptions {
   /** The auth secret (the key is derived from it), unless `key` is given. */
   secret?: string;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { toFedError } from '@fedweb/codec';
-import { DEFAULT_TOKEN_TTL, issueToken, ROLES, TokenTtlSchema, type Role } from './auth.js';
+import { DEFAULT_TOKEN_TTL, issueToken, parseTokenTtl, ROLES, type Role } from './auth.js';
 import { loadSigningKey } from './auth-keys.js';
 import { startCombiner } from './combiner/process.js';
 import type { LogLevel } from './log.js';
@@ -34,9 +34,8 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --data-dir <dir>        state (SQLite) and blobs (default ./.fedweb)
   --port <n>              HTTP port (default 8080; 0 = any free port)
   --host <addr>           listen address (default 127.0.0.1)
-  --secret <s>            auth secret (>= 16 chars; or FEDWEB_SECRET); the Ed25519 token key is derived
-                          from it. Without it (or --token-key) auth is OFF (dev mode).
-  --token-key <pem>       an Ed25519 private key (PKCS#8 PEM) that signs tokens instead of the derived key
+  --secret <s>            auth secret (>= 16 chars; or FEDWEB_SECRET). Without it (or --token-key) auth is OFF.
+  --token-key <pem>       an Ed25519 private key (PKCS#8 PEM) signing tokens instead of one derived from --secret
   --allow-tokens-without-exp  accept tokens that never expire (default: refused)
   --package <dir>         upload and activate this compute package folder at start
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
@@ -54,12 +53,9 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --port <n>              port for client WebSockets (default 0 = any free port)
   --host <addr>           listen address (default 127.0.0.1)
   --public-url <ws-url>   URL clients should dial when it differs (NAT, reverse proxy)
-  --token <jwt>           a combiner token for the controller: fedweb token --role combiner --sub <name>
-  --public-key <file>     the controller's public key (JWKS or Ed25519 PEM) to verify client tokens with;
-                          default: fetched from <controller>/.well-known/jwks.json at start (the combiner
-                          refuses to start when it cannot get it)
-  --secret <s>            the controller's secret (or FEDWEB_SECRET) instead of --token: derives the key and
-                          this combiner's own token (a combiner holding the secret can mint any token)
+  --token <jwt>           a combiner token (fedweb token --role combiner --sub <name>)
+  --public-key <file>     JWKS or Ed25519 PEM verifying client tokens (default: <controller>/.well-known/jwks.json)
+  --secret <s>            the controller's secret (or FEDWEB_SECRET) instead of --token (then it can mint tokens)
   --insecure-no-client-auth  accept clients without verifying their tokens (dev only)
   --allow-tokens-without-exp  accept client tokens that never expire (default: refused)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
@@ -71,8 +67,7 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --sub <subject>         the subject: a client token's clientId, a combiner token's combiner id (required)
   --secret <s>            the server's secret (or FEDWEB_SECRET)
   --token-key <pem>       the server's token key file instead of --secret
-  --ttl <duration>        lifetime: 90s, 15m, 12h, 30d, 2w (default per role: admin 1h, operator 12h,
-                          viewer 7d, combiner 365d, client 30d). Every token expires.
+  --ttl <duration>        90s, 15m, 12h, 30d, 2w (default admin 1h, operator 12h, viewer 7d, combiner 365d, client 30d)
 
 Prints the token on stdout.`,
   session: `usage: fedweb session <start|list|status|pause|resume|stop> [id] [options]
@@ -212,10 +207,8 @@ async function cmdToken(args: string[]): Promise<void> {
   if (!secret && !key) throw new Error('--secret, FEDWEB_SECRET or --token-key is required');
   if (!values.role || !ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
   if (!values.sub) throw new Error('--sub is required');
-  const ttl = values.ttl === undefined ? undefined : TokenTtlSchema.safeParse(/^\d+$/.test(values.ttl) ? Number(values.ttl) : values.ttl);
-  if (ttl && !ttl.success) throw new Error(`--ttl: ${ttl.error.issues[0]?.message ?? 'invalid'}`);
-  const role = values.role as Role;
-  console.log(await issueToken({ ...(key ? { key } : { secret: secret as string }), role, sub: values.sub, expiresIn: ttl?.data ?? DEFAULT_TOKEN_TTL[role] }));
+  const ttl = values.ttl === undefined ? DEFAULT_TOKEN_TTL[values.role as Role] : parseTokenTtl(values.ttl, '--ttl');
+  console.log(await issueToken({ ...(key ? { key } : { secret: secret as string }), role: values.role as Role, sub: values.sub, expiresIn: ttl }));
 }
 
 async function cmdSession(args: string[]): Promise<void> {
