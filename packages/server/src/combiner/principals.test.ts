@@ -12,6 +12,7 @@ import { issueToken } from '../auth.js';
 import { JWKS_PATH } from '../auth-keys.js';
 import { serverFixture } from '../../test/fixture.js';
 import { tempDir, until } from '../testing/harness.js';
+import { spawnCli } from '../testing/spawn.js';
 import { startCombiner, type CombinerServer } from './process.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
@@ -123,6 +124,19 @@ describe('external combiner with a combiner token', () => {
     const anyone = await dial(insecure.url);
     anyone.send(clientHello('kiosk-1'));
     expect(await anyone.next((m) => m.kind === 'error' || m.kind === 'welcome', 'answer')).toMatchObject({ kind: 'welcome' });
+  });
+});
+
+describe('fedweb combiner (real process)', () => {
+  it('with --token against a controller that serves no key: exits with the reason instead of running open', async () => {
+    const open = await f.setup({});
+    const token = await issueToken({ secret: SECRET, role: 'combiner', sub: 'c7' });
+    const p = spawnCli(['combiner', '--controller', open.url, '--name', 'c7', '--token', token, '--port', '0']);
+    f.defer(() => p.stop());
+    const code = await new Promise<number | null>((resolve) => p.child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(p.output()).toMatch(/BAD_CONFIG: .*serves no public key.*--insecure-no-client-auth/);
+    expect(p.output()).not.toMatch(/listening on/);
   });
 });
 
