@@ -108,11 +108,9 @@ export class CombinerWaits {
     if (msg.byteLength > limit || msg.chunkCount === 0) {
       return this.failPartial(handle, msg.roundId, fedError('FRAME_TOO_LARGE', `partial of ${msg.byteLength} bytes in ${msg.chunkCount} chunks refused (at most ${limit} bytes fit this session's model)`));
     }
-    for (const [k, u] of this.uploads) {
-      if (k.startsWith(`${handle.id}\u0000`) && u.meta.roundId === msg.roundId) {
-        this.uploads.delete(k);
-        return this.failPartial(handle, msg.roundId, fedError('BAD_MESSAGE', `combiner ${handle.id} announced a second partial of ${msg.roundId.slice(0, 200)} while one is in flight`));
-      }
+    if ([...this.uploads.entries()].some(([k, u]) => k.startsWith(`${handle.id}\u0000`) && u.meta.roundId === msg.roundId)) {
+      this.dropUploads(handle.id, msg.roundId);
+      return this.failPartial(handle, msg.roundId, fedError('BAD_MESSAGE', `combiner ${handle.id} announced a second partial of ${msg.roundId.slice(0, 200)} while one is in flight`));
     }
     try {
       const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: limit });
@@ -181,8 +179,15 @@ export class CombinerWaits {
     const stream: PartialStream = { listener, maxPartialBytes };
     this.partialStreams.set(key, stream);
     return () => {
-      if (this.partialStreams.get(key) === stream) this.partialStreams.delete(key);
+      if (this.partialStreams.get(key) !== stream) return;
+      this.partialStreams.delete(key);
+      this.dropUploads(handle.id, roundId);
     };
+  }
+
+  /** Forgets the half-received partials of (combiner, round or stream): their buffers are freed. */
+  private dropUploads(combinerId: string, roundId: string): void {
+    for (const [k, u] of this.uploads) if (k.startsWith(`${combinerId}\u0000`) && u.meta.roundId === roundId) this.uploads.delete(k);
   }
 
   private failPartial(handle: CombinerLink, roundId: string, err: FedError): void {
@@ -216,7 +221,7 @@ export class CombinerWaits {
         signal?.removeEventListener('abort', onAbort);
         if (waits.get(key) === waiter) waits.delete(key);
         // A partial still on its way for a wait that ended is dropped with it (its buffer is freed).
-        if (maxPartialBytes !== undefined) for (const [k, u] of this.uploads) if (k.startsWith(`${combinerId}\u0000`) && u.meta.roundId === roundId) this.uploads.delete(k);
+        if (maxPartialBytes !== undefined) this.dropUploads(combinerId, roundId);
         resolve(o);
       };
       const waiter: Waiter<T> = { resolve: finish, ...(maxPartialBytes !== undefined ? { maxPartialBytes } : {}) };
