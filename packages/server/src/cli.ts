@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { toFedError } from '@fedweb/codec';
-import { issueToken, ROLES, type Role } from './auth.js';
+import { DEFAULT_TOKEN_TTL, issueToken, parseTokenTtl, ROLES, type Role } from './auth.js';
+import { loadSigningKey } from './auth-keys.js';
 import { LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './cli-limits.js';
 import { startCombiner } from './combiner/process.js';
 import type { LogLevel } from './log.js';
@@ -34,7 +35,9 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --data-dir <dir>        state (SQLite) and blobs (default ./.fedweb)
   --port <n>              HTTP port (default 8080; 0 = any free port)
   --host <addr>           listen address (default 127.0.0.1)
-  --secret <s>            JWT secret (>= 16 chars; or FEDWEB_SECRET). Without it auth is OFF (dev mode).
+  --secret <s>            auth secret (>= 16 chars; or FEDWEB_SECRET). Without it (or --token-key) auth is OFF.
+  --token-key <pem>       an Ed25519 private key (PKCS#8 PEM) signing tokens instead of one derived from --secret
+  --allow-tokens-without-exp  accept tokens that never expire (default: refused)
   --package <dir>         upload and activate this compute package folder at start
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
@@ -52,18 +55,22 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --port <n>              port for client WebSockets (default 0 = any free port)
   --host <addr>           listen address (default 127.0.0.1)
   --public-url <ws-url>   URL clients should dial when it differs (NAT, reverse proxy)
-  --secret <s>            JWT secret (or FEDWEB_SECRET): verifies client tokens, signs this combiner's token
-  --token <jwt>           an operator token for the controller (instead of --secret)
+  --token <jwt>           a combiner token (fedweb token --role combiner --sub <name>)
+  --public-key <file>     JWKS or Ed25519 PEM verifying client tokens (default: <controller>/.well-known/jwks.json)
+  --secret <s>            the controller's secret (or FEDWEB_SECRET) instead of --token (then it can mint tokens)
+  --insecure-no-client-auth  accept clients without verifying their tokens (dev only)
+  --allow-tokens-without-exp  accept client tokens that never expire (default: refused)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
 ${LIMIT_HELP}
   --log-level <level>     (default info)`,
   token: `usage: fedweb token --role <role> --sub <subject> [options]
 
-  --role <role>           admin | operator | client | viewer (required)
-  --sub <subject>         the subject; for a client token, its clientId (required)
+  --role <role>           admin | operator | viewer | combiner | client (required)
+  --sub <subject>         the subject: a client token's clientId, a combiner token's combiner id (required)
   --secret <s>            the server's secret (or FEDWEB_SECRET)
-  --expires <duration>    e.g. 30d, 12h (default 30d)
+  --token-key <pem>       the server's token key file instead of --secret
+  --ttl <duration>        90s, 15m, 12h, 30d, 2w (default admin 1h, operator 12h, viewer 7d, combiner 365d, client 30d)
 
 Prints the token on stdout.`,
   session: `usage: fedweb session <start|list|status|pause|resume|stop> [id] [options]
@@ -127,6 +134,8 @@ async function cmdServer(args: string[]): Promise<void> {
     port: { type: 'string' },
     host: { type: 'string' },
     secret: { type: 'string' },
+    'token-key': { type: 'string' },
+    'allow-tokens-without-exp': { type: 'boolean' },
     package: { type: 'string' },
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
@@ -143,6 +152,8 @@ async function cmdServer(args: string[]): Promise<void> {
     port: num(values.port, 'port') ?? 8080,
     host: values.host ?? '127.0.0.1',
     ...(secret ? { secret } : {}),
+    ...(values['token-key'] ? { tokenKeyFile: resolve(values['token-key']) } : {}),
+    ...(values['allow-tokens-without-exp'] ? { allowTokensWithoutExp: true } : {}),
     ...(values.package ? { computePackage: { dir: resolve(values.package) } } : {}),
     ...(values.static ? { staticDir: resolve(values.static) } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
@@ -165,6 +176,9 @@ async function cmdCombiner(args: string[]): Promise<void> {
     'public-url': { type: 'string' },
     secret: { type: 'string' },
     token: { type: 'string' },
+    'public-key': { type: 'string' },
+    'insecure-no-client-auth': { type: 'boolean' },
+    'allow-tokens-without-exp': { type: 'boolean' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
     ...LIMIT_OPTIONS,
@@ -182,6 +196,9 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     ...(secret ? { secret } : {}),
     ...(values.token ? { token: values.token } : {}),
+    ...(values['public-key'] ? { publicKeyFile: resolve(values['public-key']) } : {}),
+    ...(values['insecure-no-client-auth'] ? { insecureNoClientAuth: true } : {}),
+    ...(values['allow-tokens-without-exp'] ? { allowTokensWithoutExp: true } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     limits: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
     connections: flags.connections,
@@ -192,13 +209,15 @@ async function cmdCombiner(args: string[]): Promise<void> {
 }
 
 async function cmdToken(args: string[]): Promise<void> {
-  const { values } = parse(args, { role: { type: 'string' }, sub: { type: 'string' }, secret: { type: 'string' }, expires: { type: 'string' } });
+  const { values } = parse(args, { role: { type: 'string' }, sub: { type: 'string' }, secret: { type: 'string' }, 'token-key': { type: 'string' }, ttl: { type: 'string' } });
   if (values.help) return void console.log(HELP.token);
   const secret = values.secret ?? process.env.FEDWEB_SECRET;
-  if (!secret) throw new Error('--secret or FEDWEB_SECRET is required');
+  const key = values['token-key'] ? await loadSigningKey(resolve(values['token-key'])) : undefined;
+  if (!secret && !key) throw new Error('--secret, FEDWEB_SECRET or --token-key is required');
   if (!values.role || !ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
   if (!values.sub) throw new Error('--sub is required');
-  console.log(await issueToken({ secret, role: values.role as Role, sub: values.sub, expiresIn: values.expires ?? '30d' }));
+  const ttl = values.ttl === undefined ? DEFAULT_TOKEN_TTL[values.role as Role] : parseTokenTtl(values.ttl, '--ttl');
+  console.log(await issueToken({ ...(key ? { key } : { secret: secret as string }), role: values.role as Role, sub: values.sub, expiresIn: ttl }));
 }
 
 async function cmdSession(args: string[]): Promise<void> {

@@ -20,7 +20,8 @@ export type { CombinerRegistry, CombinerHandle } from './discovery/registry.js';
 export type { Combiner, CombinerOptions } from './combiner/combiner.js';
 export { leastLoaded, type DiscoveryPolicy, type CombinerLoad } from './discovery/policy.js';
 export { StartSessionSchema, PackageUploadSchema } from './http/schemas.js';
-export { issueToken, verifyToken, authorize, ROLES, type Role, type Principal, type IssueTokenOptions, type Permission } from './auth.js';
+export { issueToken, verifyToken, authorize, ROLES, DEFAULT_TOKEN_TTL, type Role, type Principal, type IssueTokenOptions, type Permission } from './auth.js';
+export { deriveSigningKey, loadSigningKey, publicJwks, verifyKeyOf, JWKS_PATH, type SigningKey, type VerifyKey } from './auth-keys.js';
 export {
   SessionConfigSchema,
   SelectionPolicySchema,

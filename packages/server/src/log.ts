@@ -1,6 +1,8 @@
 /**
  * The logger shape fedweb uses (pino's, which Fastify provides): `log.warn({ clientId }, 'message')`.
  */
+import type { FastifyServerOptions } from 'fastify';
+
 export interface Logger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
@@ -20,4 +22,34 @@ export type LogLevel = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' 
  */
 export function childLogger(log: Logger, bindings: object): Logger {
   return log.child ? log.child(bindings) : log;
+}
+
+/** Query parameters whose values never reach a log line. */
+const SECRET_PARAM = /([?&;](?:token|access_token|id_token|jwt|auth|authorization|key|secret|password|sig|signature)=)[^&#;]*/gi;
+
+/**
+ * A URL fit for a log line: the values of `?token=` and other credential-like query parameters are replaced.
+ * @example
+ * ```ts
+ * redactUrl('/ws/client?token=eyJ...&x=1') // '/ws/client?token=[redacted]&x=1'
+ * ```
+ */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_PARAM, '$1[redacted]');
+}
+
+/**
+ * Fastify/pino logger options for fedweb's servers: requests are logged as method and redacted URL (no
+ * headers), and `authorization` / `token` fields are censored wherever a log line carries them.
+ * @example
+ * ```ts
+ * const app = Fastify({ logger: serverLoggerOptions('info') });
+ * ```
+ */
+export function serverLoggerOptions(level: LogLevel): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: ['authorization', 'token', 'headers.authorization', 'req.headers.authorization', '*.authorization', '*.token'], censor: '[redacted]' },
+    serializers: { req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url ?? ''), reqId: req.id }) },
+  };
 }

@@ -16,7 +16,8 @@ import fastifyStatic from '@fastify/static';
 import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Message, type MessageOf } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
-import { authorize, createAuthenticator, type Authenticator } from './auth.js';
+import { authorize, authorizeCombinerId, createAuthenticator, type Authenticator } from './auth.js';
+import { deriveSigningKey, loadSigningKey, verifyKeyOf, type SigningKey } from './auth-keys.js';
 import { Combiner, type CombinerOptions } from './combiner/combiner.js';
 import { Controller } from './controller/controller.js';
 import type { DiscoveryPolicy } from './discovery/policy.js';
@@ -24,7 +25,7 @@ import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
-import type { Logger, LogLevel } from './log.js';
+import { serverLoggerOptions, type Logger, type LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
@@ -40,8 +41,12 @@ export interface ServerOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
-  /** JWT secret (>= 16 chars). Absent: auth off, with a loud warning. */
+  /** Auth secret (>= 16 chars): the Ed25519 token key is derived from it. Absent (and no `tokenKeyFile`): auth off, with a loud warning. */
   secret?: string;
+  /** An Ed25519 private key (PKCS#8 PEM) that signs tokens instead of the key derived from `secret`. */
+  tokenKeyFile?: string;
+  /** Accept tokens without `exp` (never expiring). Default false: they are refused. */
+  allowTokensWithoutExp?: boolean;
   /** A compute package folder (`package.mjs`, `manifest.json`, `seed-model.fwf`) uploaded and activated at start. */
   computePackage?: { dir: string };
   /** Serve this folder at `/` (a built site). */
@@ -115,7 +120,8 @@ export async function readPackageDir(dir: string): Promise<{ manifest: unknown; 
 
 /**
  * Accepts one combiner link on the controller side (WebSocket or the embedded in-process pair): the first
- * message must be `combiner.hello` with an operator/admin token (not needed for the embedded link).
+ * message must be `combiner.hello` with a combiner token for that id, or an admin token (not needed for the
+ * embedded link); a hello for an id that is live is refused (CONFLICT).
  */
 function combinerLinkHandlers(
   registry: CombinerRegistry,
@@ -137,7 +143,7 @@ function combinerLinkHandlers(
   };
   const onHello = async (hello: MessageOf<'combiner.hello'>): Promise<void> => {
     try {
-      if (!embedded) authorize(await auth.verify(hello.token ?? httpToken), 'combine');
+      if (!embedded) authorizeCombinerId(await auth.verify(hello.token ?? httpToken), hello.combinerId);
       handle = registry.register(hello, getPeer(), embedded);
       flush();
     } catch (e) {
@@ -219,14 +225,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const limits = connectionLimits(opts.connections);
   const app = Fastify({
     ...fastifyTimeouts(limits),
-    logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
+    logger: opts.logger === false ? false : serverLoggerOptions(opts.logLevel ?? 'info'),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
     forceCloseConnections: true,
   });
   const log: Logger = app.log;
   guardConnections(app.server, limits, log);
-  const auth = createAuthenticator(opts.secret);
+  const signingKey: SigningKey | undefined = opts.tokenKeyFile ? await loadSigningKey(opts.tokenKeyFile) : opts.secret ? await deriveSigningKey(opts.secret) : undefined;
+  const auth = createAuthenticator(signingKey ? { verifyKey: await verifyKeyOf(signingKey), allowTokensWithoutExp: opts.allowTokensWithoutExp ?? false } : undefined);
   if (!auth.enabled) {
     log.warn({}, '!!! AUTH IS OFF: no --secret / FEDWEB_SECRET given; anyone who can reach this port can run sessions and join as any client. Dev mode only. !!!');
   }
@@ -286,7 +293,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   }
   installAuthHook(app, auth);
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
-  registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
+  registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, ...(signingKey ? { signingKey } : {}), startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
 
   // External combiners dial in here.
   app.get(

@@ -8,10 +8,12 @@
 import type { z } from 'zod';
 import { ComputePackageManifestSchema, fedError, httpCall, requestJson, type Capabilities, type ComputePackageManifest, type FetchLike, type HttpCall } from '@fedweb/codec';
 import type { PackageUploadSchema, StartSessionSchema } from '../http/schemas.js';
+import type { IssueTokenSchema } from '../http/routes/tokens.js';
 import {
   ClientListSchema,
   CombinerListSchema,
   DiscoverResponseSchema,
+  IssuedTokenSchema,
   ModelListSchema,
   PackageEnvelopeSchema,
   SessionDetailSchema,
@@ -21,6 +23,7 @@ import {
   type ClientView,
   type CombinerView,
   type DiscoverResponse,
+  type IssuedToken,
   type ModelView,
   type PackageView,
   type SessionDetail,
@@ -320,5 +323,16 @@ export class ApiClient {
    */
   async listCombiners(o?: CallOptions): Promise<CombinerView[]> {
     return (await requestJson(this.call('/api/combiners', o), CombinerListSchema)).combiners;
+  }
+
+  /**
+   * `POST /api/tokens` (admin only): issues a token for a role and subject; `ttl` defaults per role.
+   * @example
+   * ```ts
+   * const { token } = await admin.issueToken({ role: 'client', sub: 'kiosk-17', ttl: '30d' });
+   * ```
+   */
+  async issueToken(input: z.input<typeof IssueTokenSchema>, o?: CallOptions): Promise<IssuedToken> {
+    return requestJson(this.call('/api/tokens', { ...o, json: input }), IssuedTokenSchema);
   }
 }

@@ -330,3 +330,13 @@ export const ClientListSchema = z.object({ clients: z.array(ClientViewSchema), o
  * ```
  */
 export const CombinerListSchema = z.object({ combiners: z.array(CombinerViewSchema) }).loose();
+
+/**
+ * `POST /api/tokens`: the issued token and what it says.
+ * @example
+ * ```ts
+ * IssuedTokenSchema.parse(body).token;
+ * ```
+ */
+export const IssuedTokenSchema = z.object({ kind: z.literal('token'), token: z.string().min(1), role: z.string(), sub: z.string(), exp: z.number().int() }).loose();
+export type IssuedToken = z.infer<typeof IssuedTokenSchema>;

@@ -3,15 +3,17 @@
  * controller's `/ws/combiner` (redialled with backoff when it drops), and HTTP downloads of the global model
  * from the controller. Same {@link Combiner} class as the embedded one.
  */
+import { decodeJwt } from 'jose';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { WebSocket } from 'ws';
-import { Backoff, fedError, requestBytes, toFedError, type BlobRef } from '@fedweb/codec';
+import { Backoff, fedError, requestBytes, sleep, toFedError, type BlobRef } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
-import { createAuthenticator, issueToken } from '../auth.js';
+import { createAuthenticator, issueToken, type Authenticator } from '../auth.js';
+import { deriveSigningKey, fetchVerifyKey, JWKS_PATH, loadVerifyKey, verifyKeyOf, type VerifyKey } from '../auth-keys.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from '../http/connections.js';
 import { installErrorHandling, requestToken } from '../http/plumbing.js';
-import type { Logger, LogLevel } from '../log.js';
+import { serverLoggerOptions, type Logger, type LogLevel } from '../log.js';
 import { keepAlive } from '../server.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { guard, wsPeer } from '../transport.js';
@@ -28,10 +30,24 @@ export interface CombinerProcessOptions {
   port?: number;
   /** The WebSocket URL clients should dial, when it differs from `ws://<host>:<port>/ws/client` (NAT, proxy). */
   publicUrl?: string;
-  /** JWT secret: verifies client tokens and, without `token`, signs this combiner's operator token. */
+  /**
+   * The controller's auth secret: verifies client tokens and, without `token`, signs this combiner's own
+   * `combiner` token. A combiner holding it can mint any token: prefer `token` (and the controller's public key).
+   */
   secret?: string;
-  /** An operator/admin token for the controller (instead of deriving one from `secret`). */
+  /** A `combiner` token (sub = `name`) for the controller, e.g. from `fedweb token --role combiner --sub <name>`. */
   token?: string;
+  /**
+   * The controller's public key to verify client tokens with: a JWKS file or an Ed25519 public key PEM. Without it
+   * (and without `secret`) the key is fetched from the controller's `/.well-known/jwks.json` at start.
+   */
+  publicKeyFile?: string;
+  /** How long to keep trying to fetch the controller's public key before refusing to start. Default 30 000. */
+  keyFetchTimeoutMs?: number;
+  /** Accept clients without verifying their tokens (dev only; the combiner warns loudly). Default false. */
+  insecureNoClientAuth?: boolean;
+  /** Accept client tokens without `exp`. Default false. */
+  allowTokensWithoutExp?: boolean;
   heartbeatMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
@@ -56,6 +72,62 @@ export interface CombinerServer {
 
 const toWs = (httpUrl: string): string => httpUrl.replace(/^http/i, 'ws').replace(/\/+$/, '');
 
+/** Refuses, at start, a token that the controller would refuse for this combiner (wrong role, another id). */
+function checkOwnToken(token: string, name: string): void {
+  let claims: { role?: unknown; sub?: unknown };
+  try {
+    claims = decodeJwt(token);
+  } catch (e) {
+    throw fedError('BAD_CONFIG', `--token is not a JWT: ${(e as Error).message}`);
+  }
+  if (claims.role !== 'combiner' && claims.role !== 'admin') {
+    throw fedError('BAD_CONFIG', `--token has role '${String(claims.role)}'; a combiner needs a 'combiner' token (fedweb token --role combiner --sub ${name})`);
+  }
+  if (claims.role === 'combiner' && claims.sub !== name) {
+    throw fedError('BAD_CONFIG', `--token is for combiner '${String(claims.sub)}', this combiner is '${name}'`);
+  }
+}
+
+/** Fetches the controller's JWKS, retrying while it is unreachable; `null` when the controller's auth is off. */
+async function fetchKeyWithRetry(base: string, timeoutMs: number): Promise<VerifyKey | null> {
+  const deadline = Date.now() + timeoutMs;
+  const backoff = new Backoff({ baseMs: 250, maxMs: 3000 });
+  for (;;) {
+    try {
+      return await fetchVerifyKey(base, Math.max(1000, Math.min(10_000, deadline - Date.now())));
+    } catch (e) {
+      const err = toFedError(e);
+      const delay = backoff.next();
+      if (!err.retryable || Date.now() + delay >= deadline) {
+        throw fedError('UNAVAILABLE', `cannot get the controller's public key from ${base}${JWKS_PATH} (${err.message}); client tokens cannot be verified, so the combiner does not start. Pass --public-key <file>, or --insecure-no-client-auth for a dev setup`);
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+/**
+ * How this combiner checks its clients: with the key derived from the secret, the `publicKeyFile`, or the
+ * controller's JWKS. Never off unless the controller's auth is off too (and this combiner has no token), or
+ * `insecureNoClientAuth` says so.
+ */
+async function clientAuth(opts: CombinerProcessOptions, base: string, derived: VerifyKey | undefined, hasToken: boolean, log: Logger): Promise<Authenticator> {
+  const verifyOpts = { allowTokensWithoutExp: opts.allowTokensWithoutExp ?? false };
+  if (opts.insecureNoClientAuth) {
+    log.warn({}, '!!! CLIENT AUTH IS OFF on this combiner (--insecure-no-client-auth): anyone can join as any client id and send updates. Dev mode only. !!!');
+    return createAuthenticator(undefined);
+  }
+  if (derived) return createAuthenticator({ verifyKey: derived, ...verifyOpts });
+  if (opts.publicKeyFile) return createAuthenticator({ verifyKey: await loadVerifyKey(opts.publicKeyFile), ...verifyOpts });
+  const fetched = await fetchKeyWithRetry(base, opts.keyFetchTimeoutMs ?? 30_000);
+  if (fetched) return createAuthenticator({ verifyKey: fetched, ...verifyOpts });
+  if (hasToken) {
+    throw fedError('BAD_CONFIG', `the controller at ${base} serves no public key (its auth is off?) but this combiner has a token; refusing to accept unauthenticated clients. Pass --public-key <file>, or --insecure-no-client-auth for a dev setup`);
+  }
+  log.warn({}, '!!! AUTH IS OFF on this combiner (the controller runs without auth): any client id is accepted. Dev mode only. !!!');
+  return createAuthenticator(undefined);
+}
+
 /**
  * Starts an external combiner process's core.
  * @example
@@ -68,16 +140,20 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   const connections = connectionLimits(opts.connections);
   const app = Fastify({
     ...fastifyTimeouts(connections),
-    logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
+    logger: opts.logger === false ? false : serverLoggerOptions(opts.logLevel ?? 'info'),
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
   const log: Logger = app.log.child({ combinerId: opts.name });
   guardConnections(app.server, connections, log);
-  const auth = createAuthenticator(opts.secret);
-  if (!auth.enabled) log.warn({}, '!!! AUTH IS OFF on this combiner: any client id is accepted. Dev mode only. !!!');
-  const token = opts.token ?? (opts.secret ? await issueToken({ secret: opts.secret, role: 'operator', sub: `combiner:${opts.name}` }) : undefined);
   const base = opts.controllerUrl.replace(/\/+$/, '');
+  const signingKey = opts.secret ? await deriveSigningKey(opts.secret) : undefined;
+  const token = opts.token ?? (signingKey ? await issueToken({ key: signingKey, role: 'combiner', sub: opts.name }) : undefined);
+  if (opts.token) checkOwnToken(opts.token, opts.name);
+  const auth = await clientAuth(opts, base, signingKey ? await verifyKeyOf(signingKey) : undefined, token !== undefined, log).catch(async (e: unknown) => {
+    await app.close();
+    throw e;
+  });
 
   const combiner = new Combiner({
     ...opts.limits,

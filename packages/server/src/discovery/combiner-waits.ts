@@ -34,6 +34,14 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: FedError }
 /** One outstanding wait of the round loop on a combiner. */
 interface Waiter<T> {
   resolve(outcome: Outcome<T>): void;
+  /** Partial waits: the largest frame the combiner may announce (see `maxPartialFrameBytes`). */
+  maxPartialBytes?: number;
+}
+
+/** An async stream's listener and the largest partial frame it takes. */
+interface PartialStream {
+  listener(outcome: Outcome<ReceivedPartial>): void;
+  maxPartialBytes: number;
 }
 
 /**
@@ -50,7 +58,7 @@ export class CombinerWaits {
   private readonly validationWaits = new Map<string, Waiter<MessageOf<'validate.partial'>>>();
   private readonly uploads = new Map<string, PartialUpload>();
   /** Asynchronous sessions: every partial of (combiner, stream id) goes to a listener instead of one wait. */
-  private readonly partialStreams = new Map<string, (outcome: Outcome<ReceivedPartial>) => void>();
+  private readonly partialStreams = new Map<string, PartialStream>();
 
   constructor(
     private readonly log: Logger,
@@ -77,18 +85,35 @@ export class CombinerWaits {
     this.toStream(link.id, ref, { ok: false, error: err });
   }
 
-  /** `round.partial`: a partial is announced; its chunks follow as binary messages. */
+  /**
+   * `round.partial`: a partial is announced; its chunks follow as binary messages. Checked before anything is
+   * allocated: the controller must be waiting for a partial of that round (or stream) from this combiner, none
+   * of it may be in flight already, and its size must fit the session's model layout (the bound the wait was
+   * registered with).
+   */
   partialAnnounced(handle: CombinerLink, msg: MessageOf<'round.partial'>): void {
     const key = `${handle.id}\u0000${msg.uploadId}`;
     if (msg.combinerId !== handle.id) {
       handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `partial says combiner ${msg.combinerId}, link is ${handle.id}`, ref: msg.roundId });
       return;
     }
-    if (msg.byteLength > this.maxPartialBytes || msg.chunkCount === 0) {
-      return this.failPartial(handle, msg.roundId, fedError('FRAME_TOO_LARGE', `partial of ${msg.byteLength} bytes in ${msg.chunkCount} chunks refused`));
+    const waitKey = `${handle.id}\u0000${msg.roundId}`;
+    const expected = this.partialStreams.get(waitKey)?.maxPartialBytes ?? this.partialWaits.get(waitKey)?.maxPartialBytes;
+    if (expected === undefined) {
+      this.log.warn({ combinerId: handle.id, roundId: msg.roundId }, 'unexpected partial refused');
+      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `no partial of ${msg.roundId.slice(0, 200)} is expected from combiner ${handle.id}`, ref: msg.roundId });
+      return;
+    }
+    const limit = Math.min(expected, this.maxPartialBytes);
+    if (msg.byteLength > limit || msg.chunkCount === 0) {
+      return this.failPartial(handle, msg.roundId, fedError('FRAME_TOO_LARGE', `partial of ${msg.byteLength} bytes in ${msg.chunkCount} chunks refused (at most ${limit} bytes fit this session's model)`));
+    }
+    if ([...this.uploads.entries()].some(([k, u]) => k.startsWith(`${handle.id}\u0000`) && u.meta.roundId === msg.roundId)) {
+      this.dropUploads(handle.id, msg.roundId);
+      return this.failPartial(handle, msg.roundId, fedError('BAD_MESSAGE', `combiner ${handle.id} announced a second partial of ${msg.roundId.slice(0, 200)} while one is in flight`));
     }
     try {
-      const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: this.maxPartialBytes });
+      const assembler = new ChunkAssembler({ uploadId: msg.uploadId, chunkCount: msg.chunkCount, totalBytes: msg.byteLength, maxBytes: limit });
       this.uploads.set(key, { meta: msg, assembler });
     } catch (e) {
       this.failPartial(handle, msg.roundId, toFedError(e, 'BAD_MESSAGE'));
@@ -129,31 +154,40 @@ export class CombinerWaits {
 
   /** Hands an outcome to the stream listener of (combiner, roundId), if there is one. */
   private toStream(combinerId: string, roundId: string, outcome: Outcome<ReceivedPartial>): boolean {
-    const listener = this.partialStreams.get(`${combinerId}\u0000${roundId}`);
-    if (!listener) return false;
-    guard(this.log, 'partial stream', () => listener(outcome));
+    const stream = this.partialStreams.get(`${combinerId}\u0000${roundId}`);
+    if (!stream) return false;
+    guard(this.log, 'partial stream', () => stream.listener(outcome));
     return true;
   }
 
   /**
    * Asynchronous sessions: delivers EVERY partial `handle` sends for `roundId` (the stream id) to `listener`,
    * and a failure (bad partial, combiner error, combiner gone) as `{ ok: false }`, until the returned function
-   * is called. A combiner that disconnects ends its stream after one failure outcome.
+   * is called. A combiner that disconnects ends its stream after one failure outcome. `maxPartialBytes`: the
+   * largest partial frame it may announce.
    * @example
    * ```ts
-   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }));
+   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }), maxPartialFrameBytes(paramCount, 1));
    * ```
    */
-  streamPartials(handle: CombinerLink, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void): () => void {
+  streamPartials(handle: CombinerLink, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void, maxPartialBytes = this.maxPartialBytes): () => void {
     const key = `${handle.id}\u0000${roundId}`;
     if (this.liveLink(handle.id) !== handle) {
       queueMicrotask(() => listener({ ok: false, error: fedError('UNAVAILABLE', `combiner ${handle.id} is gone`) }));
       return () => undefined;
     }
-    this.partialStreams.set(key, listener);
+    const stream: PartialStream = { listener, maxPartialBytes };
+    this.partialStreams.set(key, stream);
     return () => {
-      if (this.partialStreams.get(key) === listener) this.partialStreams.delete(key);
+      if (this.partialStreams.get(key) !== stream) return;
+      this.partialStreams.delete(key);
+      this.dropUploads(handle.id, roundId);
     };
+  }
+
+  /** Forgets the half-received partials of (combiner, round or stream): their buffers are freed. */
+  private dropUploads(combinerId: string, roundId: string): void {
+    for (const [k, u] of this.uploads) if (k.startsWith(`${combinerId}\u0000`) && u.meta.roundId === roundId) this.uploads.delete(k);
   }
 
   private failPartial(handle: CombinerLink, roundId: string, err: FedError): void {
@@ -176,7 +210,7 @@ export class CombinerWaits {
 
   // ------------------------------------------------------------------ waits used by the round loop
 
-  private wait<T>(waits: Map<string, Waiter<T>>, combinerId: string, roundId: string, timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
+  private wait<T>(waits: Map<string, Waiter<T>>, combinerId: string, roundId: string, timeoutMs: number, signal?: AbortSignal, maxPartialBytes?: number): Promise<Outcome<T>> {
     const key = `${combinerId}\u0000${roundId}`;
     return new Promise<Outcome<T>>((resolve) => {
       if (!this.liveLink(combinerId)) return resolve({ ok: false, error: fedError('UNAVAILABLE', `combiner ${combinerId} is gone`) });
@@ -186,9 +220,11 @@ export class CombinerWaits {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (waits.get(key) === waiter) waits.delete(key);
+        // A partial still on its way for a wait that ended is dropped with it (its buffer is freed).
+        if (maxPartialBytes !== undefined) this.dropUploads(combinerId, roundId);
         resolve(o);
       };
-      const waiter: Waiter<T> = { resolve: finish };
+      const waiter: Waiter<T> = { resolve: finish, ...(maxPartialBytes !== undefined ? { maxPartialBytes } : {}) };
       waits.get(key)?.resolve({ ok: false, error: fedError('ABORTED', 'superseded') });
       waits.set(key, waiter);
       timer = setTimeout(() => finish({ ok: false, error: fedError('TIMEOUT', `combiner ${combinerId} did not answer within ${timeoutMs} ms`) }), Math.max(0, timeoutMs));
@@ -199,7 +235,10 @@ export class CombinerWaits {
     });
   }
 
-  /** Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. */
+  /**
+   * Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. A partial
+   * wait takes the largest frame the combiner may announce for it (default: the registry's absolute cap).
+   */
   request<T>(
     kind: 'ready' | 'partial' | 'validation',
     handle: CombinerLink,
@@ -207,9 +246,10 @@ export class CombinerWaits {
     msg: Parameters<Peer['send']>[0],
     timeoutMs: number,
     signal?: AbortSignal,
+    maxPartialBytes?: number,
   ): Promise<Outcome<T>> {
     const waits = (kind === 'ready' ? this.readyWaits : kind === 'partial' ? this.partialWaits : this.validationWaits) as unknown as Map<string, Waiter<T>>;
-    const p = this.wait(waits, handle.id, roundId, timeoutMs, signal);
+    const p = this.wait(waits, handle.id, roundId, timeoutMs, signal, kind === 'partial' ? (maxPartialBytes ?? this.maxPartialBytes) : undefined);
     if (!handle.peer.send(msg)) {
       this.settle(waits, handle.id, roundId, { ok: false, error: fedError('UNAVAILABLE', `cannot reach combiner ${handle.id}`) });
     }
@@ -227,10 +267,10 @@ export class CombinerWaits {
       }
     }
     for (const key of this.uploads.keys()) if (key.startsWith(`${handle.id}\u0000`)) this.uploads.delete(key);
-    for (const [key, listener] of this.partialStreams) {
+    for (const [key, stream] of this.partialStreams) {
       if (key.startsWith(`${handle.id}\u0000`)) {
         this.partialStreams.delete(key);
-        guard(this.log, 'partial stream', () => listener({ ok: false, error: err }));
+        guard(this.log, 'partial stream', () => stream.listener({ ok: false, error: err }));
       }
     }
   }

@@ -7,7 +7,7 @@
  * terms this is the controller tier's discovery service (https://docs.scaleoutsystems.com/en/stable/architecture.html).
  */
 import { fedError, type ClientInfo, type Message, type MessageOf } from '@fedweb/codec';
-import type { Logger } from '../log.js';
+import { redactUrl, type Logger } from '../log.js';
 import { guard, type Peer } from '../transport.js';
 import { CombinerWaits, type CombinerLink, type Outcome, type ReceivedPartial } from './combiner-waits.js';
 import { leastLoaded, type CombinerLoad, type DiscoveryPolicy } from './policy.js';
@@ -105,19 +105,20 @@ export class CombinerRegistry {
   // ------------------------------------------------------------------ connections
 
   /**
-   * Registers a combiner after its `combiner.hello`. A second hello with the same id replaces the old link.
+   * Registers a combiner after its `combiner.hello`.
+   * @throws FedError CONFLICT when a live link already holds that id: a hello never takes over a live combiner
+   * (a combiner whose old link died is let in once the controller's keepalive has closed that link).
    */
   register(hello: MessageOf<'combiner.hello'>, peer: Peer, embedded: boolean): CombinerHandle {
     const old = this.combiners.get(hello.combinerId);
-    if (old && old.peer !== peer) {
-      this.log.warn({ combinerId: hello.combinerId }, 'combiner re-registered; dropping its old link');
-      this.drop(old, 'replaced by a new connection');
-      old.peer.close(4000, 'replaced');
+    if (old && old.peer !== peer && old.peer.open) {
+      throw fedError('CONFLICT', `combiner id '${hello.combinerId}' is already connected; a second link for it is refused`);
     }
+    if (old && old.peer !== peer) this.drop(old, 'its link closed');
     const now = Date.now();
     const handle: CombinerHandle = { id: hello.combinerId, url: hello.url, embedded, connectedAt: now, lastStatusAt: now, clients: new Map(), peer };
     this.combiners.set(handle.id, handle);
-    this.log.info({ combinerId: handle.id, url: handle.url, embedded }, 'combiner connected');
+    this.log.info({ combinerId: handle.id, url: redactUrl(handle.url), embedded }, 'combiner connected');
     guard(this.log, 'connected event', () => this.events.connected(handle));
     return handle;
   }
@@ -177,9 +178,12 @@ export class CombinerRegistry {
     this.waits.chunk(handle, bytes);
   }
 
-  /** Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it. */
-  request<T>(kind: 'ready' | 'partial' | 'validation', handle: CombinerHandle, roundId: string, msg: Parameters<Peer['send']>[0], timeoutMs: number, signal?: AbortSignal): Promise<Outcome<T>> {
-    return this.waits.request<T>(kind, handle, roundId, msg, timeoutMs, signal);
+  /**
+   * Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it.
+   * `maxPartialBytes`: for a partial, the largest frame the combiner may announce (see `maxPartialFrameBytes`).
+   */
+  request<T>(kind: 'ready' | 'partial' | 'validation', handle: CombinerHandle, roundId: string, msg: Parameters<Peer['send']>[0], timeoutMs: number, signal?: AbortSignal, maxPartialBytes?: number): Promise<Outcome<T>> {
+    return this.waits.request<T>(kind, handle, roundId, msg, timeoutMs, signal, maxPartialBytes);
   }
 
   /**
@@ -187,11 +191,11 @@ export class CombinerRegistry {
    * {@link CombinerWaits.streamPartials}) until the returned function is called.
    * @example
    * ```ts
-   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }));
+   * const stop = registry.streamPartials(handle, streamId, (o) => queue.push({ handle, o }), maxPartialFrameBytes(paramCount, 1));
    * ```
    */
-  streamPartials(handle: CombinerHandle, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void): () => void {
-    return this.waits.streamPartials(handle, roundId, listener);
+  streamPartials(handle: CombinerHandle, roundId: string, listener: (outcome: Outcome<ReceivedPartial>) => void, maxPartialBytes?: number): () => void {
+    return this.waits.streamPartials(handle, roundId, listener, maxPartialBytes);
   }
 
   /** Closes every combiner link. */

@@ -15,6 +15,7 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerPackageRoutes } from './routes/packages.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerStatusRoutes } from './routes/status.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 
 /**
  * Registers every `/api/*` route and `/dashboard`.
@@ -31,5 +32,6 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   registerModelRoutes(app, ctx);
   registerPackageRoutes(app, ctx);
   registerCombinerRoutes(app, ctx);
+  registerTokenRoutes(app, ctx);
   app.get('/dashboard', async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
 }

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fedError, httpStatusOf, isFedError, toFedError, type FedError } from '@fedweb/codec';
 import { bearerToken, type Authenticator, type Principal } from '../auth.js';
+import { redactUrl } from '../log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +49,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     const fe = fromFastify(err);
     const status = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : httpStatusOf(fe.code);
     if (status >= 500) req.log.error({ code: fe.code, err: fe.message }, 'request failed');
-    else req.log.info({ code: fe.code, err: fe.message, url: req.url }, 'request refused');
+    else req.log.info({ code: fe.code, err: fe.message, method: req.method, url: redactUrl(req.url) }, 'request refused');
     void reply.status(status).send({ kind: 'error', code: fe.code, message: fe.message });
   });
   app.setNotFoundHandler((req, reply) => {

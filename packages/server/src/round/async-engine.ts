@@ -17,6 +17,7 @@ import type { Outcome, ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { CombinerHandle } from '../discovery/registry.js';
 import { addSummary, decodeReceived, lastUpdateOf, trainMetricMeans } from '../reducer/reducer.js';
 import type { PackageRecord, PartialSummary, RoundRecord, SessionRecord } from '../store/types.js';
+import { maxPartialFrameBytes } from '../strategy/partial-codec.js';
 import type { PartialAggregate, Strategy } from '../strategy/types.js';
 import { EventQueue } from './event-queue.js';
 import { eligibleOn, prepareMessage, prepareParticipants, type Participant } from './membership.js';
@@ -90,7 +91,7 @@ export async function runAsyncSession(deps: ControllerDeps, rt: SessionRuntime, 
  * have enough eligible clients (a `round.prepare` hands them the selection policy first). `initial`: the
  * participants of the stream's opening prepare (they already have the policy).
  */
-function announceVersion(deps: ControllerDeps, s: SessionRecord, stream: AsyncRun, start: RoundStartBase, initial: Participant[] | null): void {
+function announceVersion(deps: ControllerDeps, s: SessionRecord, stream: AsyncRun, start: RoundStartBase, initial: Participant[] | null, paramCount: number): void {
   const config = s.config;
   const prepare = prepareMessage(s.id, stream.id, config.selection);
   for (const h of deps.registry.list()) {
@@ -111,12 +112,13 @@ function announceVersion(deps: ControllerDeps, s: SessionRecord, stream: AsyncRu
       // New here (or the same id on a new link after a reconnect: it must open the stream again).
       member?.stop();
       if (member && !initial) h.peer.send(prepare);
+      // Each forwarded partial is a batch of one update: announcements larger than that model's partial are refused.
       const stop = deps.registry.streamPartials(h, stream.id, (outcome) => {
         if (stream.queue.push({ handle: h, outcome })) return;
         // Backpressure: stop reading this combiner's link until the engine has caught up.
         h.peer.pause();
         stream.queue.onDrain(() => h.peer.resume());
-      });
+      }, maxPartialFrameBytes(paramCount, 1));
       stream.members.set(h.id, { handle: h, stop });
     }
     // Combiners forward every folded update at once (a batch of one), so the buffer steps at exactly K.
@@ -139,7 +141,7 @@ async function runVersion(deps: ControllerDeps, rt: SessionRuntime, s: SessionRe
   let deadline = startedAt + config.roundTimeoutMs;
   const settings = await strategySettings(deps, rt, strategy, ctx);
   const start = roundStartMessage({ session: s, roundId: stream.id, ctx, refs: { model, pkg: stream.pkg }, strategy: { strategy, settings } });
-  announceVersion(deps, s, stream, start, initial);
+  announceVersion(deps, s, stream, start, initial, ctx.paramCount);
   const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...stream.members.keys()]);
   await deps.state.putRound(record);
   rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected: 0, deadline };
@@ -164,7 +166,7 @@ async function runVersion(deps: ControllerDeps, rt: SessionRuntime, s: SessionRe
       // Too few updates by the deadline: keep collecting, and bring in clients and combiners that came since.
       deadline = Date.now() + config.roundTimeoutMs;
       rt.live = { ...rt.live, deadline };
-      announceVersion(deps, s, stream, start, null);
+      announceVersion(deps, s, stream, start, null, ctx.paramCount);
       continue;
     }
     const { handle, outcome } = ev;

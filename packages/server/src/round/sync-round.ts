@@ -18,6 +18,7 @@ import type { ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { CombinerHandle } from '../discovery/registry.js';
 import { decodePartials, lastUpdateOf, mergePartials, trainMetricMeans, validityFailure } from '../reducer/reducer.js';
 import type { RoundRecord, SessionRecord } from '../store/types.js';
+import { maxPartialFrameBytes } from '../strategy/partial-codec.js';
 import type { Strategy } from '../strategy/types.js';
 import { prepareParticipants, sampleClients } from './membership.js';
 import { roundStartMessage, trainingRecord } from './round-start.js';
@@ -62,18 +63,12 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
   // 3. Partials.
   const outcomes = await Promise.all(
-    [...perCombiner.entries()].map(([h, ids]) =>
-      deps.registry
-        .request<ReceivedPartial>(
-          'partial',
-          h,
-          roundId,
-          { ...start, clientIds: ids, deadline, quota: Math.max(1, cap !== undefined ? Math.min(cap, ids.length) : ids.length) },
-          deadline - Date.now() + deps.timing.partialGraceMs,
-          signal,
-        )
-        .then((outcome) => ({ combinerId: h.id, outcome })),
-    ),
+    [...perCombiner.entries()].map(([h, ids]) => {
+      const quota = Math.max(1, cap !== undefined ? Math.min(cap, ids.length) : ids.length);
+      return deps.registry
+        .request<ReceivedPartial>('partial', h, roundId, { ...start, clientIds: ids, deadline, quota }, deadline - Date.now() + deps.timing.partialGraceMs, signal, maxPartialFrameBytes(ctx.paramCount, ids.length))
+        .then((outcome) => ({ combinerId: h.id, outcome }));
+    }),
   );
   const abort = async (): Promise<void> => {
     for (const h of perCombiner.keys()) h.peer.send({ v: 1, kind: 'round.abort', roundId, reason: 'session stopped' });

@@ -70,3 +70,22 @@ export async function decodePartial(
   }
   return { count: meta.data.count, weight: meta.data.totalWeight, tensors, scalars: meta.data.scalars };
 }
+
+/** Manifest bytes allowed per tensor of a partial frame (name, shape, encoding, offsets), and for the frame itself. */
+const PARTIAL_MANIFEST_BYTES_PER_TENSOR = 512;
+const PARTIAL_FRAME_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * The largest partial frame a combiner may announce for a model of `paramCount` parameters when it folded at most
+ * `updates` client updates: sum strategies send a few model-sized tensors, buffered ones (median, trimmed mean)
+ * one per update, so the frame holds at most max(4, updates) tensors of `paramCount` values, counted at 8 bytes
+ * a value (room for f64 partials). The controller checks an announcement against it before allocating anything.
+ * @example
+ * ```ts
+ * maxPartialFrameBytes(1000, 10) // 10 * (1000 * 8 + 512) + 65536
+ * ```
+ */
+export function maxPartialFrameBytes(paramCount: number, updates: number): number {
+  const tensors = Math.max(4, Math.ceil(updates));
+  return tensors * (paramCount * 8 + PARTIAL_MANIFEST_BYTES_PER_TENSOR) + PARTIAL_FRAME_OVERHEAD_BYTES;
+}

@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fedError } from '@fedweb/codec';
+import type { SigningKey } from '../../auth-keys.js';
 import type { Controller } from '../../controller/controller.js';
 import type { CombinerRegistry } from '../../discovery/registry.js';
 import type { BlobStore, StateStore } from '../../store/types.js';
@@ -15,6 +16,8 @@ export interface ApiDeps {
   state: StateStore;
   blobs: BlobStore;
   authEnabled: boolean;
+  /** The token signing key (auth on): served as a JWKS, used by `POST /api/tokens`. */
+  signingKey?: SigningKey;
   startedAt: number;
   maxPackageBytes: number;
 }

@@ -1,0 +1,47 @@
+/**
+ * Tokens over HTTP: `GET /.well-known/jwks.json` (public: the controller's Ed25519 public key, which external
+ * combiners fetch to verify client tokens) and `POST /api/tokens` (admin only: issue a token for a role).
+ */
+import type { FastifyInstance } from 'fastify';
+import { decodeJwt } from 'jose';
+import { z } from 'zod';
+import { fedError } from '@fedweb/codec';
+import { authorize, DEFAULT_TOKEN_TTL, issueToken, ROLES, TokenTtlSchema } from '../../auth.js';
+import { JWKS_PATH, publicJwks } from '../../auth-keys.js';
+import { principalOf } from '../plumbing.js';
+import { parseBody } from '../schemas.js';
+import type { RouteContext } from './context.js';
+
+/** Body of `POST /api/tokens`: a role, a subject, and an optional lifetime (`'12h'`, `'30d'`, or seconds). */
+export const IssueTokenSchema = z.object({
+  role: z.enum(ROLES),
+  sub: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'subjects use letters, digits and . _ : @ -'),
+  ttl: TokenTtlSchema.optional(),
+});
+
+/**
+ * Registers the JWKS and token routes.
+ * @example
+ * ```ts
+ * registerTokenRoutes(app, routeContext(deps));
+ * ```
+ */
+export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { signingKey } = ctx;
+  app.get(JWKS_PATH, async (_req, reply) => {
+    if (!signingKey) throw fedError('NOT_FOUND', 'auth is off on this controller: there is no token key');
+    return reply.header('Cache-Control', 'public, max-age=300').send(await publicJwks(signingKey));
+  });
+
+  app.post('/api/tokens', async (req, reply) => {
+    authorize(principalOf(req), 'issue');
+    if (!signingKey) throw fedError('BAD_CONFIG', 'auth is off on this controller: start it with --secret or --token-key to issue tokens');
+    const body = parseBody(IssueTokenSchema, req.body, 'body');
+    const token = await issueToken({ key: signingKey, role: body.role, sub: body.sub, expiresIn: body.ttl ?? DEFAULT_TOKEN_TTL[body.role] });
+    return reply.status(201).send({ kind: 'token', token, role: body.role, sub: body.sub, exp: decodeJwt(token).exp });
+  });
+}
