@@ -33,7 +33,10 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --data-dir <dir>        state (SQLite) and blobs (default ./.fedweb)
   --port <n>              HTTP port (default 8080; 0 = any free port)
   --host <addr>           listen address (default 127.0.0.1)
-  --secret <s>            JWT secret (>= 16 chars; or FEDWEB_SECRET). Without it auth is OFF (dev mode).
+  --secret <s>            JWT secret (>= 16 chars; or FEDWEB_SECRET). Without it auth is OFF (dev mode):
+                          anyone who reaches the port can push code to every client, so a non-loopback
+                          --host is refused unless --insecure is given too
+  --insecure              allow auth off on a non-loopback --host (development on a trusted LAN only)
   --package <dir>         upload and activate this compute package folder at start
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
@@ -124,6 +127,7 @@ async function cmdServer(args: string[]): Promise<void> {
     port: { type: 'string' },
     host: { type: 'string' },
     secret: { type: 'string' },
+    insecure: { type: 'boolean' },
     package: { type: 'string' },
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
@@ -138,6 +142,7 @@ async function cmdServer(args: string[]): Promise<void> {
     port: num(values.port, 'port') ?? 8080,
     host: values.host ?? '127.0.0.1',
     ...(secret ? { secret } : {}),
+    ...(values.insecure ? { insecure: true } : {}),
     ...(values.package ? { computePackage: { dir: resolve(values.package) } } : {}),
     ...(values.static ? { staticDir: resolve(values.static) } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),

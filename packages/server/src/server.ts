@@ -12,7 +12,6 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import fastifyStatic from '@fastify/static';
 import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Message, type MessageOf } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
@@ -23,6 +22,8 @@ import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
+import { AUTH_OFF_WARNING, checkExposure } from './http/exposure.js';
+import { checkStaticRoot, registerStaticSite } from './http/static-site.js';
 import type { Logger, LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
@@ -39,8 +40,10 @@ export interface ServerOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
-  /** JWT secret (>= 16 chars). Absent: auth off, with a loud warning. */
+  /** JWT secret (>= 16 chars). Absent: auth off, loopback hosts only (see `insecure`), with a loud warning. */
   secret?: string;
+  /** Allow auth off on a non-loopback host (anyone on the network can then push code to clients). Default false. */
+  insecure?: boolean;
   /** A compute package folder (`package.mjs`, `manifest.json`, `seed-model.fwf`) uploaded and activated at start. */
   computePackage?: { dir: string };
   /** Serve this folder at `/` (a built site). */
@@ -211,8 +214,11 @@ export function keepAlive(ws: WebSocket, ms: number): () => void {
  * ```
  */
 export async function startServer(opts: ServerOptions = {}): Promise<FedServer> {
+  const auth = createAuthenticator(opts.secret);
+  checkExposure({ host: opts.host ?? '127.0.0.1', authEnabled: auth.enabled, insecure: opts.insecure ?? false });
   const dataDir = resolve(opts.dataDir ?? './.fedweb');
   await mkdir(join(dataDir, 'blobs'), { recursive: true });
+  const staticRoot = opts.staticDir ? await checkStaticRoot(opts.staticDir, dataDir) : undefined;
   const app = Fastify({
     logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
     logController: new LogController({ disableRequestLogging: true }),
@@ -220,10 +226,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     forceCloseConnections: true,
   });
   const log: Logger = app.log;
-  const auth = createAuthenticator(opts.secret);
-  if (!auth.enabled) {
-    log.warn({}, '!!! AUTH IS OFF: no --secret / FEDWEB_SECRET given; anyone who can reach this port can run sessions and join as any client. Dev mode only. !!!');
-  }
+  if (!auth.enabled) log.warn({}, AUTH_OFF_WARNING);
   const state = opts.state ?? openSqliteStateStore(join(dataDir, 'state.db'));
   const blobs = opts.blobs ?? new FsBlobStore(join(dataDir, 'blobs'));
 
@@ -337,16 +340,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     if (typeof p === 'function') await app.register(p);
     else await app.register(p.plugin, p.options ?? {});
   }
-  if (opts.staticDir) {
-    await app.register(fastifyStatic, {
-      root: resolve(opts.staticDir),
-      prefix: '/',
-      wildcard: true,
-      setHeaders: (res) => {
-        for (const [k, v] of Object.entries(COOP_COEP)) res.setHeader(k, v);
-      },
-    });
-  }
+  if (staticRoot) await registerStaticSite(app, { root: staticRoot, headers: COOP_COEP });
 
   await app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
   const address = app.server.address();
