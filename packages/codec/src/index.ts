@@ -16,11 +16,13 @@
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
  *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
  *  - deadline: withTimeout / abortReason: every boundary await gets a timeout and an AbortSignal
+ *  - limits:   MAX_JSON_DEPTH / jsonDepth / boundedRecord: bounds on untrusted JSON (depth, map keys)
  *  - http:     httpCall / requestJson / requestBytes: the one JSON-over-fetch core (timeout, bounded body, FedError)
  */
 export * from './errors.js';
 export * from './messages.js';
 export * from './types.js';
+export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth } from './limits.js';
 export {
   FRAME_MAGIC,
   FRAME_VERSION,

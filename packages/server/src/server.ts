@@ -23,6 +23,7 @@ import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import { AUTH_OFF_WARNING, checkExposure } from './http/exposure.js';
+import { installJsonBodyParser } from './http/json-body.js';
 import { checkStaticRoot, registerStaticSite } from './http/static-site.js';
 import type { Logger, LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
@@ -68,6 +69,10 @@ export interface ServerOptions {
   prepareTimeoutMs?: number;
   partialGraceMs?: number;
   waitPollMs?: number;
+  /** Largest JSON request body (other than package uploads), bytes. Default 4 MiB (413 `FRAME_TOO_LARGE` above). */
+  maxBodyBytes?: number;
+  /** Deepest nesting of a JSON request body. Default 64 (`MAX_JSON_DEPTH`; 400 `BAD_CONFIG` above). */
+  maxJsonDepth?: number;
   /** Largest compute package bundle accepted by `POST /api/packages`. Default 64 MiB. */
   maxPackageBytes?: number;
   /** Send `Access-Control-Allow-Origin: *` on `/api/*` (bearer tokens, no cookies). Default true. */
@@ -222,7 +227,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const app = Fastify({
     logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: opts.maxBodyBytes ?? 4 * 1024 * 1024,
     forceCloseConnections: true,
   });
   const log: Logger = app.log;
@@ -265,6 +270,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   });
 
   installErrorHandling(app);
+  installJsonBodyParser(app, { maxDepth: opts.maxJsonDepth });
   app.addHook('onSend', async (req, reply, payload) => {
     void reply.headers(COOP_COEP);
     if ((opts.cors ?? true) && req.url.startsWith('/api/')) void reply.header('Access-Control-Allow-Origin', '*');
