@@ -10,6 +10,7 @@
  *  - deflate:  fflateCompressor (portable), createCompressionStreamCompressor (browsers); node:zlib in '@fedweb/codec/node'
  *  - chunks:   splitIntoChunks / parseChunk / ChunkAssembler (bounded reassembly)
  *  - hash:     sha256Hex (WebCrypto)
+ *  - signing:  verifyPackageSignature / packageSigningPayload / parsePackagePublicKey: Ed25519 package signatures
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
@@ -52,6 +53,14 @@ export {
   type ChunkAssemblerOptions,
 } from './chunks.js';
 export { sha256Hex } from './hash.js';
+export {
+  PackageSignatureSchema,
+  packageKeyId,
+  packageSigningPayload,
+  parsePackagePublicKey,
+  verifyPackageSignature,
+  type PackageSignature,
+} from './package-signature.js';
 export { foldInto, type FoldOptions } from './fold.js';
 export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layout.js';
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ERROR_CODE_NAMES, fedError, type FedError } from './errors.js';
 import { boundedRecord, jsonDepth, MAX_JSON_DEPTH } from './limits.js';
+import { PackageSignatureSchema } from './package-signature.js';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -219,6 +220,8 @@ export const ComputePackageManifestSchema = z.object({
   inputShape: z.array(z.number().int().positive()).max(8).optional(),
   numClasses: z.number().int().positive().optional(),
   description: z.string().max(2000).optional(),
+  /** Ed25519 signatures over the bundle's SHA-256 (`fedweb package sign`); clients with trusted keys require one. */
+  signatures: z.array(PackageSignatureSchema).max(8).optional(),
 });
 export type ComputePackageManifest = z.infer<typeof ComputePackageManifestSchema>;
 
