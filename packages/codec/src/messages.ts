@@ -125,6 +125,8 @@ export const ClientInfoSchema = z.object({
   capabilities: CapabilitiesSchema,
   connectedAt: finite,
   lastSeen: finite,
+  /** When this client first had an update counted on this connection (absent: none yet). */
+  contributedAt: finite.optional(),
 });
 export type ClientInfo = z.infer<typeof ClientInfoSchema>;
 

@@ -26,6 +26,7 @@ import { AUTH_OFF_WARNING, checkExposure } from './http/exposure.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { checkStaticRoot, registerStaticSite } from './http/static-site.js';
 import type { Logger, LogLevel } from './log.js';
+import { collectClientGarbage } from './store/client-gc.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
@@ -75,6 +76,8 @@ export interface ServerOptions {
   maxJsonDepth?: number;
   /** Largest compute package bundle accepted by `POST /api/packages`. Default 64 MiB. */
   maxPackageBytes?: number;
+  /** Client ids that never had an update counted are deleted once unseen this long (ms). Default 24 h. */
+  clientRetentionMs?: number;
   /** Send `Access-Control-Allow-Origin: *` on `/api/*` (bearer tokens, no cookies). Default true. */
   cors?: boolean;
 }
@@ -245,12 +248,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   };
   const flushTimer = setInterval(flushClients, 2000);
   flushTimer.unref();
+  const gcTimer = collectClientGarbage(state, log, opts.clientRetentionMs ?? 24 * 3600_000);
   const registry = new CombinerRegistry(
     log,
     {
       status(combiner, clients) {
         for (const c of clients) {
-          dirty.set(c.clientId, { clientId: c.clientId, combinerId: combiner.id, firstSeen: c.connectedAt, lastSeen: c.lastSeen, capabilities: c.capabilities });
+          dirty.set(c.clientId, { clientId: c.clientId, combinerId: combiner.id, firstSeen: c.connectedAt, lastSeen: c.lastSeen, capabilities: c.capabilities, contributedAt: c.contributedAt ?? null });
         }
       },
       connected: () => undefined,
@@ -377,6 +381,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       if (closed) return;
       closed = true;
       clearInterval(flushTimer);
+      clearInterval(gcTimer);
       await controller.close();
       await combiner?.close();
       registry.closeAll();
