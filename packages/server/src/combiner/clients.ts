@@ -119,11 +119,12 @@ export class ClientHub {
     return this.infos();
   }
 
-  /** An update of this client was counted: the first time on a connection, the controller is told (status). */
+  /**
+   * An update of this client was counted. The controller hears of it in the next `combiner.status` (the keepalive
+   * sends one every heartbeat), or at once if the client leaves before that (see onClosed).
+   */
   contributed(conn: ClientConn): void {
-    if (conn.contributedAt !== undefined) return;
-    conn.contributedAt = Date.now();
-    this.events.changed();
+    conn.contributedAt ??= Date.now();
   }
 
   /**

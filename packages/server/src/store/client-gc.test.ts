@@ -13,23 +13,30 @@ const f = serverFixture(SEED);
 
 describe('client ids', () => {
   it('ids that never complete a round are removed once unseen for clientRetentionMs; a contributor is kept', async () => {
-    const server = await f.setup({ clientRetentionMs: 300 });
+    const server = await f.setup({ clientRetentionMs: 300, heartbeatMs: 1000 });
     const worker = await f.connect(server, { clientId: 'worker', onTrain: () => ONES });
+    // Stays connected: its contribution reaches the controller in the combiner's status keepalive.
+    await f.connect(server, { clientId: 'worker-2', onTrain: () => ONES });
     // Ids that say hello and leave without ever completing a round (a flood of made-up ids looks like this).
     const junk = await Promise.all(['junk-1', 'junk-2', 'junk-3'].map((clientId) => f.connect(server, { clientId })));
     for (const j of junk) await j.close();
     const { rounds } = await sessionRounds(server, { rounds: 1, clientsRequired: 1 });
     expect(rounds[0]!.status).toBe('committed');
+    expect(rounds[0]!.updates).toBe(2);
+    // Leaves right after the round: its contribution is announced as it leaves, if the keepalive has not yet.
     await worker.close();
     // The rows were written (status -> flush), then the junk ones collected; the worker's row stays.
     const rows = await until(async () => {
       const all = await server.state.listClients();
-      const worked = all.find((c) => c.clientId === 'worker');
-      return worked?.contributedAt && !all.some((c) => c.clientId.startsWith('junk-')) ? all : null;
-    }, 20_000, 'junk ids collected, the worker kept');
-    expect(rows.map((c) => c.clientId)).toEqual(['worker']);
+      const kept = all.filter((c) => c.clientId.startsWith('worker') && c.contributedAt);
+      return kept.length === 2 && !all.some((c) => c.clientId.startsWith('junk-')) ? all : null;
+    }, 20_000, 'junk ids collected, the workers kept');
+    expect(rows.map((c) => c.clientId)).toEqual(['worker', 'worker-2']);
     const { clients } = await new ApiClient({ baseUrl: server.url }).listClients();
-    expect(clients.map((c) => [c.clientId, c.online, typeof c.contributedAt])).toEqual([['worker', false, 'number']]);
+    expect(clients.map((c) => [c.clientId, c.online, typeof c.contributedAt])).toEqual([
+      ['worker', false, 'number'],
+      ['worker-2', true, 'number'],
+    ]);
   });
 
   it('GET /api/clients is paginated (default 100, at most 1000, next = the last id of a full page) over stored and live clients', async () => {
