@@ -74,7 +74,9 @@ try {
     dataDir,
     port,
     host,
-    ...(secret ? { secret } : {}),
+    // The LAN demo: without --secret it listens on 0.0.0.0 with auth off on purpose (phones join over the LAN), and
+    // the server says loudly that anyone there can push code to the clients. Pass --secret, or --host 127.0.0.1.
+    ...(secret ? { secret } : { insecure: true }),
     staticDir,
     computePackage: { dir: packageDir },
     plugins: [simRoutes({ split, seed: 42, clients: shards })],

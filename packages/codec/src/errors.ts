@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   WORKER_DIED: { retryable: true, http: 500, summary: 'the training worker terminated unexpectedly' },
   BACKEND_UNAVAILABLE: { retryable: false, http: 500, summary: 'no tfjs backend can train this model here' },
   PACKAGE_INVALID: { retryable: false, http: 422, summary: 'the compute package is malformed or fails its hash' },
+  PACKAGE_UNTRUSTED: { retryable: false, http: 422, summary: 'the compute package is not signed by a key this client trusts' },
   STORAGE: { retryable: true, http: 500, summary: 'local or server storage failed' },
   INTERNAL: { retryable: true, http: 500, summary: 'an unexpected internal error' },
 } as const;
@@ -52,7 +53,7 @@ export function httpStatusOf(code: ErrorCode): number {
 }
 
 /** For statuses several codes share: the general code a bodiless response stands for. */
-const GENERAL_CODE: Partial<Record<number, ErrorCode>> = { 400: 'BAD_CONFIG', 408: 'TIMEOUT', 409: 'CONFLICT', 429: 'UNAVAILABLE' };
+const GENERAL_CODE: Partial<Record<number, ErrorCode>> = { 400: 'BAD_CONFIG', 408: 'TIMEOUT', 409: 'CONFLICT', 422: 'PACKAGE_INVALID', 429: 'UNAVAILABLE' };
 
 /**
  * The error code a response stands for when it carries no fedweb error body (a proxy's page, an empty body):

@@ -10,17 +10,20 @@
  *  - deflate:  fflateCompressor (portable), createCompressionStreamCompressor (browsers); node:zlib in '@fedweb/codec/node'
  *  - chunks:   splitIntoChunks / parseChunk / ChunkAssembler (bounded reassembly)
  *  - hash:     sha256Hex (WebCrypto)
+ *  - signing:  verifyPackageSignature / packageSigningPayload / parsePackagePublicKey: Ed25519 package signatures
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
  *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
  *  - deadline: withTimeout / abortReason: every boundary await gets a timeout and an AbortSignal
+ *  - limits:   MAX_JSON_DEPTH / jsonDepth / boundedRecord: bounds on untrusted JSON (depth, map keys)
  *  - http:     httpCall / requestJson / requestBytes: the one JSON-over-fetch core (timeout, bounded body, FedError)
  */
 export * from './errors.js';
 export * from './messages.js';
 export * from './types.js';
+export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth } from './limits.js';
 export {
   FRAME_MAGIC,
   FRAME_VERSION,
@@ -50,6 +53,14 @@ export {
   type ChunkAssemblerOptions,
 } from './chunks.js';
 export { sha256Hex } from './hash.js';
+export {
+  PackageSignatureSchema,
+  packageKeyId,
+  packageSigningPayload,
+  parsePackagePublicKey,
+  verifyPackageSignature,
+  type PackageSignature,
+} from './package-signature.js';
 export { foldInto, type FoldOptions } from './fold.js';
 export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layout.js';
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';

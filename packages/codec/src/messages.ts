@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { ERROR_CODE_NAMES, fedError, type FedError } from './errors.js';
+import { boundedRecord, jsonDepth, MAX_JSON_DEPTH } from './limits.js';
+import { PackageSignatureSchema } from './package-signature.js';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -14,8 +16,8 @@ const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use lett
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const finite = z.number().finite();
 const count = z.number().int().nonnegative();
-/** Metric values are finite numbers keyed by name (`loss`, `accuracy`, ...). */
-export const MetricsSchema = z.record(z.string().max(64), finite);
+/** Metric values are finite numbers keyed by name (`loss`, `accuracy`, ...); at most 128 keys of 64 characters. */
+export const MetricsSchema = boundedRecord(finite);
 export type Metrics = z.infer<typeof MetricsSchema>;
 
 /** What a client reports about itself at join and in heartbeats. All optional: browsers differ. */
@@ -23,7 +25,7 @@ export const CapabilitiesSchema = z.object({
   platform: z.enum(['browser', 'node']).optional(),
   backend: z.string().max(32).optional(),
   /** Why other backends lost (backend name -> reason or measured examples/s). */
-  backendReport: z.record(z.string().max(32), z.string().max(200)).optional(),
+  backendReport: boundedRecord(z.string().max(200), { maxKeys: 16, maxKeyLength: 32 }).optional(),
   deviceMemoryGb: finite.optional(),
   hardwareConcurrency: count.optional(),
   battery: z.object({ level: z.number().min(0).max(1), charging: z.boolean() }).optional(),
@@ -47,9 +49,9 @@ export const TrainSettingsSchema = z.object({
   /** Fraction of entries sent with `topk` encoding (0 < f <= 1). */
   topkFraction: z.number().gt(0).lte(1).optional(),
   /** Strategy-specific client settings, e.g. `{ mu: 0.01 }` for FedProx, control variates ref for SCAFFOLD. */
-  strategy: z.record(z.string().max(64), z.unknown()).default({}),
+  strategy: boundedRecord(z.unknown()).default({}),
   /** Free-form settings from the compute package / session, passed to the package's `train`. */
-  extra: z.record(z.string().max(64), z.unknown()).default({}),
+  extra: boundedRecord(z.unknown()).default({}),
 });
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 export type TrainSettingsInput = z.input<typeof TrainSettingsSchema>;
@@ -123,6 +125,8 @@ export const ClientInfoSchema = z.object({
   capabilities: CapabilitiesSchema,
   connectedAt: finite,
   lastSeen: finite,
+  /** When this client first had an update counted on this connection (absent: none yet). */
+  contributedAt: finite.optional(),
 });
 export type ClientInfo = z.infer<typeof ClientInfoSchema>;
 
@@ -138,7 +142,7 @@ export const RoundPrepareSchema = envelope('round.prepare', {
   sessionId: id,
   roundId: id,
   /** Selection filter (from the session config) the combiner applies to its online clients. */
-  selection: z.record(z.string(), z.unknown()).default({}),
+  selection: boundedRecord(z.unknown()).default({}),
 });
 export const RoundReadySchema = envelope('round.ready', { roundId: id, eligible: z.array(id).max(100_000) });
 export const RoundStartSchema = envelope('round.start', {
@@ -147,7 +151,7 @@ export const RoundStartSchema = envelope('round.start', {
   model: BlobRefSchema,
   package: BlobRefSchema,
   settings: TrainSettingsSchema,
-  strategy: z.object({ name: z.string().max(64), options: z.record(z.string(), z.unknown()).default({}) }),
+  strategy: z.object({ name: z.string().max(64), options: boundedRecord(z.unknown()).default({}) }),
   clientIds: z.array(id).max(100_000),
   deadline: finite,
   /** Synchronous rounds: the combiner closes its part once this many updates are folded (default: all selected). */
@@ -213,11 +217,13 @@ export const ComputePackageManifestSchema = z.object({
     .object({ createModel: z.string().max(64).default('createModel'), train: z.string().max(64).default('train'), validate: z.string().max(64).default('validate') })
     .default({ createModel: 'createModel', train: 'train', validate: 'validate' }),
   /** Default client settings (merged under the session's). */
-  settings: z.record(z.string().max(64), z.unknown()).default({}),
+  settings: boundedRecord(z.unknown()).default({}),
   /** Input and label shapes the package expects, without the batch dimension (documentation and checks). */
   inputShape: z.array(z.number().int().positive()).max(8).optional(),
   numClasses: z.number().int().positive().optional(),
   description: z.string().max(2000).optional(),
+  /** Ed25519 signatures over the bundle's SHA-256 (`fedweb package sign`); clients with trusted keys require one. */
+  signatures: z.array(PackageSignatureSchema).max(8).optional(),
 });
 export type ComputePackageManifest = z.infer<typeof ComputePackageManifestSchema>;
 
@@ -280,6 +286,7 @@ export function parseMessage(input: unknown): ParseResult<Message> {
     if (input.length > MAX_MESSAGE_BYTES) {
       return { ok: false, error: fedError('BAD_MESSAGE', `message is ${input.length} characters, limit ${MAX_MESSAGE_BYTES}`) };
     }
+    if (jsonDepth(input) > MAX_JSON_DEPTH) return { ok: false, error: fedError('BAD_MESSAGE', `message nests deeper than ${MAX_JSON_DEPTH} levels`) };
     try {
       value = JSON.parse(input);
     } catch (e) {

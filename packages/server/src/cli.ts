@@ -1,21 +1,20 @@
 /**
  * The `fedweb` command line (bin/fedweb.mjs runs this file through tsx). Subcommands:
- *   server | start, combiner, token, session (start|list|status|pause|resume|stop), package (build|upload).
+ *   server | start, combiner, token, session (start|list|status|pause|resume|stop), package (build|upload|keygen|sign).
  * Every subcommand has `--help`. The README's "CLI" section documents them.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { toFedError } from '@fedweb/codec';
 import { DEFAULT_TOKEN_TTL, issueToken, parseTokenTtl, ROLES, type Role } from './auth.js';
 import { loadSigningKey } from './auth-keys.js';
 import { LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './cli-limits.js';
 import { startCombiner } from './combiner/process.js';
 import type { LogLevel } from './log.js';
-import { readPackageDir, startServer } from './server.js';
+import { cmdPackage, PACKAGE_HELP } from './cli-package.js';
+import { num, parse } from './cli-args.js';
+import { startServer } from './server.js';
 import { ApiClient, type StartSessionInput } from './api-client/index.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
 
 const HELP: Record<string, string> = {
   main: `fedweb: federated learning for the web and the edge
@@ -27,7 +26,7 @@ commands:
   combiner     start an extra combiner process that registers with a controller
   token        issue a JWT for a role
   session      start / list / inspect / pause / resume / stop training sessions (REST client)
-  package      build a compute package, or upload one
+  package      build, sign (and make a signing key for) or upload a compute package
 
 Run 'fedweb <command> --help' for the options of a command.`,
   server: `usage: fedweb server [options]
@@ -38,6 +37,9 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --secret <s>            auth secret (>= 16 chars; or FEDWEB_SECRET). Without it (or --token-key) auth is OFF.
   --token-key <pem>       an Ed25519 private key (PKCS#8 PEM) signing tokens instead of one derived from --secret
   --allow-tokens-without-exp  accept tokens that never expire (default: refused)
+                          Without auth anyone who reaches the port can push code to every client, so a
+                          non-loopback --host is refused unless --insecure is given too
+  --insecure              allow auth off on a non-loopback --host (development on a trusted LAN only)
   --package <dir>         upload and activate this compute package folder at start
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
@@ -103,30 +105,8 @@ session start options (every field of the session config; see the README):
   --exclude-connection <t> selection: skip this connection type (repeatable, e.g. cellular)
   --max-update-norm <x>   refuse updates with a larger L2 norm
   --wait                  wait until the session ends, printing each round`,
-  package: `usage: fedweb package build <entry.ts> [options]
-       fedweb package upload <dir> [--url <http-url>] [--token <jwt>]
-
-build options (delegates to @fedweb/sdk-client/build):
-  --out <dir>             output folder (default ./dist/package)
-  --name <name>           package name (default: the entry's folder name)
-  --version <v>           (default 0.1.0)
-  --seed <n>              seed of the initial weights (default 42)
-  --minify
-  --no-smoke-test         skip the one-step training check
-
-The folder holds package.mjs, manifest.json and seed-model.fwf; 'fedweb server --package <dir>' uploads it.`,
+  package: PACKAGE_HELP,
 };
-
-function parse<const O extends Options>(args: string[], options: O, allowPositionals = false) {
-  return parseArgs({ args, options: { ...options, help: { type: 'boolean' as const, short: 'h' } }, allowPositionals, strict: true as const, allowNegative: true });
-}
-
-function num(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${String(v)}'`);
-  return n;
-}
 
 async function cmdServer(args: string[]): Promise<void> {
   const { values } = parse(args, {
@@ -136,6 +116,7 @@ async function cmdServer(args: string[]): Promise<void> {
     secret: { type: 'string' },
     'token-key': { type: 'string' },
     'allow-tokens-without-exp': { type: 'boolean' },
+    insecure: { type: 'boolean' },
     package: { type: 'string' },
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
@@ -154,6 +135,7 @@ async function cmdServer(args: string[]): Promise<void> {
     ...(secret ? { secret } : {}),
     ...(values['token-key'] ? { tokenKeyFile: resolve(values['token-key']) } : {}),
     ...(values['allow-tokens-without-exp'] ? { allowTokensWithoutExp: true } : {}),
+    ...(values.insecure ? { insecure: true } : {}),
     ...(values.package ? { computePackage: { dir: resolve(values.package) } } : {}),
     ...(values.static ? { staticDir: resolve(values.static) } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
@@ -330,50 +312,6 @@ async function cmdSession(args: string[]): Promise<void> {
     default:
       throw new Error(`unknown session action '${action}' (see fedweb session --help)`);
   }
-}
-
-async function cmdPackage(args: string[]): Promise<void> {
-  const [action, ...rest] = args;
-  if (!action || action === '--help' || action === '-h') return void console.log(HELP.package);
-  if (action === 'upload') {
-    const { values, positionals } = parse(rest, { url: { type: 'string' }, token: { type: 'string' } }, true);
-    if (values.help) return void console.log(HELP.package);
-    const dir = positionals[0];
-    if (!dir) throw new Error('usage: fedweb package upload <dir>');
-    const pkg = await readPackageDir(dir);
-    const url = values.url ?? process.env.FEDWEB_URL ?? 'http://127.0.0.1:8080';
-    const token = values.token ?? process.env.FEDWEB_TOKEN;
-    const uploaded = await new ApiClient({ baseUrl: url, token }).uploadPackage({ manifest: pkg.manifest, bundle: pkg.bundle, seedModel: pkg.seedModel }, { timeoutMs: 120_000 });
-    return void console.log(JSON.stringify({ package: uploaded }, null, 2));
-  }
-  if (action !== 'build') throw new Error(`unknown package action '${action}' (see fedweb package --help)`);
-  const { values, positionals } = parse(
-    rest,
-    { out: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, seed: { type: 'string' }, minify: { type: 'boolean' }, 'smoke-test': { type: 'boolean', default: true } },
-    true,
-  );
-  if (values.help) return void console.log(HELP.package);
-  const entry = positionals[0];
-  if (!entry) throw new Error('usage: fedweb package build <entry.ts>');
-  let build: { buildComputePackage?: (opts: Record<string, unknown>) => Promise<{ manifest: { name: string; version: string; sha256: string }; params: number; files: Record<string, string> }> };
-  try {
-    // A variable specifier keeps this an optional, runtime-only dependency of the server package.
-    const specifier = '@fedweb/sdk-client/build';
-    build = (await import(specifier)) as typeof build;
-  } catch (e) {
-    throw new Error(`'fedweb package build' needs @fedweb/sdk-client (its ./build entry) installed next to @fedweb/server: ${(e as Error).message}`);
-  }
-  if (typeof build.buildComputePackage !== 'function') throw new Error('@fedweb/sdk-client/build does not export buildComputePackage');
-  const r = await build.buildComputePackage({
-    entry,
-    outDir: values.out ?? './dist/package',
-    ...(values.name ? { name: values.name } : {}),
-    ...(values.version ? { version: values.version } : {}),
-    ...(values.seed ? { seed: num(values.seed, 'seed') } : {}),
-    ...(values.minify ? { minify: true } : {}),
-    smokeTest: values['smoke-test'] !== false,
-  });
-  console.log(`built ${r.manifest.name}@${r.manifest.version} (${r.params} parameters, sha256 ${r.manifest.sha256}) in ${values.out ?? './dist/package'}`);
 }
 
 function onSignals(close: () => Promise<void>): void {

@@ -3,7 +3,7 @@
  * The README's "Session config" table documents each field; keep the two in step.
  */
 import { z } from 'zod';
-import { createRng, type Capabilities } from '@fedweb/codec';
+import { boundedRecord, createRng, type Capabilities } from '@fedweb/codec';
 
 /**
  * Which online clients may be picked for a round. Clients that do not report a capability pass the filter
@@ -107,7 +107,7 @@ export const SessionConfigSchema = z
     /** Fraction of entries a client sends with `topk` encoding. */
     topkFraction: z.number().gt(0).lte(1).optional(),
     strategy: z
-      .object({ name: z.string().min(1).max(64).default('fedavg'), options: z.record(z.string(), z.unknown()).default({}) })
+      .object({ name: z.string().min(1).max(64).default('fedavg'), options: boundedRecord(z.unknown()).default({}) })
       .strict()
       .default({ name: 'fedavg', options: {} }),
     /** Send validation tasks after each committed round and store their example-weighted metrics. */
@@ -119,7 +119,7 @@ export const SessionConfigSchema = z
     /** Refuse updates whose L2 norm exceeds this bound (NORM_EXCEEDED); absent = no bound. */
     maxUpdateNorm: z.number().positive().finite().optional(),
     /** Free-form settings passed to the compute package's `train` (`settings.extra`), over the manifest's. */
-    extra: z.record(z.string().max(64), z.unknown()).default({}),
+    extra: boundedRecord(z.unknown()).default({}),
     /** Start from this model of the trail instead of the active package's seed model. */
     initialModelId: z.string().min(1).max(128).optional(),
   })

@@ -12,6 +12,7 @@
  * ```
  */
 export { startServer, readPackageDir, type ServerOptions, type FedServer, type ServerPlugin } from './server.js';
+export { generatePackageKeyPair, signPackageDir, signPackageManifest, type PackageKeyPair } from './package-signing.js';
 export { startCombiner, type CombinerProcessOptions, type CombinerServer } from './combiner/process.js';
 // Types only: they name `FedServer`'s fields (`controller`, `registry`, `combiner`); build them with `startServer`.
 export type { Controller } from './controller/controller.js';

@@ -12,7 +12,6 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import fastifyStatic from '@fastify/static';
 import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Message, type MessageOf } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
@@ -26,6 +25,10 @@ import { registerApi } from './http/api.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import { serverLoggerOptions, type Logger, type LogLevel } from './log.js';
+import { AUTH_OFF_WARNING, checkExposure } from './http/exposure.js';
+import { installJsonBodyParser } from './http/json-body.js';
+import { checkStaticRoot, registerStaticSite } from './http/static-site.js';
+import { collectClientGarbage } from './store/client-gc.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
@@ -47,6 +50,8 @@ export interface ServerOptions {
   tokenKeyFile?: string;
   /** Accept tokens without `exp` (never expiring). Default false: they are refused. */
   allowTokensWithoutExp?: boolean;
+  /** Allow auth off on a non-loopback host (anyone on the network can then push code to clients). Default false. */
+  insecure?: boolean;
   /** A compute package folder (`package.mjs`, `manifest.json`, `seed-model.fwf`) uploaded and activated at start. */
   computePackage?: { dir: string };
   /** Serve this folder at `/` (a built site). */
@@ -73,8 +78,14 @@ export interface ServerOptions {
   prepareTimeoutMs?: number;
   partialGraceMs?: number;
   waitPollMs?: number;
+  /** Largest JSON request body (other than package uploads), bytes. Default 4 MiB (413 `FRAME_TOO_LARGE` above). */
+  maxBodyBytes?: number;
+  /** Deepest nesting of a JSON request body. Default 64 (`MAX_JSON_DEPTH`; 400 `BAD_CONFIG` above). */
+  maxJsonDepth?: number;
   /** Largest compute package bundle accepted by `POST /api/packages`. Default 64 MiB. */
   maxPackageBytes?: number;
+  /** Client ids that never had an update counted are deleted once unseen this long (ms). Default 24 h. */
+  clientRetentionMs?: number;
   /** Send `Access-Control-Allow-Origin: *` on `/api/*` (bearer tokens, no cookies). Default true. */
   cors?: boolean;
 }
@@ -220,23 +231,23 @@ export function keepAlive(ws: WebSocket, ms: number): () => void {
  * ```
  */
 export async function startServer(opts: ServerOptions = {}): Promise<FedServer> {
+  const signingKey: SigningKey | undefined = opts.tokenKeyFile ? await loadSigningKey(opts.tokenKeyFile) : opts.secret ? await deriveSigningKey(opts.secret) : undefined;
+  const auth = createAuthenticator(signingKey ? { verifyKey: await verifyKeyOf(signingKey), allowTokensWithoutExp: opts.allowTokensWithoutExp ?? false } : undefined);
+  checkExposure({ host: opts.host ?? '127.0.0.1', authEnabled: auth.enabled, insecure: opts.insecure ?? false });
   const dataDir = resolve(opts.dataDir ?? './.fedweb');
   await mkdir(join(dataDir, 'blobs'), { recursive: true });
   const limits = connectionLimits(opts.connections);
+  const staticRoot = opts.staticDir ? await checkStaticRoot(opts.staticDir, dataDir) : undefined;
   const app = Fastify({
     ...fastifyTimeouts(limits),
     logger: opts.logger === false ? false : serverLoggerOptions(opts.logLevel ?? 'info'),
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: opts.maxBodyBytes ?? 4 * 1024 * 1024,
     forceCloseConnections: true,
   });
   const log: Logger = app.log;
   guardConnections(app.server, limits, log);
-  const signingKey: SigningKey | undefined = opts.tokenKeyFile ? await loadSigningKey(opts.tokenKeyFile) : opts.secret ? await deriveSigningKey(opts.secret) : undefined;
-  const auth = createAuthenticator(signingKey ? { verifyKey: await verifyKeyOf(signingKey), allowTokensWithoutExp: opts.allowTokensWithoutExp ?? false } : undefined);
-  if (!auth.enabled) {
-    log.warn({}, '!!! AUTH IS OFF: no --secret / FEDWEB_SECRET given; anyone who can reach this port can run sessions and join as any client. Dev mode only. !!!');
-  }
+  if (!auth.enabled) log.warn({}, AUTH_OFF_WARNING);
   const state = opts.state ?? openSqliteStateStore(join(dataDir, 'state.db'));
   const blobs = opts.blobs ?? new FsBlobStore(join(dataDir, 'blobs'));
 
@@ -250,12 +261,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   };
   const flushTimer = setInterval(flushClients, 2000);
   flushTimer.unref();
+  const gcTimer = collectClientGarbage(state, log, opts.clientRetentionMs ?? 24 * 3600_000);
   const registry = new CombinerRegistry(
     log,
     {
       status(combiner, clients) {
         for (const c of clients) {
-          dirty.set(c.clientId, { clientId: c.clientId, combinerId: combiner.id, firstSeen: c.connectedAt, lastSeen: c.lastSeen, capabilities: c.capabilities });
+          dirty.set(c.clientId, { clientId: c.clientId, combinerId: combiner.id, firstSeen: c.connectedAt, lastSeen: c.lastSeen, capabilities: c.capabilities, contributedAt: c.contributedAt ?? null });
         }
       },
       connected: () => undefined,
@@ -275,6 +287,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   });
 
   installErrorHandling(app);
+  installJsonBodyParser(app, { maxDepth: opts.maxJsonDepth });
   app.addHook('onSend', async (req, reply, payload) => {
     void reply.headers(COOP_COEP);
     if ((opts.cors ?? true) && req.url.startsWith('/api/')) void reply.header('Access-Control-Allow-Origin', '*');
@@ -350,16 +363,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     if (typeof p === 'function') await app.register(p);
     else await app.register(p.plugin, p.options ?? {});
   }
-  if (opts.staticDir) {
-    await app.register(fastifyStatic, {
-      root: resolve(opts.staticDir),
-      prefix: '/',
-      wildcard: true,
-      setHeaders: (res) => {
-        for (const [k, v] of Object.entries(COOP_COEP)) res.setHeader(k, v);
-      },
-    });
-  }
+  if (staticRoot) await registerStaticSite(app, { root: staticRoot, headers: COOP_COEP });
 
   await app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
   const address = app.server.address();
@@ -390,6 +394,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       if (closed) return;
       closed = true;
       clearInterval(flushTimer);
+      clearInterval(gcTimer);
       await controller.close();
       await combiner?.close();
       registry.closeAll();

@@ -3,6 +3,7 @@
  * when their SHA-256 still matches, else downloaded over HTTP, verified against the BlobRef's SHA-256 and cached.
  */
 import { ComputePackageManifestSchema, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
+import { checkPackageTrust } from '../package/trust.js';
 import { fetchVerified } from '../transport/http.js';
 import { abortReason, withTimeout } from './abort.js';
 import { requireCache, type ClientContext } from './context.js';
@@ -30,14 +31,23 @@ export interface LoadedPackage {
 export class Downloads {
   constructor(private readonly ctx: ClientContext) {}
 
-  /** The compute package: from the cache when its hash matches, else downloaded and verified (PACKAGE_INVALID on mismatch). */
+  /**
+   * The compute package: from the cache when its hash matches, else downloaded and verified (PACKAGE_INVALID on
+   * mismatch). With `trustedPackageKeys`, its signature is checked before the code is returned (PACKAGE_UNTRUSTED).
+   */
   async package(ref: BlobRef, signal: AbortSignal): Promise<LoadedPackage> {
     const cache = requireCache(this.ctx);
+    const keys = this.ctx.options.trustedPackageKeys;
     const hit = await cache.getPackage(ref.sha256);
-    if (hit && (await sha256Hex(new Uint8Array(hit.code))) === ref.sha256) return { code: hit.code, manifest: hit.manifest };
+    if (hit && (await sha256Hex(new Uint8Array(hit.code))) === ref.sha256) {
+      // A cached package is re-checked each time (the keys may have changed); one that fails is fetched again.
+      const trusted = await checkPackageTrust(hit.manifest, ref, keys).then(() => true, () => false);
+      if (trusted) return { code: hit.code, manifest: hit.manifest };
+    }
     const token = await this.ctx.endpoint.token(signal);
     const bytes = await fetchVerified(ref, 'PACKAGE_INVALID', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
     const manifest = await this.#manifest(ref, bytes, signal, token);
+    await checkPackageTrust(manifest, ref, keys);
     const code = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     await cache.putPackage({ sha256: ref.sha256, code, manifest, storedAt: Date.now() });
     // The cache keeps `code`; hand the trainer its own copy (it transfers it).
@@ -63,23 +73,22 @@ export class Downloads {
   }
 
   /**
-   * The package manifest: the server's active package (`GET /api/packages/active`) when it is this one, else one
-   * derived from the BlobRef (default entry names; the session's settings already carry the package defaults).
+   * The package manifest (`GET /api/packages/<sha256>/manifest`, with its signatures) when the server has it for
+   * this bundle, else one derived from the BlobRef (default entry names, no signature; the session's settings
+   * already carry the package defaults).
    */
   async #manifest(ref: BlobRef, bytes: Uint8Array, signal: AbortSignal, token: string | undefined): Promise<ComputePackageManifest> {
     const fallback = ComputePackageManifestSchema.parse({ name: ref.id, version: '0', sha256: ref.sha256, bytes: bytes.byteLength });
     const { endpoint, timeouts } = this.ctx;
     try {
       const res = await withTimeout(
-        (s) => endpoint.fetch(`${endpoint.httpBase}/api/packages/active`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
+        (s) => endpoint.fetch(`${endpoint.httpBase}/api/packages/${ref.sha256}/manifest`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
         timeouts.downloadMs,
-        'GET /api/packages/active',
+        'GET /api/packages/<sha256>/manifest',
         signal,
       );
       if (!res.ok) return fallback;
-      const body = (await res.json()) as { package?: { sha256?: unknown; manifest?: unknown } };
-      if (body.package?.sha256 !== ref.sha256) return fallback;
-      const parsed = ComputePackageManifestSchema.safeParse(body.package.manifest);
+      const parsed = ComputePackageManifestSchema.safeParse(await res.json());
       return parsed.success && parsed.data.sha256 === ref.sha256 ? parsed.data : fallback;
     } catch {
       if (signal.aborted) throw abortReason(signal);

@@ -3,13 +3,14 @@
  */
 
 /**
- * Errors after which retrying cannot help: the client stops and reports `failed`.
+ * Errors after which retrying cannot help: the client stops and reports `failed`. `PACKAGE_UNTRUSTED`: the server
+ * sends a compute package this client's `trustedPackageKeys` do not vouch for.
  * @example
  * ```ts
  * if (FATAL_CODES.has(err.code)) fail(err);
  * ```
  */
-export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'VERSION_MISMATCH', 'BAD_CONFIG']);
+export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'VERSION_MISMATCH', 'BAD_CONFIG', 'PACKAGE_UNTRUSTED']);
 
 /**
  * While connecting, also `CONFLICT`: another instance holds this client id.

@@ -227,7 +227,7 @@ export class FedClientCore {
       case 'task.train':
         return this.#queueTrain(m, stop);
       case 'task.validate':
-        return this.#dispatcher.validate(m, stop, (s) => runValidate(this.#validateParts, m, s));
+        return this.#dispatcher.validate(m, stop, (s) => this.#failIfFatal(runValidate(this.#validateParts, m, s)));
       case 'task.cancel':
         return this.#dispatcher.cancel(m);
       case 'update.ack':
@@ -246,7 +246,16 @@ export class FedClientCore {
   }
 
   #queueTrain(task: MessageOf<'task.train'>, stop: AbortSignal): void {
-    this.#dispatcher.train(task, stop, (s, active) => runTrain(this.#trainParts, task, s, active));
+    this.#dispatcher.train(task, stop, (s, active) => this.#failIfFatal(runTrain(this.#trainParts, task, s, active)));
+  }
+
+  /** A task that ends with a refusal retrying cannot cure (an untrusted package) stops the client for good. */
+  #failIfFatal(task: Promise<void>): Promise<void> {
+    return task.catch((e: unknown) => {
+      const err = toFedError(e);
+      if (FATAL_CODES.has(err.code)) this.#fail(err);
+      throw err;
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * FedClient's options checked at construction (with messages that say what to fix), and the default timeouts.
  */
-import { fedError } from '@fedweb/codec';
+import { fedError, parsePackagePublicKey } from '@fedweb/codec';
 import { CLIENT_ID_RE } from './ids.js';
 import type { FedClientOptions, FedClientTimeouts } from './types.js';
 
@@ -45,6 +45,12 @@ export function checkOptions(options: FedClientOptions): FedClientTimeouts {
   }
   if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
     throw fedError('BAD_CONFIG', `backend '${String(options.backend)}' is not one of ${BACKENDS.join(', ')}`);
+  }
+  if (options.trustedPackageKeys !== undefined) {
+    if (!Array.isArray(options.trustedPackageKeys) || options.trustedPackageKeys.length === 0) {
+      throw fedError('BAD_CONFIG', 'trustedPackageKeys must be a non-empty array of Ed25519 public keys (omit it to run unsigned packages)');
+    }
+    for (const k of options.trustedPackageKeys) parsePackagePublicKey(String(k));
   }
   return { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 }

@@ -105,6 +105,13 @@ export interface FedClientOptions {
   token?: string | (() => string | Promise<string>);
   /** Stable client id. Default: generated once and kept in the cache, so a reload is the same client. */
   id?: string;
+  /**
+   * Ed25519 public keys (`ed25519:<base64>`, printed by `fedweb package keygen`) whose signature a compute package
+   * must carry (`fedweb package sign`). Set: a package without a valid signature by one of them is refused with
+   * `PACKAGE_UNTRUSTED` before any of its code runs, and the client stops (`failed`). Default: none (any package the
+   * server sends runs; the bundle's SHA-256 is still checked).
+   */
+  trustedPackageKeys?: string[];
   /** The local examples. */
   data: DataProvider;
   /** tfjs backend; `auto` (default) measures each backend on the model and keeps the fastest (decision cached). */

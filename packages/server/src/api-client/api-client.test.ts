@@ -60,7 +60,7 @@ describe('ApiClient against a real server', () => {
     expect([...flattenTensors(await decodeFrame(bytes))]).toEqual([1, 2]);
 
     expect(await admin.discover('kiosk-1')).toEqual({ combinerId: 'embedded', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/ws\/client$/) });
-    expect(await admin.listClients()).toEqual({ clients: [], online: 0 });
+    expect(await admin.listClients()).toEqual({ clients: [], online: 0, next: null });
     expect((await admin.listCombiners()).map((c) => [c.combinerId, c.embedded])).toEqual([['embedded', true]]);
   });
 

@@ -304,14 +304,37 @@ export class ApiClient {
   }
 
   /**
-   * `GET /api/clients`: every client seen, online or not.
+   * `GET /api/clients`: one page of the clients seen, online or not, in id order (`limit` default 100, at most
+   * 1000); `next` is the `after` of the following page, null on the last one.
    * @example
    * ```ts
-   * const { clients, online } = await api.listClients();
+   * const { clients, online, next } = await api.listClients({ limit: 500 });
+   * if (next) await api.listClients({ after: next });
    * ```
    */
-  listClients(o?: CallOptions): Promise<{ clients: ClientView[]; online: number }> {
-    return requestJson(this.call('/api/clients', o), ClientListSchema);
+  listClients(o: CallOptions & { after?: string; limit?: number } = {}): Promise<{ clients: ClientView[]; online: number; next: string | null }> {
+    const q = new URLSearchParams();
+    if (o.limit !== undefined) q.set('limit', String(o.limit));
+    if (o.after !== undefined) q.set('after', o.after);
+    const qs = q.toString();
+    return requestJson(this.call(`/api/clients${qs ? `?${qs}` : ''}`, o), ClientListSchema);
+  }
+
+  /**
+   * Every client seen, following `next` page after page.
+   * @example
+   * ```ts
+   * for await (const c of api.allClients()) console.log(c.clientId, c.online);
+   * ```
+   */
+  async *allClients(o: CallOptions & { limit?: number } = {}): AsyncGenerator<ClientView> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.listClients({ ...o, limit: o.limit ?? 1000, ...(after !== undefined ? { after } : {}) });
+      yield* page.clients;
+      if (page.next === null) return;
+      after = page.next;
+    }
   }
 
   /**

@@ -252,6 +252,8 @@ export const ClientViewSchema = z
     firstSeen: time.nullable(),
     lastSeen: time,
     capabilities: CapabilitiesSchema.loose(),
+    /** When an update of this client was first counted (null: never; such ids are garbage-collected). */
+    contributedAt: time.nullable().optional(),
   })
   .loose();
 /**
@@ -315,13 +317,13 @@ export const ModelListSchema = z.object({ models: z.array(ModelViewSchema) }).lo
  */
 export const PackageEnvelopeSchema = z.object({ package: PackageViewSchema }).loose();
 /**
- * `{ clients, online }` of `GET /api/clients`.
+ * `{ clients, online, next }` of `GET /api/clients`: one page; `next` is the `after` of the next page (null: last).
  * @example
  * ```ts
  * ClientListSchema.parse(body).online;
  * ```
  */
-export const ClientListSchema = z.object({ clients: z.array(ClientViewSchema), online: count }).loose();
+export const ClientListSchema = z.object({ clients: z.array(ClientViewSchema), online: count, next: id.nullable().default(null) }).loose();
 /**
  * `{ combiners }` of `GET /api/combiners`.
  * @example

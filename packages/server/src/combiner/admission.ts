@@ -123,6 +123,8 @@ export interface AdmissionOptions {
   maxUploadAttempts: number;
   /** The collector an update is for: the async stream that issued its task, else the open round part. */
   collectorFor(msg: MessageOf<'update'>): Collector | null;
+  /** An update of this client was counted (the client list marks it as a contributor). */
+  counted?(conn: ClientConn): void;
 }
 
 /**
@@ -191,6 +193,7 @@ export class Admission {
       c.tally.counted(msg);
       conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
       c.accepted(conn, clientId, msg);
+      this.opts.counted?.(conn);
     } catch (e) {
       const err = toFedError(e, 'BAD_FRAME');
       const stale = err.code === 'STALE_ROUND' ? c.staleRefusal(clientId, msg, conn) : null;

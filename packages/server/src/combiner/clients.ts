@@ -17,6 +17,10 @@ export interface ClientConn {
   capabilities: Capabilities;
   connectedAt: number;
   lastSeen: number;
+  /** When an update of this client was first counted on this connection (the controller keeps such ids). */
+  contributedAt?: number;
+  /** `contributedAt` went out in a `combiner.status`. */
+  contributionAnnounced?: boolean;
   closed: boolean;
   helloTimer: NodeJS.Timeout | null;
 }
@@ -39,6 +43,8 @@ export interface ClientEvents {
   left(clientId: string): void;
   /** The client list changed (debounced `combiner.status`). */
   changed(): void;
+  /** Send `combiner.status` now. */
+  announce(): void;
 }
 
 export interface ClientHubOptions {
@@ -106,7 +112,22 @@ export class ClientHub {
       capabilities: c.capabilities,
       connectedAt: c.connectedAt,
       lastSeen: c.lastSeen,
+      ...(c.contributedAt !== undefined ? { contributedAt: c.contributedAt } : {}),
     }));
+  }
+
+  /** {@link infos} for a `combiner.status` about to be sent: contributions in it count as announced. */
+  statusInfos(): ClientInfo[] {
+    for (const c of this.byId.values()) if (c.contributedAt !== undefined) c.contributionAnnounced = true;
+    return this.infos();
+  }
+
+  /**
+   * An update of this client was counted. The controller hears of it in the next `combiner.status` (the keepalive
+   * sends one every heartbeat), or at once if the client leaves before that (see onClosed).
+   */
+  contributed(conn: ClientConn): void {
+    conn.contributedAt ??= Date.now();
   }
 
   /**
@@ -239,6 +260,8 @@ export class ClientHub {
     this.events.detached(conn);
     const id = conn.clientId;
     if (id === null || this.byId.get(id) !== conn) return;
+    // A contribution not yet announced goes out now, while the client is still in the list.
+    if (conn.contributedAt !== undefined && !conn.contributionAnnounced) this.events.announce();
     this.byId.delete(id);
     this.opts.log.info({ clientId: id }, 'client disconnected');
     this.events.changed();

@@ -133,9 +133,10 @@ export class Combiner {
           this.validation?.maybeFinish();
         },
         changed: () => this.link.scheduleStatus(),
+        announce: () => this.link.sendStatus(),
       },
     );
-    this.link = new ControllerLink(this.id, log, this.heartbeatMs, () => this.hub.infos());
+    this.link = new ControllerLink(this.id, log, this.heartbeatMs, () => this.hub.statusInfos());
     const client = (id: string): ClientConn | undefined => this.hub.get(id);
     const sendPartial = this.link.sendPartial.bind(this.link);
     const track = (p: Promise<void>): void => this.link.track(p);
@@ -168,6 +169,7 @@ export class Combiner {
       uploads: this.uploads,
       slots: new FoldSlots(opts.foldConcurrency ?? 2),
       maxUploadAttempts: this.maxUploadAttempts,
+      counted: (conn) => this.hub.contributed(conn),
       collectorFor: (msg) => {
         const stream = this.control.stream;
         return stream?.owns(msg.taskId) ? stream : this.control.round;

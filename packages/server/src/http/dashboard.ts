@@ -75,7 +75,7 @@ async function refresh() {
     }
     const { combiners } = await api('/api/combiners');
     $('combiners').innerHTML = combiners.map((c) => '<tr><td>' + esc(c.combinerId) + '</td><td><code>' + esc(c.url) + '</code></td><td>' + c.clients + '</td><td>' + c.embedded + '</td></tr>').join('');
-    const { clients } = await api('/api/clients');
+    const { clients } = await api('/api/clients?limit=500');
     $('clients').innerHTML = clients.slice(0, 500).map((c) => {
       const cap = c.capabilities || {};
       return '<tr><td>' + esc(c.clientId) + '</td><td class="' + (c.online ? 'on' : 'off') + '">' + (c.online ? 'online' : 'offline') + '</td><td>' + esc(c.combinerId || '') + '</td><td>' + esc(cap.backend || '') + '</td><td>' + (cap.battery ? Math.round(cap.battery.level * 100) + '%' + (cap.battery.charging ? ' (charging)' : '') : '') + '</td><td>' + esc((cap.connection && (cap.connection.type || cap.connection.effectiveType)) || '') + '</td><td>' + (c.lastSeen ? new Date(c.lastSeen).toLocaleTimeString() : '') + '</td></tr>';

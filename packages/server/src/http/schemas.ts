@@ -52,6 +52,18 @@ export const DiscoverSchema = z.object({
 export const IdParam = z.object({ id: z.string().min(1).max(128) });
 /** `:sha256` of blobs and packages. */
 export const ShaParam = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256') });
+/**
+ * Query of `GET /api/clients`: a page of at most `limit` clients (default 100, at most 1000) with ids after `after`.
+ * @example
+ * ```ts
+ * ClientsQuery.parse({ limit: '50', after: 'kiosk-17' }); // { limit: 50, after: 'kiosk-17' }
+ * ```
+ */
+export const ClientsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: z.string().max(128).optional(),
+  token: z.string().optional(),
+});
 /** Query of `GET /api/models`. */
 export const ModelsQuery = z.object({ sessionId: z.string().max(128).optional(), token: z.string().optional() });
 

@@ -103,6 +103,12 @@ CREATE TABLE metrics (
     description: 'rounds.timings: per-phase round timings',
     sql: `ALTER TABLE rounds ADD COLUMN timings TEXT NOT NULL DEFAULT '{}';`,
   },
+  {
+    version: 3,
+    description: 'clients.contributed_at: clients that never completed a round are garbage-collected',
+    sql: `ALTER TABLE clients ADD COLUMN contributed_at INTEGER;
+CREATE INDEX clients_gc ON clients (last_seen) WHERE contributed_at IS NULL;`,
+  },
 ];
 
 /** The schema version this build writes. */
@@ -115,8 +121,9 @@ export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 function legacyVersion(db: Database.Database): number {
   const hasSessions = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").get();
   if (!hasSessions) return 0;
-  const columns = db.prepare('PRAGMA table_info(rounds)').all() as Array<{ name: string }>;
-  return columns.some((c) => c.name === 'timings') ? 2 : 1;
+  const has = (table: string, column: string): boolean => (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+  if (has('clients', 'contributed_at')) return 3;
+  return has('rounds', 'timings') ? 2 : 1;
 }
 
 /**

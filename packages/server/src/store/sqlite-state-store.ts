@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { fedError } from '@fedweb/codec';
 import { migrateSqlite } from './sqlite-migrations.js';
 import type {
+  ClientPage,
   ClientSeenRecord,
   MetricRow,
   ModelRecord,
@@ -98,6 +99,7 @@ function toClient(r: Row): ClientSeenRecord {
     firstSeen: r.first_seen as number,
     lastSeen: r.last_seen as number,
     capabilities: parse(r.capabilities, {}),
+    contributedAt: (r.contributed_at as number | null) ?? null,
   };
 }
 
@@ -192,12 +194,14 @@ export class SqliteStateStore implements StateStore {
       getPackage: db.prepare('SELECT * FROM packages WHERE sha256 = ?'),
       getActivePackage: db.prepare('SELECT * FROM packages WHERE active = 1 LIMIT 1'),
       upsertClient: db.prepare(
-        `INSERT INTO clients (client_id, combiner_id, first_seen, last_seen, capabilities)
-         VALUES (@clientId, @combinerId, @firstSeen, @lastSeen, @capabilities)
+        `INSERT INTO clients (client_id, combiner_id, first_seen, last_seen, capabilities, contributed_at)
+         VALUES (@clientId, @combinerId, @firstSeen, @lastSeen, @capabilities, @contributedAt)
          ON CONFLICT(client_id) DO UPDATE SET combiner_id = excluded.combiner_id,
-           last_seen = MAX(clients.last_seen, excluded.last_seen), capabilities = excluded.capabilities`,
+           last_seen = MAX(clients.last_seen, excluded.last_seen), capabilities = excluded.capabilities,
+           contributed_at = COALESCE(clients.contributed_at, excluded.contributed_at)`,
       ),
-      listClients: db.prepare('SELECT * FROM clients ORDER BY client_id'),
+      listClients: db.prepare('SELECT * FROM clients WHERE client_id > @after ORDER BY client_id LIMIT @limit'),
+      pruneClients: db.prepare('DELETE FROM clients WHERE contributed_at IS NULL AND last_seen < ?'),
       putMetric: db.prepare(
         `INSERT INTO metrics (session_id, round, scope, name, value) VALUES (@sessionId, @round, @scope, @name, @value)
          ON CONFLICT(session_id, round, scope, name) DO UPDATE SET value = excluded.value`,
@@ -344,13 +348,17 @@ export class SqliteStateStore implements StateStore {
     if (recs.length === 0) return Promise.resolve();
     return this.run('upsert clients', () => {
       this.db.transaction(() => {
-        for (const c of recs) this.stmts.upsertClient.run({ ...c, capabilities: json(c.capabilities) });
+        for (const c of recs) this.stmts.upsertClient.run({ ...c, capabilities: json(c.capabilities), contributedAt: c.contributedAt ?? null });
       })();
     });
   }
 
-  listClients(): Promise<ClientSeenRecord[]> {
-    return this.run('list clients', () => (this.stmts.listClients.all() as Row[]).map(toClient));
+  listClients(page: ClientPage = {}): Promise<ClientSeenRecord[]> {
+    return this.run('list clients', () => (this.stmts.listClients.all({ after: page.after ?? '', limit: page.limit ?? -1 }) as Row[]).map(toClient));
+  }
+
+  pruneClients(before: number): Promise<number> {
+    return this.run('prune clients', () => this.stmts.pruneClients.run(before).changes);
   }
 
   listMetrics(sessionId: string): Promise<MetricRow[]> {

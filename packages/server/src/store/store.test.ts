@@ -121,7 +121,14 @@ describe('SqliteStateStore', () => {
     expect((await store.getPackage('1'.repeat(64)))?.active).toBe(false);
     await store.upsertClients([{ clientId: 'a', combinerId: 'c1', firstSeen: 1, lastSeen: 5, capabilities: { backend: 'wasm' } }]);
     await store.upsertClients([{ clientId: 'a', combinerId: 'c2', firstSeen: 9, lastSeen: 3, capabilities: {} }]);
-    expect(await store.listClients()).toEqual([{ clientId: 'a', combinerId: 'c2', firstSeen: 1, lastSeen: 5, capabilities: {} }]);
+    expect(await store.listClients()).toEqual([{ clientId: 'a', combinerId: 'c2', firstSeen: 1, lastSeen: 5, capabilities: {}, contributedAt: null }]);
+    // A contribution sticks (a later status without it does not erase it); pages follow id order.
+    await store.upsertClients([{ clientId: 'b', combinerId: 'c1', firstSeen: 1, lastSeen: 2, capabilities: {}, contributedAt: 7 }]);
+    await store.upsertClients([{ clientId: 'b', combinerId: 'c1', firstSeen: 1, lastSeen: 4, capabilities: {} }, { clientId: 'c', combinerId: 'c1', firstSeen: 1, lastSeen: 9, capabilities: {} }]);
+    expect((await store.listClients({ after: 'a', limit: 1 })).map((c) => [c.clientId, c.contributedAt])).toEqual([['b', 7]]);
+    // Pruning removes only never-contributing clients last seen before the cut.
+    expect(await store.pruneClients(6)).toBe(1);
+    expect((await store.listClients()).map((c) => c.clientId)).toEqual(['b', 'c']);
   });
 });
 

@@ -99,6 +99,14 @@ export interface ClientSeenRecord {
   firstSeen: number;
   lastSeen: number;
   capabilities: Capabilities;
+  /** When an update of this client was first counted; null or absent: it never completed a round (garbage-collected). */
+  contributedAt?: number | null;
+}
+
+/** A page of `listClients`: ids after `after` (exclusive), in id order, at most `limit` (default all). */
+export interface ClientPage {
+  after?: string;
+  limit?: number;
 }
 
 export interface MetricRow {
@@ -151,7 +159,10 @@ export interface StateStore {
   getActivePackage(): Promise<PackageRecord | null>;
 
   upsertClients(recs: ClientSeenRecord[]): Promise<void>;
-  listClients(): Promise<ClientSeenRecord[]>;
+  /** Clients in id order (a page of them with `page`). */
+  listClients(page?: ClientPage): Promise<ClientSeenRecord[]>;
+  /** Deletes clients that never had an update counted and were last seen before `before` (epoch ms); returns how many. */
+  pruneClients(before: number): Promise<number>;
 
   listMetrics(sessionId: string): Promise<MetricRow[]>;
   close(): Promise<void>;

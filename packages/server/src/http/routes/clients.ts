@@ -1,12 +1,12 @@
 /**
  * Clients: `/api/discover` (which combiner a client dials, chosen by the discovery policy) and `/api/clients`
- * (every client seen, online or not, with its combiner and capabilities).
+ * (clients seen, online or not, with their combiner and capabilities; paginated by id: `?limit=&after=`).
  */
 import type { FastifyInstance } from 'fastify';
 import { authorize, authorizeClientId } from '../../auth.js';
 import type { ClientSeenRecord } from '../../store/types.js';
 import { principalOf, wsUrlFor } from '../plumbing.js';
-import { DiscoverSchema, parseBody as parse } from '../schemas.js';
+import { ClientsQuery, DiscoverSchema, parseBody as parse } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 /**
@@ -30,11 +30,20 @@ export function registerClientRoutes(app: FastifyInstance, ctx: RouteContext): v
 
   app.get('/api/clients', async (req) => {
     authorize(principalOf(req), 'read');
-    const seen = new Map<string, ClientSeenRecord>((await state.listClients()).map((c) => [c.clientId, c]));
-    const live = new Map<string, { combinerId: string; lastSeen: number; connectedAt: number; capabilities: ClientSeenRecord['capabilities'] }>();
-    for (const c of registry.list()) for (const info of c.clients.values()) live.set(info.clientId, { combinerId: c.id, ...info });
-    const ids = new Set([...seen.keys(), ...live.keys()]);
-    const clients = [...ids].sort().map((id) => {
+    const { limit, after } = parse(ClientsQuery, req.query, 'query');
+    // The page is the first `limit` ids after `after` among stored and live clients (one more tells if there is a next).
+    const seen = new Map<string, ClientSeenRecord>((await state.listClients({ ...(after ? { after } : {}), limit: limit + 1 })).map((c) => [c.clientId, c]));
+    const live = new Map<string, { combinerId: string; lastSeen: number; connectedAt: number; contributedAt?: number; capabilities: ClientSeenRecord['capabilities'] }>();
+    const online = new Set<string>();
+    for (const c of registry.list()) {
+      for (const info of c.clients.values()) {
+        online.add(info.clientId);
+        if (after === undefined || info.clientId > after) live.set(info.clientId, { combinerId: c.id, ...info });
+      }
+    }
+    const ids = [...new Set([...seen.keys(), ...live.keys()])].sort();
+    const page = ids.slice(0, limit);
+    const clients = page.map((id) => {
       const s = seen.get(id);
       const l = live.get(id);
       return {
@@ -45,8 +54,9 @@ export function registerClientRoutes(app: FastifyInstance, ctx: RouteContext): v
         firstSeen: s?.firstSeen ?? l?.connectedAt ?? null,
         lastSeen: Math.max(s?.lastSeen ?? 0, l?.lastSeen ?? 0),
         capabilities: l?.capabilities ?? s?.capabilities ?? {},
+        contributedAt: s?.contributedAt ?? l?.contributedAt ?? null,
       };
     });
-    return { clients, online: live.size };
+    return { clients, online: online.size, next: ids.length > limit ? (page.at(-1) ?? null) : null };
   });
 }
