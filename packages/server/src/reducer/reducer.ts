@@ -14,12 +14,15 @@ import type { PartialSummary } from '../store/types.js';
 import { decodePartial } from '../strategy/index.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
 import { MetricMeans } from './metrics.js';
+import type { UpdateStatsSummary } from './update-stats.js';
 
 /** One combiner's partial, decoded, with what the round record keeps of it. */
 export interface DecodedPartial {
   partial: PartialAggregate;
   metrics: Metrics;
   summary: PartialSummary;
+  /** The claims and norms its combiner saw (the next round's bounds). */
+  stats?: UpdateStatsSummary;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function decodeReceived(combinerId: string, received: ReceivedParti
   const partial = await decodePartial({ frame: received.frame, count: meta.count, totalWeight: meta.totalWeight, scalars: meta.scalars }, { tensorLength: paramCount });
   return {
     partial,
+    ...(meta.updateStats ? { stats: meta.updateStats } : {}),
     metrics: meta.metrics,
     summary: {
       combinerId,
@@ -88,6 +92,38 @@ export function mergePartials(strategy: Strategy<unknown, unknown>, options: unk
   const [first, ...rest] = partials;
   if (!first) throw new Error('mergePartials needs at least one partial');
   return rest.reduce((acc, p) => strategy.mergePartials(options, acc, p, ctx), first);
+}
+
+/**
+ * Merges decoded partials left to right like {@link mergePartials}, but leaves out (and names) a partial whose
+ * merge would give a non-finite value, so that one extreme partial cannot cost the round the others.
+ * @example
+ * ```ts
+ * const { merged, dropped } = mergeFinitePartials(strategy, options, partials, ctx); // dropped: ['c2: ...']
+ * ```
+ */
+export function mergeFinitePartials(
+  strategy: Strategy<unknown, unknown>,
+  options: unknown,
+  partials: DecodedPartial[],
+  ctx: StrategyContext,
+): { merged: PartialAggregate; dropped: string[] } {
+  const [first, ...rest] = partials;
+  if (!first) throw new Error('mergeFinitePartials needs at least one partial');
+  const dropped: string[] = [];
+  let merged = first.partial;
+  for (const p of rest) {
+    const next = strategy.mergePartials(options, merged, p.partial, ctx);
+    if (allFinite(next)) merged = next;
+    else dropped.push(`${p.summary.combinerId}: merging its partial overflows float32`);
+  }
+  return { merged, dropped };
+}
+
+function allFinite(p: PartialAggregate): boolean {
+  if (!Number.isFinite(p.weight)) return false;
+  for (const t of Object.values(p.tensors)) for (let i = 0; i < t.length; i++) if (!Number.isFinite(t[i]!)) return false;
+  return true;
 }
 
 /**
