@@ -14,15 +14,12 @@ import type { PartialSummary } from '../store/types.js';
 import { decodePartial } from '../strategy/index.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
 import { MetricMeans } from './metrics.js';
-import type { UpdateStatsSummary } from './update-stats.js';
 
 /** One combiner's partial, decoded, with what the round record keeps of it. */
 export interface DecodedPartial {
   partial: PartialAggregate;
   metrics: Metrics;
   summary: PartialSummary;
-  /** The claims and norms its combiner saw (the next round's bounds). */
-  stats?: UpdateStatsSummary;
 }
 
 /**
@@ -38,7 +35,6 @@ export async function decodeReceived(combinerId: string, received: ReceivedParti
   const partial = await decodePartial({ frame: received.frame, count: meta.count, totalWeight: meta.totalWeight, scalars: meta.scalars }, { tensorLength: paramCount });
   return {
     partial,
-    ...(meta.updateStats ? { stats: meta.updateStats } : {}),
     metrics: meta.metrics,
     summary: {
       combinerId,
@@ -49,6 +45,7 @@ export async function decodeReceived(combinerId: string, received: ReceivedParti
       ...(meta.firstUpdateAt !== undefined ? { firstUpdateAt: meta.firstUpdateAt } : {}),
       ...(meta.lastUpdateAt !== undefined ? { lastUpdateAt: meta.lastUpdateAt } : {}),
       receivedAt: received.receivedAt,
+      ...(meta.updateStats ? { updateStats: meta.updateStats } : {}),
     },
   };
 }

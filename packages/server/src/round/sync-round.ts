@@ -22,7 +22,7 @@ import type { Strategy } from '../strategy/types.js';
 import { mergeUpdateStats } from '../reducer/update-stats.js';
 import { prepareParticipants, sampleClients } from './membership.js';
 import { roundStartMessage, trainingRecord } from './round-start.js';
-import { roundBounds } from './update-bounds.js';
+import { previousUpdateStats, roundBounds } from './update-bounds.js';
 import { runValidation } from './validation.js';
 
 /**
@@ -61,6 +61,7 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   await deps.state.putRound(record);
   rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected, deadline };
   const settings = await strategySettings(deps, rt, strategy, ctx);
+  rt.updateStats ??= await previousUpdateStats(deps.state, s.id);
   const bounds = roundBounds(config, global.flat, rt.updateStats, privacy !== undefined);
   const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings }, bounds });
   deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
@@ -90,9 +91,9 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const tPartials = Date.now();
   const { partials, failures } = await decodePartials(outcomes, ctx.paramCount);
   if (failures.length) deps.log.warn({ roundId, failures }, 'some combiners returned no partial');
-  // The next round's bounds follow what this one saw, committed or not (a failed round must not freeze them).
-  rt.updateStats = mergeUpdateStats(partials.map((p) => p.stats)) ?? rt.updateStats;
   const summaries = partials.map((p) => p.summary);
+  // The next round's bounds follow what this one saw, committed or not (a failed round must not freeze them).
+  rt.updateStats = mergeUpdateStats(summaries.map((p) => p.updateStats)) ?? rt.updateStats;
   const lastUpdateAt = lastUpdateOf(summaries);
   const timings: Record<string, number> = { partials: lastUpdateAt !== null ? Math.max(0, tPartials - lastUpdateAt) : 0, decode: Date.now() - tPartials };
   const progress: RoundRecord = {

@@ -18,7 +18,8 @@
  */
 import type { MessageOf } from '@fedweb/codec';
 import type { SessionConfig } from '../config.js';
-import type { UpdateStatsSummary } from '../reducer/update-stats.js';
+import { mergeUpdateStats, type UpdateStatsSummary } from '../reducer/update-stats.js';
+import type { StateStore } from '../store/types.js';
 import { l2Norm } from '../strategy/common.js';
 
 /** The automatic weight cap is this many times the previous round's median claim. */
@@ -54,4 +55,21 @@ export function roundBounds(
   // A round of all-zero updates gives a zero median: the bound never drops below a millionth of the first-round one.
   const auto = history ? Math.max(NORM_BOUND_FACTOR * history.normMedian, firstRound * 1e-6) : firstRound;
   return { exampleCap, maxUpdateNorm: config.maxUpdateNorm ?? auto, clipUpdateNorm: config.onNormExceeded === 'clip' };
+}
+
+/**
+ * The update statistics of the session's latest finished round that has them, from the store (a restarted
+ * controller resumes with the same bounds as an uninterrupted one); undefined when there is none.
+ * @example
+ * ```ts
+ * rt.updateStats ??= await previousUpdateStats(deps.state, s.id);
+ * ```
+ */
+export async function previousUpdateStats(state: Pick<StateStore, 'listRounds'>, sessionId: string): Promise<UpdateStatsSummary | undefined> {
+  const rounds = (await state.listRounds(sessionId)).filter((r) => r.status === 'committed' || r.status === 'failed').sort((a, b) => b.round - a.round);
+  for (const r of rounds) {
+    const stats = mergeUpdateStats(r.partials.map((p) => p.updateStats));
+    if (stats) return stats;
+  }
+  return undefined;
 }
