@@ -73,6 +73,19 @@ describe('one hostile client among honest ones, default settings', () => {
     expect([...(await fetchModelFlat(server.url, rounds[1]!.modelId!))]).toEqual(SEED_FLAT.map((v) => v + 2));
   });
 
+  it("onNormExceeded: 'clip' scales the 1e30 updates down to the bound and counts them", async () => {
+    const server = await f.setup();
+    await honest(server);
+    for (const id of ['evil1', 'evil2']) await f.connect(server, { clientId: id, onTrain: () => ({ delta: fill(1e30), numExamples: 3e8, encoding: 'f32' }) });
+    const { rounds } = await sessionRounds(server, { rounds: 1, clientsRequired: 6, onNormExceeded: 'clip' });
+    expect(rounds[0]!.status).toBe('committed');
+    expect(rounds[0]!.updates).toBe(6);
+    // First round: bound 10 x |seed| = 10 sqrt(31), so each clipped entry is 10 sqrt(31) / sqrt(6); uniform weights.
+    const clipped = (10 * Math.sqrt(31)) / Math.sqrt(6);
+    const model = [...(await fetchModelFlat(server.url, rounds[0]!.modelId!))];
+    model.forEach((v, i) => expect(v).toBeCloseTo(SEED_FLAT[i]! + (4 + 2 * clipped) / 6, 4));
+  });
+
   it('with the bounds lifted by the operator, an update that could overflow the float32 sum is refused (NON_FINITE), never folded', async () => {
     const server = await f.setup();
     await honest(server);
