@@ -125,7 +125,7 @@ export const SessionConfigSchema = z
      * Cap on an update's weight with `weighting: 'examples'`: min(numExamples, this). Absent = automatic: 2x the
      * median claim of the previous round, and uniform weights while there is no previous round (README "Threat model").
      */
-    maxExamplesPerUpdate: z.number().positive().finite().optional(),
+    maxExamplesPerUpdate: z.number().int().min(1).optional(),
     /**
      * Bound on an update's L2 norm. Absent = automatic: 5x the median norm of the previous round, and
      * 10 x max(1, L2 norm of the global model) while there is none. Non-finite values are always refused.

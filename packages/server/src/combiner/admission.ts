@@ -9,7 +9,8 @@
  *  4. in a fold slot: staleness again (an async stream may have moved on); the update decoded (names, shapes,
  *     finiteness against the layout); its claim and norm recorded for the next round's bounds; the L2 norm
  *     bound (refuse, or clip by the round's option); its weight capped (min(numExamples, exampleCap)); a
- *     check that the running sum cannot overflow float32 with it (else refused: the partial is never lost);
+ *     check that the running sum cannot overflow float32 with it (`Tally.magnitude`, else refused: the partial
+ *     is never lost);
  *     then the fold, which validates the frame again before it adds anything (codec `foldInto`).
  *
  * A refusal is typed (`error` with the upload's id). Refusals the sender may repair (a damaged upload) count
@@ -23,7 +24,7 @@ import { MetricMeans } from '../reducer/metrics.js';
 import { UpdateStats } from '../reducer/update-stats.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { createFoldTools } from '../strategy/index.js';
-import type { FoldTools, PartialAggregate } from '../strategy/types.js';
+import type { FoldTools } from '../strategy/types.js';
 import { sendClientError, type ClientConn } from './clients.js';
 import type { FoldSlots, UploadBuffer } from './uploads.js';
 
@@ -87,6 +88,11 @@ export class Tally {
   lastUpdateAt: number | null = null;
   readonly metrics = new MetricMeans();
   readonly stats = new UpdateStats();
+  /**
+   * An upper bound on any magnitude in the running sum: Σ max(1, weight) x max|Δ| over the updates let through
+   * to the fold (reserved before the fold, so concurrent folds are counted too).
+   */
+  magnitude = 0;
 
   /** An update was folded in (`msg.numExamples` is its weight after the cap). */
   counted(msg: MessageOf<'update'>): void {
@@ -130,8 +136,6 @@ export interface Collector {
   /** A fold of `clientId` starts / ended (either way). */
   beginFold(clientId: string): void;
   endFold(clientId: string): void;
-  /** The largest magnitude in the running sum (the overflow check before a fold). */
-  partialMaxAbs(): number;
   /** Folds the frame into the running sum; a refusal when the collector closed meanwhile. */
   fold(clientId: string, msg: MessageOf<'update'>, frame: Uint8Array): Promise<Refusal | null>;
   /** The update was counted and acknowledged. */
@@ -251,19 +255,6 @@ export class Admission {
 }
 
 /**
- * The largest magnitude in a partial's tensors (0 for an empty one).
- * @example
- * ```ts
- * maxAbsOf({ count: 1, weight: 1, tensors: { sum: new Float32Array([1, -3]) }, scalars: {} }); // 3
- * ```
- */
-export function maxAbsOf(partial: PartialAggregate): number {
-  let m = 0;
-  for (const t of Object.values(partial.tensors)) for (let i = 0; i < t.length; i++) if (Math.abs(t[i]!) > m) m = Math.abs(t[i]!);
-  return m;
-}
-
-/**
  * Running sums stay below this magnitude (2^112, about 5e33; float32 ends near 3.4e38 = 2^128): a partial can be
  * merged with up to 65536 others on the reducer and still be finite.
  */
@@ -297,8 +288,10 @@ async function screen(c: Collector, msg: MessageOf<'update'>, frame: Uint8Array)
     maxAbs *= scale;
   }
   const weight = exampleCap !== undefined ? Math.min(msg.numExamples, exampleCap) : msg.numExamples;
-  if (!(c.partialMaxAbs() + Math.max(1, weight) * maxAbs <= SUM_LIMIT)) {
+  const adds = Math.max(1, weight) * maxAbs;
+  if (!(c.tally.magnitude + adds <= SUM_LIMIT)) {
     throw fedError('NON_FINITE', `folding an update of magnitude ${maxAbs.toPrecision(3)} with weight ${weight} could overflow the running sum; refused`);
   }
+  c.tally.magnitude += adds;
   return { msg: weight === msg.numExamples ? msg : { ...msg, numExamples: weight }, frame };
 }

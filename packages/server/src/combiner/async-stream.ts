@@ -11,7 +11,7 @@ import { isEligible, type SelectionPolicy } from '../config.js';
 import type { Logger } from '../log.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
 import type { ClientConn } from './clients.js';
-import { maxAbsOf, Tally, type Collector, type Refusal, type UpdateLimits } from './admission.js';
+import { Tally, type Collector, type Refusal, type UpdateLimits } from './admission.js';
 import { shortId } from './controller-link.js';
 
 /** One training task of the stream: the client trains on the model of `round - 1`. */
@@ -237,10 +237,6 @@ export class AsyncStream implements Collector {
 
   endFold(clientId: string): void {
     this.folding.delete(clientId);
-  }
-
-  partialMaxAbs(): number {
-    return maxAbsOf(this.batch);
   }
 
   async fold(clientId: string, msg: MessageOf<'update'>, frame: Uint8Array): Promise<Refusal | null> {

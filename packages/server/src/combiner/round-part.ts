@@ -10,7 +10,7 @@ import { fedError, toFedError, type FedError, type MessageOf } from '@fedweb/cod
 import type { Logger } from '../log.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
 import { guard } from '../transport.js';
-import { maxAbsOf, Tally, type Collector, type Refusal, type UpdateLimits } from './admission.js';
+import { Tally, type Collector, type Refusal, type UpdateLimits } from './admission.js';
 import type { ClientConn } from './clients.js';
 import { shortId } from './controller-link.js';
 
@@ -229,10 +229,6 @@ export class RoundPart implements Collector {
     this.inflight -= 1;
     if (this.inflight === 0) for (const resolve of this.drained.splice(0)) resolve();
     this.maybeClose();
-  }
-
-  partialMaxAbs(): number {
-    return maxAbsOf(this.partial);
   }
 
   async fold(clientId: string, msg: MessageOf<'update'>, frame: Uint8Array): Promise<Refusal | null> {

@@ -4,7 +4,7 @@
  *
  *  - weight cap: with `weighting: 'examples'`, an update weighs min(numExamples, cap), cap =
  *    `maxExamplesPerUpdate` when the operator set it, else {@link CLAIM_CAP_FACTOR} x the previous round's
- *    median claim; with no previous round (the first round, or after a controller restart) the cap is 1, so
+ *    median claim (rounded up: weights stay whole numbers); with no previous round (the first round, or after a controller restart) the cap is 1, so
  *    every update weighs the same. `weighting: 'uniform'`: always 1.
  *  - norm bound: `maxUpdateNorm` when set, else {@link NORM_BOUND_FACTOR} x the previous round's median update
  *    norm; with no previous round, {@link FIRST_ROUND_NORM_FACTOR} x max(1, ‖global model‖).
@@ -49,7 +49,7 @@ export function roundBounds(
   let exampleCap = 1;
   if (config.weighting === 'examples') {
     if (config.maxExamplesPerUpdate !== undefined) exampleCap = config.maxExamplesPerUpdate;
-    else if (history) exampleCap = Math.max(1, CLAIM_CAP_FACTOR * history.claimMedian);
+    else if (history) exampleCap = Math.max(1, Math.ceil(CLAIM_CAP_FACTOR * history.claimMedian));
   }
   const firstRound = FIRST_ROUND_NORM_FACTOR * Math.max(1, l2Norm(global));
   // A round of all-zero updates gives a zero median: the bound never drops below a millionth of the first-round one.
