@@ -21,6 +21,8 @@ describe('a DP session', () => {
     const b = [...(await fetchModelFlat(server.url, two.rounds[0]!.modelId!))];
     // The old seeded noise gave bit-identical models here.
     expect(a).not.toEqual(b);
+    // The round record (readable by viewers) holds no un-noised statistics of the clients' updates.
+    expect(one.rounds[0]!.partials.every((p) => p.updateStats === undefined)).toBe(true);
   });
 
   it('samples clients by Poisson sampling with samplingRate, whatever the seed and clientsPerRound', async () => {

@@ -17,7 +17,7 @@ import { commitStep, finishRound, storeStep, trailModelId } from '../controller/
 import type { ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { CombinerHandle } from '../discovery/registry.js';
 import { decodePartials, lastUpdateOf, mergeFinitePartials, trainMetricMeans, validityFailure } from '../reducer/reducer.js';
-import type { RoundRecord, SessionRecord } from '../store/types.js';
+import type { PartialSummary, RoundRecord, SessionRecord } from '../store/types.js';
 import type { Strategy } from '../strategy/types.js';
 import { mergeUpdateStats } from '../reducer/update-stats.js';
 import { prepareParticipants, sampleClients } from './membership.js';
@@ -91,9 +91,10 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const tPartials = Date.now();
   const { partials, failures } = await decodePartials(outcomes, ctx.paramCount);
   if (failures.length) deps.log.warn({ roundId, failures }, 'some combiners returned no partial');
-  const summaries = partials.map((p) => p.summary);
-  // The next round's bounds follow what this one saw, committed or not (a failed round must not freeze them).
-  rt.updateStats = mergeUpdateStats(summaries.map((p) => p.updateStats)) ?? rt.updateStats;
+  // The next round's bounds follow what this one saw, committed or not (a failed round must not freeze them). A DP
+  // session neither uses nor records them: the medians of the clients' updates are not noised.
+  const summaries: PartialSummary[] = partials.map(({ summary: { updateStats, ...rest } }) => (privacy || !updateStats ? rest : { ...rest, updateStats }));
+  if (!privacy) rt.updateStats = mergeUpdateStats(summaries.map((p) => p.updateStats)) ?? rt.updateStats;
   const lastUpdateAt = lastUpdateOf(summaries);
   const timings: Record<string, number> = { partials: lastUpdateAt !== null ? Math.max(0, tPartials - lastUpdateAt) : 0, decode: Date.now() - tPartials };
   const progress: RoundRecord = {
