@@ -112,7 +112,10 @@ export const SessionConfigSchema = z
       .default({ name: 'fedavg', options: {} }),
     /** Send validation tasks after each committed round and store their example-weighted metrics. */
     validate: z.boolean().default(false),
-    /** Seed for client sampling and strategy randomness (mixed with the round number). */
+    /**
+     * Seed for client sampling and strategy randomness (mixed with the round number). Readable through the API, so
+     * nothing secret comes from it: DP noise and DP client sampling use the CSPRNG.
+     */
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     selection: SelectionPolicySchema.default({ requireCharging: false, excludeConnectionTypes: [], excludeSaveData: false, platforms: [], requireVisible: false }),
     validity: ValidityPolicySchema.default({ minCombiners: 1, minTotalUpdates: 0 }),
