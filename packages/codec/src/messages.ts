@@ -161,8 +161,12 @@ export const RoundStartSchema = envelope('round.start', {
   /** 1-based round number and the round's seed (the strategy context on the combiner). */
   round: z.number().int().positive().optional(),
   seed: z.number().int().nonnegative().optional(),
-  /** Refuse updates whose L2 norm exceeds this (NORM_EXCEEDED). */
+  /** Refuse updates whose L2 norm exceeds this (NORM_EXCEEDED), or clip them to it when `clipUpdateNorm`. */
   maxUpdateNorm: z.number().positive().finite().optional(),
+  /** Scale updates above `maxUpdateNorm` down to it instead of refusing them. */
+  clipUpdateNorm: z.boolean().optional(),
+  /** An update's weight is min(numExamples, exampleCap) (absent: numExamples, uncapped). */
+  exampleCap: z.number().positive().finite().optional(),
 });
 /** A combiner's partial aggregate; its frame (strategy-defined tensors) follows as binary chunks. */
 export const RoundPartialSchema = envelope('round.partial', {
@@ -182,6 +186,12 @@ export const RoundPartialSchema = envelope('round.partial', {
   /** Epoch ms of the first and last update folded (round timing on the dashboard and in benchmarks). */
   firstUpdateAt: finite.optional(),
   lastUpdateAt: finite.optional(),
+  /**
+   * Medians of the claimed `numExamples` and of the L2 norms of the updates this partial's combiner decoded
+   * (refused ones included), with how many there were: the controller derives the next round's weight cap and
+   * norm bound from them.
+   */
+  updateStats: z.object({ n: count, claimMedian: z.number().nonnegative().finite(), normMedian: z.number().nonnegative().finite() }).optional(),
 });
 export const RoundAbortSchema = envelope('round.abort', { roundId: id, reason: z.string().max(500) });
 export const ValidateStartSchema = envelope('validate.start', {

@@ -112,12 +112,30 @@ export const SessionConfigSchema = z
       .default({ name: 'fedavg', options: {} }),
     /** Send validation tasks after each committed round and store their example-weighted metrics. */
     validate: z.boolean().default(false),
-    /** Seed for client sampling and strategy randomness (mixed with the round number). */
+    /**
+     * Seed for client sampling and strategy randomness (mixed with the round number). Readable through the API, so
+     * nothing secret comes from it: DP noise and DP client sampling use the CSPRNG.
+     */
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     selection: SelectionPolicySchema.default({ requireCharging: false, excludeConnectionTypes: [], excludeSaveData: false, platforms: [], requireVisible: false }),
     validity: ValidityPolicySchema.default({ minCombiners: 1, minTotalUpdates: 0 }),
-    /** Refuse updates whose L2 norm exceeds this bound (NORM_EXCEEDED); absent = no bound. */
+    /**
+     * How an update is weighted (TensorFlow Federated's `client_weighting`): `examples` = by its claimed
+     * `numExamples`, capped (see `maxExamplesPerUpdate`); `uniform` = every update counts once.
+     */
+    weighting: z.enum(['examples', 'uniform']).default('examples'),
+    /**
+     * Cap on an update's weight with `weighting: 'examples'`: min(numExamples, this). Absent = automatic: 2x the
+     * median claim of the previous round, and uniform weights while there is no previous round (README "Threat model").
+     */
+    maxExamplesPerUpdate: z.number().int().min(1).optional(),
+    /**
+     * Bound on an update's L2 norm. Absent = automatic: 5x the median norm of the previous round, and
+     * 10 x max(1, L2 norm of the global model) while there is none. Non-finite values are always refused.
+     */
     maxUpdateNorm: z.number().positive().finite().optional(),
+    /** What happens to an update above the norm bound: refused (NORM_EXCEEDED) or scaled down to it. */
+    onNormExceeded: z.enum(['refuse', 'clip']).default('refuse'),
     /** Free-form settings passed to the compute package's `train` (`settings.extra`), over the manifest's. */
     extra: boundedRecord(z.unknown()).default({}),
     /** Start from this model of the trail instead of the active package's seed model. */

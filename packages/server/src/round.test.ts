@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SEED } from '../test/tiny-session.js';
+import { BY_EXAMPLES, SEED } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import { startCombiner, type CombinerServer } from './combiner/process.js';
 import type { FedServer } from './server.js';
@@ -36,7 +36,7 @@ describe('a federated round', () => {
   it('computes FedAvg by hand with one (embedded) combiner', async () => {
     const server = await setup();
     for (const id of ['a', 'b', 'c']) await connect(server, id);
-    const { session, rounds } = await runOneRound(server);
+    const { session, rounds } = await runOneRound(server, BY_EXAMPLES);
     expect(session.status).toBe('completed');
     expect(rounds).toHaveLength(1);
     const r = rounds[0]!;
@@ -69,7 +69,7 @@ describe('a federated round', () => {
     // Least-loaded discovery spreads the three clients over the three combiners.
     expect(new Set(clients.map((c) => c.combinerId)).size).toBe(3);
     await until(() => server.registry.list().every((c) => c.clients.size === 1), 10_000, 'status from every combiner');
-    const { rounds } = await runOneRound(server);
+    const { rounds } = await runOneRound(server, BY_EXAMPLES);
     const r = rounds[0]!;
     expect(r.status).toBe('committed');
     expect(r.partials).toHaveLength(3);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchModelFlat, until } from './testing/harness.js';
 import type { TestClientOptions, TestUpdate } from './testing/test-client.js';
 import { serverFixture } from '../test/fixture.js';
-import { ONES, sessionRounds, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
+import { BY_EXAMPLES, ONES, sessionRounds, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
 
 const { setup, connect } = serverFixture(SEED);
 
@@ -22,9 +22,10 @@ describe('session rules', () => {
       });
     await mk('plain', { platform: 'node' }, ONES, 0.5, 2);
     await mk('charging', { battery: { level: 0.05, charging: true } }, TWOS, 1, 6);
-    await mk('low', { battery: { level: 0.1, charging: false } }, { ...ONES, delta: new Float32Array(6).fill(99) }, 0, 100);
-    await mk('cell', { connection: { type: 'cellular' } }, { ...ONES, delta: new Float32Array(6).fill(99) }, 0, 100);
+    await mk('low', { battery: { level: 0.1, charging: false } }, { ...ONES, delta: new Float32Array(6).fill(9) }, 0, 100);
+    await mk('cell', { connection: { type: 'cellular' } }, { ...ONES, delta: new Float32Array(6).fill(9) }, 0, 100);
     const { rounds } = await sessionRounds(server, {
+      ...BY_EXAMPLES,
       rounds: 1,
       clientsRequired: 2,
       validate: true,

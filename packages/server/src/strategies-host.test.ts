@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, flattenTensors, type BlobRef } from '@fedweb/codec';
-import { ONES, SEED, TWOS } from '../test/tiny-session.js';
+import { BY_EXAMPLES, ONES, SEED, TWOS } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import { startServer, type FedServer } from './server.js';
 import { fetchModelFlat, tempDir, until } from './testing/harness.js';
@@ -54,7 +54,7 @@ describe('strategies through the server', () => {
       return scaffoldUpdate(1, 1, 1);
     });
     await connect(t.server, 'b', () => scaffoldUpdate(2, 3, 3));
-    const s = await t.server.controller.startSession({ rounds: 2, clientsRequired: 2, encoding: 'f32', strategy: { name: 'scaffold' } });
+    const s = await t.server.controller.startSession({ ...BY_EXAMPLES, rounds: 2, clientsRequired: 2, encoding: 'f32', strategy: { name: 'scaffold' } });
     const done = await t.server.controller.waitForSession(s.id);
     expect(done.status).toBe('completed');
     expect(seen).toHaveLength(2);

@@ -20,6 +20,13 @@ export const seedPlus = (d: number | number[]): number[] => [1, 2, 3, 4, 0, 1].m
 export const ONES: TestUpdate = { delta: new Float32Array(6).fill(1), numExamples: 1, encoding: 'f32' };
 export const TWOS: TestUpdate = { delta: new Float32Array(6).fill(2), numExamples: 3, encoding: 'f32' };
 
+/**
+ * The operator's weight cap for the suites whose expected models are example-weighted by hand (FedAvg over
+ * ONES and TWOS): with it, updates weigh their claims from round 1 on. The default weighs every update the same
+ * in a session's first round (no previous claims to cap against yet; README "Threat model").
+ */
+export const BY_EXAMPLES = { maxExamplesPerUpdate: 1_000_000 } as const;
+
 /** Waits for a session to end (completed or failed) and returns its status and first round. */
 export async function firstRoundWhenDone(server: FedServer, sessionId: string, timeoutMs = 25_000) {
   const done = await server.controller.waitForSession(sessionId, ['completed', 'failed'], timeoutMs);

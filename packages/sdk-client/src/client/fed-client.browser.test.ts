@@ -126,6 +126,8 @@ async function until(check: () => boolean | Promise<boolean>, what: string): Pro
   waiting = undefined;
 }
 
+// Every session here runs one round: a session's first round weighs each update 1, so a round's weight is its
+// update count (server README "Threat model").
 async function runSession(config: Record<string, unknown>) {
   const session = await server.controller.startSession({ rounds: 1, roundTimeoutMs: 120_000, learningRate: 0.1, batchSize: 32, ...config });
   const done = await server.controller.waitForSession(session.id, ['completed', 'failed', 'stopped'], 240_000);
@@ -170,7 +172,7 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
   it('joins, trains a round on real MNIST digits in its worker, uploads, validates, and reports its backend', async () => {
     const { done, rounds, trail } = await runSession({ validate: true });
     expect(done.status).toBe('completed');
-    expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 1, 600]]);
+    expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 1, 1]]);
     lastModelId = trail[0]!.id;
 
     const ev = await events(page);
@@ -235,7 +237,7 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
       const { roundId, session } = await reloadDuringRound('reloadOnFirstProgress', { localEpochs: 12, initialModelId: lastModelId, roundTimeoutMs: 230_000 });
       const { done, rounds } = await session;
       expect(done.status).toBe('completed');
-      expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 2, 4600]]);
+      expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 2, 2]]);
       // The round commits as soon as the combiner has folded the update; the ack reaches the page a moment later.
       await recorded(page, 'the resumed round acknowledged in the reloaded page, then connected', ...inRound(roundId, 'resumed', 'started', 'acknowledged'), CONNECTED);
       const phases = await roundPhases(roundId);
@@ -253,7 +255,7 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
     const { roundId, session } = await reloadDuringRound('reloadOnFirstChunk', { initialModelId: lastModelId });
     const { done, rounds } = await session;
     expect(done.status).toBe('completed');
-    expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 1, 600]]);
+    expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 1, 1]]);
     await recorded(page, 'the resumed upload acknowledged in the reloaded page, then connected', ...inRound(roundId, 'resumed', 'acknowledged'), CONNECTED);
     expect(await roundPhases(roundId)).not.toContain('started'); // not trained again
     expect((await events(page)).filter((e) => e.kind === 'progress')).toEqual([]);
@@ -270,7 +272,7 @@ describe('FedClient in headless Chromium (WebGPU off)', () => {
     expect(await page.evaluate(() => window.fedwebPage.killWorker())).toBe(true);
     const { done, rounds } = await sessionP;
     expect(done.status).toBe('completed');
-    expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 1, 600]]);
+    expect(rounds.map((r) => [r.status, r.updates, r.weight])).toEqual([['committed', 1, 1]]);
     const ev = await events(page);
     expect(ev.filter((e) => e.kind === 'error').map((e) => e.payload['code'])).toContain('WORKER_DIED');
     expect(await page.evaluate(() => window.fedwebPage.workers())).toBe(2);

@@ -3,7 +3,7 @@ import { encodeFrame, readFrameHeader, splitIntoChunks, type ErrorCode, type Mes
 import { fetchModelFlat, until } from '../testing/harness.js';
 import { api, TestClient, type TestUpdate, type TrainTask } from '../testing/test-client.js';
 import { serverFixture } from '../../test/fixture.js';
-import { firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
+import { BY_EXAMPLES, firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
 // The same bytes as ONES, announced with a SHA-256 they do not have.
 const WRONG_HASH: TestUpdate = { ...ONES, sha256: 'f'.repeat(64) };
@@ -53,7 +53,7 @@ describe('admission: what an update must pass before it is folded', () => {
       },
     });
     await connect(server, { clientId: 'b', onTrain: () => TWOS });
-    const { rounds } = await sessionRounds(server, { rounds: 2, clientsRequired: 2 });
+    const { rounds } = await sessionRounds(server, { ...BY_EXAMPLES, rounds: 2, clientsRequired: 2 });
     expect(rounds.map((r) => r.status)).toEqual(['committed', 'committed']);
     expect(staleError).not.toBeNull();
     expect(rounds[1]!.updates).toBe(2);
@@ -161,7 +161,7 @@ describe('uploads that fail their SHA-256 check', () => {
     await connect(server, { clientId: 'a', onTrain: () => ONES });
     // b answers only when the test says, so the round stays open while h is checked.
     const b = await connect(server, { clientId: 'b', onTrain: () => null });
-    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 3, roundTimeoutMs: 30_000, encoding: 'f32' });
+    const s = await server.controller.startSession({ ...BY_EXAMPLES, rounds: 1, clientsRequired: 3, roundTimeoutMs: 30_000, encoding: 'f32' });
     await started;
     await checked;
     expect(codes).toEqual(['HASH_MISMATCH', 'HASH_MISMATCH', 'HASH_MISMATCH', 'NOT_SELECTED', 'NOT_SELECTED']);

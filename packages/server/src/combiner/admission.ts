@@ -6,17 +6,22 @@
  *     announced size against the limit derived from the model, the chunk plan;
  *  2. its chunks reassembled (bounded; see uploads.ts);
  *  3. the whole frame: SHA-256 against the announced one, the collector still open, duplicate again;
- *  4. in a fold slot: staleness again (an async stream may have moved on), the L2 norm bound, then the fold,
- *     which validates names, shapes, dtypes, finiteness and sizes before it adds anything (codec `foldInto`).
+ *  4. in a fold slot: staleness again (an async stream may have moved on); the update decoded (names, shapes,
+ *     finiteness against the layout); its claim and norm recorded for the next round's bounds; the L2 norm
+ *     bound (refuse, or clip by the round's option); its weight capped (min(numExamples, exampleCap)); a
+ *     check that the running sum cannot overflow float32 with it (`Tally.magnitude`, else refused: the partial
+ *     is never lost);
+ *     then the fold, which validates the frame again before it adds anything (codec `foldInto`).
  *
  * A refusal is typed (`error` with the upload's id). Refusals the sender may repair (a damaged upload) count
  * against its `maxUploadAttempts`; once used up, the collector excludes it. FEDn's combiner likewise validates
  * each model update (`on_model_update`) before its aggregator takes it in
  * (https://docs.scaleoutsystems.com/en/stable/aggregators.html).
  */
-import { fedError, layoutSize, toFedError, type Compressor, type FedError, type MessageOf, type TensorSpec } from '@fedweb/codec';
+import { encodeFrame, fedError, layoutSize, toFedError, type Compressor, type FedError, type MessageOf, type TensorSpec } from '@fedweb/codec';
 import type { Logger } from '../log.js';
 import { MetricMeans } from '../reducer/metrics.js';
+import { UpdateStats } from '../reducer/update-stats.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { createFoldTools } from '../strategy/index.js';
 import type { FoldTools } from '../strategy/types.js';
@@ -29,8 +34,12 @@ export interface UpdateLimits {
   paramCount: number;
   /** Largest update frame accepted (bytes). */
   maxUploadBytes: number;
-  /** Largest L2 norm of an update's delta, if the session bounds it. */
+  /** Largest L2 norm of an update's delta, if the round bounds it (`round.start.maxUpdateNorm`). */
   maxUpdateNorm: number | undefined;
+  /** Updates above `maxUpdateNorm` are scaled down to it instead of refused. */
+  clipUpdateNorm: boolean;
+  /** An update's weight is min(numExamples, exampleCap) (`round.start.exampleCap`; undefined = uncapped). */
+  exampleCap: number | undefined;
   /** Decodes and folds frames, validating them against the layout and these bounds. */
   tools: FoldTools;
 }
@@ -44,16 +53,27 @@ export interface UpdateLimits {
  * limits.paramCount; // layoutSize(layout)
  * ```
  */
-export function updateLimits(layout: TensorSpec[], opts: { compressor: Compressor; configuredMax?: number; maxUpdateNorm?: number }): UpdateLimits {
+export function updateLimits(
+  layout: TensorSpec[],
+  opts: { compressor: Compressor; configuredMax?: number; maxUpdateNorm?: number; clipUpdateNorm?: boolean; exampleCap?: number },
+): UpdateLimits {
   const paramCount = layoutSize(layout);
   const maxUploadBytes = Math.min(opts.configuredMax ?? 512 * 1024 * 1024, Math.ceil(paramCount * 8.5) + 1024 * 1024);
   const limits = { maxFrameBytes: maxUploadBytes, maxBodyBytes: paramCount * 8 + 1024 * 1024, maxElements: paramCount * 2 + 16, maxTensors: layout.length * 2 + 16 };
-  return { paramCount, maxUploadBytes, maxUpdateNorm: opts.maxUpdateNorm, tools: createFoldTools({ layout, compressor: opts.compressor, limits }) };
+  return {
+    paramCount,
+    maxUploadBytes,
+    maxUpdateNorm: opts.maxUpdateNorm,
+    clipUpdateNorm: opts.clipUpdateNorm ?? false,
+    exampleCap: opts.exampleCap,
+    tools: createFoldTools({ layout, compressor: opts.compressor, limits }),
+  };
 }
 
 /**
- * What a collector counts between two partials: refusals, the first and last fold, and the example-weighted
- * means of the training metrics clients reported (sent with the partial).
+ * What a collector counts between two partials: refusals, the first and last fold, the example-weighted
+ * means of the training metrics clients reported, and the claims and norms of the updates it decoded (all sent
+ * with the partial).
  * @example
  * ```ts
  * const tally = new Tally();
@@ -67,8 +87,14 @@ export class Tally {
   firstUpdateAt: number | null = null;
   lastUpdateAt: number | null = null;
   readonly metrics = new MetricMeans();
+  readonly stats = new UpdateStats();
+  /**
+   * An upper bound on any magnitude in the running sum: Σ max(1, weight) x max|Δ| over the updates let through
+   * to the fold (reserved before the fold, so concurrent folds are counted too).
+   */
+  magnitude = 0;
 
-  /** An update was folded in. */
+  /** An update was folded in (`msg.numExamples` is its weight after the cap). */
   counted(msg: MessageOf<'update'>): void {
     const now = Date.now();
     this.firstUpdateAt ??= now;
@@ -187,10 +213,10 @@ export class Admission {
     try {
       const stale = c.checkStaleness(clientId, msg, conn);
       if (stale) return this.reply(c, conn, stale, msg.uploadId);
-      if (c.limits.maxUpdateNorm !== undefined) await checkNorm(c.limits.tools, frame, c.limits.maxUpdateNorm);
-      const closed = await c.fold(clientId, msg, frame);
+      const screened = await screen(c, msg, frame);
+      const closed = await c.fold(clientId, screened.msg, screened.frame);
       if (closed) return this.reply(c, conn, closed, msg.uploadId);
-      c.tally.counted(msg);
+      c.tally.counted(screened.msg);
       conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
       c.accepted(conn, clientId, msg);
       this.opts.counted?.(conn);
@@ -234,11 +260,44 @@ export class Admission {
   }
 }
 
-/** Refuses an update whose delta has an L2 norm above `max` (the session's `maxUpdateNorm`). */
-async function checkNorm(tools: FoldTools, frame: Uint8Array, max: number): Promise<void> {
-  const tensors = await tools.decode(frame);
+/**
+ * Running sums stay below this magnitude (2^112, about 5e33; float32 ends near 3.4e38 = 2^128): a partial can be
+ * merged with up to 65536 others on the reducer and still be finite.
+ */
+export const SUM_LIMIT = 2 ** 112;
+
+/**
+ * Decodes an update and applies the value bounds: its claim and norm go to the tally; above the norm bound it
+ * is refused (NORM_EXCEEDED) or clipped (re-encoded, scaled to the bound); its weight is capped; and it is
+ * refused (NON_FINITE) if folding it could overflow the running sum. Returns the message with the capped weight
+ * as `numExamples` and the frame to fold.
+ */
+async function screen(c: Collector, msg: MessageOf<'update'>, frame: Uint8Array): Promise<{ msg: MessageOf<'update'>; frame: Uint8Array }> {
+  const { tools, maxUpdateNorm, clipUpdateNorm, exampleCap } = c.limits;
+  const tensors = await tools.decode(frame); // NON_FINITE for NaN or Infinity
   let sq = 0;
-  for (const t of tensors) for (let i = 0; i < t.data.length; i++) sq += (t.data[i] as number) ** 2;
+  let maxAbs = 0;
+  for (const t of tensors) {
+    for (let i = 0; i < t.data.length; i++) {
+      const v = t.data[i] as number;
+      sq += v * v;
+      if (Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
+    }
+  }
   const norm = Math.sqrt(sq);
-  if (norm > max) throw fedError('NORM_EXCEEDED', `update L2 norm ${norm.toPrecision(4)} exceeds ${max}`);
+  c.tally.stats.add(msg.numExamples, norm);
+  if (maxUpdateNorm !== undefined && norm > maxUpdateNorm) {
+    if (!clipUpdateNorm) throw fedError('NORM_EXCEEDED', `update L2 norm ${norm.toPrecision(4)} exceeds ${maxUpdateNorm.toPrecision(4)}`);
+    const scale = maxUpdateNorm / norm;
+    for (const t of tensors) for (let i = 0; i < t.data.length; i++) t.data[i] = (t.data[i] as number) * scale;
+    frame = await encodeFrame(tensors, { encoding: 'f32' });
+    maxAbs *= scale;
+  }
+  const weight = exampleCap !== undefined ? Math.min(msg.numExamples, exampleCap) : msg.numExamples;
+  const adds = Math.max(1, weight) * maxAbs;
+  if (!(c.tally.magnitude + adds <= SUM_LIMIT)) {
+    throw fedError('NON_FINITE', `folding an update of magnitude ${maxAbs.toPrecision(3)} with weight ${weight} could overflow the running sum; refused`);
+  }
+  c.tally.magnitude += adds;
+  return { msg: weight === msg.numExamples ? msg : { ...msg, numExamples: weight }, frame };
 }

@@ -90,6 +90,7 @@ export class ControllerLink {
    */
   async sendPartial(roundId: string, partial: PartialAggregate, tally: Tally, what: string): Promise<void> {
     const enc = await encodePartial(partial);
+    const stats = tally.stats.summary();
     const uploadId = shortId('p');
     const chunks = chunkFrame(enc.frame, uploadId);
     if (!this.peer?.open) throw fedError('UNAVAILABLE', `no controller link to ${what} to`);
@@ -111,6 +112,7 @@ export class ControllerLink {
       chunkCount: chunks.length,
       ...(tally.firstUpdateAt !== null ? { firstUpdateAt: tally.firstUpdateAt } : {}),
       ...(tally.lastUpdateAt !== null ? { lastUpdateAt: tally.lastUpdateAt } : {}),
+      ...(stats ? { updateStats: stats } : {}),
     });
     await sendChunks(peer, chunks);
   }

@@ -180,7 +180,7 @@ export class RoundControl {
     if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
     const layout = await this.layoutFor(msg.model);
     this.checkNewest(ticket, msg.roundId);
-    const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, maxUpdateNorm: msg.maxUpdateNorm });
+    const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg) });
     const ctx: StrategyContext = { sessionId: msg.sessionId, round: msg.round ?? roundNumberOf(msg.roundId), layout, paramCount: limits.paramCount, seed: msg.seed ?? 0 };
     const part = new RoundPart(
       { start: msg, strategy, options: parsed.data, ctx, limits, updatesWanted: updatesWantedOf(msg) },
@@ -209,7 +209,7 @@ export class RoundControl {
       st?.close('superseded by a new stream');
       const layout = await this.layoutFor(msg.model);
       this.checkNewest(ticket, msg.roundId);
-      const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, maxUpdateNorm: msg.maxUpdateNorm });
+      const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg) });
       const ctx: StrategyContext = { sessionId: msg.sessionId, round, layout, paramCount: limits.paramCount, seed: msg.seed ?? 0 };
       const policy = this.lastPrepare?.roundId === msg.roundId ? this.lastPrepare.policy : SelectionPolicySchema.parse({});
       const maxStaleness = strategy.asyncConfig?.(parsed.data).maxStaleness ?? Number.MAX_SAFE_INTEGER;
@@ -237,4 +237,13 @@ export class RoundControl {
       clearTimeout(timer);
     }
   }
+}
+
+/** The value bounds a `round.start` sets for its updates (admission.ts applies them). */
+function boundsOf(msg: MessageOf<'round.start'>): { maxUpdateNorm?: number; clipUpdateNorm?: boolean; exampleCap?: number } {
+  return {
+    ...(msg.maxUpdateNorm !== undefined ? { maxUpdateNorm: msg.maxUpdateNorm } : {}),
+    ...(msg.clipUpdateNorm !== undefined ? { clipUpdateNorm: msg.clipUpdateNorm } : {}),
+    ...(msg.exampleCap !== undefined ? { exampleCap: msg.exampleCap } : {}),
+  };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchModelFlat } from '../testing/harness.js';
 import type { TrainTask } from '../testing/test-client.js';
 import { serverFixture } from '../../test/fixture.js';
-import { firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
+import { BY_EXAMPLES, firstRoundWhenDone, LAYOUT, ONES, sessionRounds, SEED, seedPlus, reconnect, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
 const { setup, connect } = serverFixture(SEED);
 
@@ -31,7 +31,7 @@ describe('closing a round part', () => {
       onTrain: () => ({ delta: new Float32Array(6).fill(500), numExamples: 500, encoding: 'f32', chunkSize: 16, stopAfterChunks: 3 }),
     });
     // A one-minute deadline: the round can only finish within the wait below because x is not waited for.
-    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 3, roundTimeoutMs: 60_000, encoding: 'f32' });
+    const s = await server.controller.startSession({ ...BY_EXAMPLES, rounds: 1, clientsRequired: 3, roundTimeoutMs: 60_000, encoding: 'f32' });
     const { status, round: r } = await firstRoundWhenDone(server, s.id, 20_000);
     expect(status).toBe('completed');
     expect(r.updates).toBe(2);
@@ -82,7 +82,7 @@ describe('reconnect grace', () => {
     });
     // b answers late, so the round is still open while a reconnects and resends.
     const b = await connect(server, { clientId: 'b', onTrain: () => null });
-    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 30_000, encoding: 'f32' });
+    const s = await server.controller.startSession({ ...BY_EXAMPLES, rounds: 1, clientsRequired: 2, roundTimeoutMs: 30_000, encoding: 'f32' });
     await a.waitFor('update.ack', () => true, 20_000, true);
     const welcome = await reconnect(a);
     // It delivered already: no task is pending for it, and the welcome says its update was counted.

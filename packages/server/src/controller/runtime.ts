@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { Compressor, TensorSpec } from '@fedweb/codec';
 import type { CombinerRegistry } from '../discovery/registry.js';
 import type { Logger } from '../log.js';
+import type { UpdateStatsSummary } from '../reducer/update-stats.js';
 import type { BlobStore, ModelRecord, RoundRecord, SessionRecord, StateStore } from '../store/types.js';
 import type { Strategy } from '../strategy/types.js';
 
@@ -37,6 +38,8 @@ export interface SessionRuntime {
   options: unknown;
   state: unknown;
   global: GlobalModel | null;
+  /** The previous round's update claims and norms (memory only): the next round's bounds (round/update-bounds.ts). */
+  updateStats?: UpdateStatsSummary;
 }
 
 /** The events the controller emits, with their payloads. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionConfigSchema } from '../config.js';
 import { fedavg } from '../strategy/index.js';
 import type { PartialAggregate, Strategy, StrategyContext } from '../strategy/types.js';
-import { addSummary, mergePartials, trainMetricMeans, validityFailure, type DecodedPartial } from './reducer.js';
+import { addSummary, mergeFinitePartials, mergePartials, trainMetricMeans, validityFailure, type DecodedPartial } from './reducer.js';
 
 const ctx: StrategyContext = { sessionId: 's', round: 1, layout: [{ name: 'w', shape: [2] }], paramCount: 2, seed: 1 };
 const sumPartial = (count: number, weight: number, sum: number[]): PartialAggregate => ({ count, weight, tensors: { sum: new Float32Array(sum) }, scalars: {} });
@@ -21,6 +21,15 @@ describe('the reducer', () => {
     const three = mergePartials(strategy, options, [sumPartial(1, 1, [1, 1]), sumPartial(1, 3, [6, 0]), sumPartial(1, 4, [0, 16])], ctx);
     expect([three.count, three.weight, [...three.tensors.sum!]]).toEqual([one.count, one.weight, [...one.tensors.sum!]]);
     expect(() => mergePartials(strategy, options, [], ctx)).toThrow();
+  });
+
+  it('leaves out a partial whose merge would overflow float32, and keeps the others', () => {
+    const strategy = fedavg as unknown as Strategy<unknown, unknown>;
+    const options = strategy.optionsSchema.parse({});
+    const big = (id: string): DecodedPartial => ({ ...decoded(id, 1), partial: sumPartial(1, 1, [3e38, 0]) });
+    const { merged, dropped } = mergeFinitePartials(strategy, options, [big('c1'), decoded('c2', 2), big('c3')], ctx);
+    expect([merged.count, [...merged.tensors.sum!]]).toEqual([3, [Math.fround(3e38), 0]]);
+    expect(dropped).toEqual(['c3: merging its partial overflows float32']);
   });
 
   it('applies the validity policy: enough qualifying partials, enough updates, at least one', () => {

@@ -45,6 +45,7 @@ export async function decodeReceived(combinerId: string, received: ReceivedParti
       ...(meta.firstUpdateAt !== undefined ? { firstUpdateAt: meta.firstUpdateAt } : {}),
       ...(meta.lastUpdateAt !== undefined ? { lastUpdateAt: meta.lastUpdateAt } : {}),
       receivedAt: received.receivedAt,
+      ...(meta.updateStats ? { updateStats: meta.updateStats } : {}),
     },
   };
 }
@@ -88,6 +89,38 @@ export function mergePartials(strategy: Strategy<unknown, unknown>, options: unk
   const [first, ...rest] = partials;
   if (!first) throw new Error('mergePartials needs at least one partial');
   return rest.reduce((acc, p) => strategy.mergePartials(options, acc, p, ctx), first);
+}
+
+/**
+ * Merges decoded partials left to right like {@link mergePartials}, but leaves out (and names) a partial whose
+ * merge would give a non-finite value, so that one extreme partial cannot cost the round the others.
+ * @example
+ * ```ts
+ * const { merged, dropped } = mergeFinitePartials(strategy, options, partials, ctx); // dropped: ['c2: ...']
+ * ```
+ */
+export function mergeFinitePartials(
+  strategy: Strategy<unknown, unknown>,
+  options: unknown,
+  partials: DecodedPartial[],
+  ctx: StrategyContext,
+): { merged: PartialAggregate; dropped: string[] } {
+  const [first, ...rest] = partials;
+  if (!first) throw new Error('mergeFinitePartials needs at least one partial');
+  const dropped: string[] = [];
+  let merged = first.partial;
+  for (const p of rest) {
+    const next = strategy.mergePartials(options, merged, p.partial, ctx);
+    if (allFinite(next)) merged = next;
+    else dropped.push(`${p.summary.combinerId}: merging its partial overflows float32`);
+  }
+  return { merged, dropped };
+}
+
+function allFinite(p: PartialAggregate): boolean {
+  if (!Number.isFinite(p.weight)) return false;
+  for (const t of Object.values(p.tensors)) for (let i = 0; i < t.length; i++) if (!Number.isFinite(t[i]!)) return false;
+  return true;
 }
 
 /**

@@ -22,6 +22,7 @@ import type { PartialAggregate, Strategy } from '../strategy/types.js';
 import { EventQueue } from './event-queue.js';
 import { eligibleOn, prepareMessage, prepareParticipants, type Participant } from './membership.js';
 import { roundStartMessage, trainingRecord, type RoundStartBase } from './round-start.js';
+import { roundBounds } from './update-bounds.js';
 
 /**
  * Forwarded partials the engine holds before it pauses the combiner links that send them (each is a model-sized
@@ -140,7 +141,7 @@ async function runVersion(deps: ControllerDeps, rt: SessionRuntime, s: SessionRe
   const startedAt = Date.now();
   let deadline = startedAt + config.roundTimeoutMs;
   const settings = await strategySettings(deps, rt, strategy, ctx);
-  const start = roundStartMessage({ session: s, roundId: stream.id, ctx, refs: { model, pkg: stream.pkg }, strategy: { strategy, settings } });
+  const start = roundStartMessage({ session: s, roundId: stream.id, ctx, refs: { model, pkg: stream.pkg }, strategy: { strategy, settings }, bounds: roundBounds(config, global.flat, rt.updateStats, strategy.privacy !== undefined) });
   announceVersion(deps, s, stream, start, initial, ctx.paramCount);
   const record = trainingRecord(roundId, s.id, round, startedAt, deadline, [...stream.members.keys()]);
   await deps.state.putRound(record);

@@ -8,6 +8,7 @@ import { isEligible, sample, type SelectionPolicy, type SessionConfig } from '..
 import type { ControllerDeps } from '../controller/runtime.js';
 import type { CombinerHandle } from '../discovery/registry.js';
 import type { SessionRecord } from '../store/types.js';
+import { secureUniforms } from '../strategy/dp/secure-random.js';
 
 /** A combiner that can take part, with the eligible clients it reported. */
 export interface Participant {
@@ -71,23 +72,43 @@ export function prepareMessage(sessionId: string, roundId: string, selection: Se
 
 /**
  * Samples `clientsPerRound` clients over all eligible ones (all of them when unset), with the round's seed, and
- * groups them by the combiner that holds them. A client reported twice while it moves is kept once.
+ * groups them by the combiner that holds them. A client reported twice while it moves is kept once. With
+ * `poissonRate` (a differentially private strategy's q) each eligible client is instead taken independently
+ * with probability q, drawn from the CSPRNG (Poisson sampling, what the RDP accountant assumes; the seed,
+ * which viewers can read, plays no part), and `clientsPerRound` is ignored.
  * @example
  * ```ts
  * const perCombiner = sampleClients(participants, config.clientsPerRound, ctx.seed); // Map<handle, clientIds>
  * ```
  */
-export function sampleClients(participants: Participant[], clientsPerRound: SessionConfig['clientsPerRound'], seed: number): Map<CombinerHandle, string[]> {
+export function sampleClients(
+  participants: Participant[],
+  clientsPerRound: SessionConfig['clientsPerRound'],
+  seed: number,
+  poissonRate?: number,
+): Map<CombinerHandle, string[]> {
   const owner = new Map<string, CombinerHandle>();
   for (const p of participants) for (const id of p.eligible) if (!owner.has(id)) owner.set(id, p.handle);
   const everyone = [...owner.keys()].sort();
-  const chosen = clientsPerRound ? sample(everyone, clientsPerRound, seed) : everyone;
+  const chosen = poissonRate !== undefined ? poissonSample(everyone, poissonRate) : clientsPerRound ? sample(everyone, clientsPerRound, seed) : everyone;
   const perCombiner = new Map<CombinerHandle, string[]>();
   for (const id of chosen) {
     const h = owner.get(id) as CombinerHandle;
     perCombiner.set(h, [...(perCombiner.get(h) ?? []), id]);
   }
   return perCombiner;
+}
+
+/**
+ * Each item independently with probability `q`, from the CSPRNG (Poisson sampling).
+ * @example
+ * ```ts
+ * poissonSample(['a', 'b', 'c'], 1); // ['a', 'b', 'c']
+ * ```
+ */
+export function poissonSample<T>(items: readonly T[], q: number): T[] {
+  const u = secureUniforms(items.length);
+  return items.filter((_, i) => u[i]! < q);
 }
 
 /**

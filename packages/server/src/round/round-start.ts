@@ -9,6 +9,7 @@ import { packageRef } from '../controller/packages.js';
 import { modelRef } from '../controller/trail.js';
 import type { ModelRecord, PackageRecord, RoundRecord, SessionRecord } from '../store/types.js';
 import type { Strategy, StrategyContext } from '../strategy/types.js';
+import type { RoundBounds } from './update-bounds.js';
 
 /** `round.start` without the per-combiner part (its clients, deadline, and the sync quota or async forward batch). */
 export type RoundStartBase = Omit<MessageOf<'round.start'>, 'clientIds' | 'deadline' | 'quota' | 'forwardEvery'>;
@@ -18,7 +19,7 @@ export type RoundStartBase = Omit<MessageOf<'round.start'>, 'clientIds' | 'deadl
  * its clients, deadline and quota are added.
  * @example
  * ```ts
- * const base = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings } });
+ * const base = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings }, bounds });
  * handle.peer.send({ ...base, clientIds, deadline, quota: clientIds.length });
  * ```
  */
@@ -28,6 +29,8 @@ export function roundStartMessage(a: {
   ctx: StrategyContext;
   refs: { model: ModelRecord; pkg: PackageRecord };
   strategy: { strategy: Strategy<unknown, unknown>; settings: Record<string, unknown> };
+  /** The round's value bounds (update-bounds.ts `roundBounds`). */
+  bounds: RoundBounds;
 }): RoundStartBase {
   const config = a.session.config;
   const { model, pkg } = a.refs;
@@ -39,7 +42,7 @@ export function roundStartMessage(a: {
     roundId: a.roundId,
     round: a.ctx.round,
     seed: a.ctx.seed,
-    ...(config.maxUpdateNorm !== undefined ? { maxUpdateNorm: config.maxUpdateNorm } : {}),
+    ...a.bounds,
     model: modelRef(model),
     package: packageRef(pkg),
     settings: clientSettings(config, pkg.manifest as ComputePackageManifest, a.ctx.round, settings),

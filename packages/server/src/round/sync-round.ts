@@ -16,12 +16,14 @@ import { nonce, roundContext, strategySettings } from '../controller/session-sta
 import { commitStep, finishRound, storeStep, trailModelId } from '../controller/trail.js';
 import type { ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { CombinerHandle } from '../discovery/registry.js';
-import { decodePartials, lastUpdateOf, mergePartials, trainMetricMeans, validityFailure } from '../reducer/reducer.js';
-import type { RoundRecord, SessionRecord } from '../store/types.js';
+import { decodePartials, lastUpdateOf, mergeFinitePartials, trainMetricMeans, validityFailure } from '../reducer/reducer.js';
+import type { PartialSummary, RoundRecord, SessionRecord } from '../store/types.js';
 import { maxPartialFrameBytes } from '../strategy/partial-codec.js';
 import type { Strategy } from '../strategy/types.js';
+import { mergeUpdateStats } from '../reducer/update-stats.js';
 import { prepareParticipants, sampleClients } from './membership.js';
 import { roundStartMessage, trainingRecord } from './round-start.js';
+import { previousUpdateStats, roundBounds } from './update-bounds.js';
 import { runValidation } from './validation.js';
 
 /**
@@ -48,7 +50,8 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   // 1. Which combiners can take part, and which of their clients train.
   const participants = await prepareParticipants(deps, s, roundId, signal, { round });
   if (!participants) return;
-  const perCombiner = sampleClients(participants, config.clientsPerRound, ctx.seed);
+  const privacy = strategy.privacy?.(rt.options);
+  const perCombiner = sampleClients(participants, config.clientsPerRound, ctx.seed, privacy?.samplingRate);
   const selected = [...perCombiner.values()].reduce((n, ids) => n + ids.length, 0);
   const cap = strategy.maxUpdates?.(rt.options, ctx);
 
@@ -59,7 +62,9 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   await deps.state.putRound(record);
   rt.live = { roundId, round, phase: 'training', combiners: record.combiners, selected, deadline };
   const settings = await strategySettings(deps, rt, strategy, ctx);
-  const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings } });
+  rt.updateStats ??= await previousUpdateStats(deps.state, s.id);
+  const bounds = roundBounds(config, global.flat, rt.updateStats, privacy !== undefined);
+  const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings }, bounds });
   deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
   // 3. Partials.
   const outcomes = await Promise.all(
@@ -81,7 +86,10 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const tPartials = Date.now();
   const { partials, failures } = await decodePartials(outcomes, ctx.paramCount);
   if (failures.length) deps.log.warn({ roundId, failures }, 'some combiners returned no partial');
-  const summaries = partials.map((p) => p.summary);
+  // The next round's bounds follow what this one saw, committed or not (a failed round must not freeze them). A DP
+  // session neither uses nor records them: the medians of the clients' updates are not noised.
+  const summaries: PartialSummary[] = partials.map(({ summary: { updateStats, ...rest } }) => (privacy || !updateStats ? rest : { ...rest, updateStats }));
+  if (!privacy) rt.updateStats = mergeUpdateStats(summaries.map((p) => p.updateStats)) ?? rt.updateStats;
   const lastUpdateAt = lastUpdateOf(summaries);
   const timings: Record<string, number> = { partials: lastUpdateAt !== null ? Math.max(0, tPartials - lastUpdateAt) : 0, decode: Date.now() - tPartials };
   const progress: RoundRecord = {
@@ -102,7 +110,8 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
 
   // 5. Reduce: merge partials (example-weighted), then the strategy's server step; the model blob is written.
   const t = Date.now();
-  const merged = mergePartials(strategy, rt.options, partials.map((p) => p.partial), ctx);
+  const { merged, dropped } = mergeFinitePartials(strategy, rt.options, partials, ctx);
+  if (dropped.length) deps.log.warn({ roundId, dropped }, 'partials left out of the merge');
   const step = strategy.serverStep(rt.options, rt.state, global.flat, merged, ctx);
   if (!step) {
     await finishRound(deps, rt, s, { ...progress, status: 'failed', reason: 'the strategy kept the previous model' }, true);

@@ -43,6 +43,8 @@ export interface PartialSummary {
   lastUpdateAt?: number;
   /** When the controller had the partial. */
   receivedAt: number;
+  /** The claims and norms its combiner saw (the next round's bounds; round/update-bounds.ts). */
+  updateStats?: { n: number; claimMedian: number; normMedian: number };
 }
 
 export interface RoundRecord {

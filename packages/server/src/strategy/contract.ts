@@ -41,7 +41,9 @@ const LAYOUT: TensorSpec[] = [
 ];
 
 function ctxFor(round: number, seed = 1234): StrategyContext {
-  return { sessionId: 'contract', round, layout: LAYOUT, paramCount: layoutSize(LAYOUT), seed: seed + round };
+  // Seeded noise for DP strategies, so that determinism can be checked (hosts use the CSPRNG).
+  const testNoise = (out: Float32Array, std: number): void => createRng(seed + round).addGaussian(out, std);
+  return { sessionId: 'contract', round, layout: LAYOUT, paramCount: layoutSize(LAYOUT), seed: seed + round, testNoise };
 }
 
 interface RawUpdate {

@@ -8,7 +8,8 @@
  *   serverStep    -> merged partial + previous global + state -> new global + state
  *
  * Strategies are pure: no timers, sockets, clocks or module-level mutable state. Randomness comes from
- * `ctx.seed`. The controller owns membership, quorum and deadlines.
+ * `ctx.seed`, except the noise of differentially private strategies, which must be secret and comes from the
+ * platform CSPRNG (dp/secure-random.ts). The controller owns membership, quorum and deadlines.
  */
 import type { z } from 'zod';
 import type { NamedTensor, TensorSpec } from '@fedweb/codec';
@@ -24,6 +25,11 @@ export interface StrategyContext {
   paramCount: number;
   /** Deterministic seed for this round (session seed mixed with the round). */
   seed: number;
+  /**
+   * Tests only (the strategy contract's determinism check): a seeded stand-in for the CSPRNG Gaussian noise of
+   * differentially private strategies. Hosts never set it: DP noise then comes from the platform CSPRNG.
+   */
+  testNoise?: (out: Float32Array, std: number) => void;
 }
 
 /**
@@ -104,4 +110,10 @@ export interface Strategy<Options = unknown, State = unknown> {
    * its BlobRef in `settings.strategy.tensors` of the training task. Undefined or empty = nothing to ship.
    */
   clientTensors?(options: Options, state: State, ctx: StrategyContext): NamedTensor[];
+  /**
+   * Differentially private strategies: the per-round sampling rate q their accountant assumes. The host then
+   * samples clients by Poisson sampling with rate q from the platform CSPRNG (each eligible client independently),
+   * and derives no bound from the clients' data (README "Threat model").
+   */
+  privacy?(options: Options): { samplingRate: number };
 }

@@ -25,21 +25,38 @@ describe('central DP (McMahan et al. 2018)', () => {
     expect(r4.model[0]).toBeCloseTo(0.225, 6);
   });
 
-  it('adds N(0, (zS)²) from the seeded generator to the sum, once', async () => {
-    // Zero updates, S = 2, z = 1.5, D = 1: the model is exactly the seeded noise with std 3.
+  it('adds N(0, (zS)²) to the sum, once, from the CSPRNG: the session seed does not determine it', async () => {
+    // Zero updates, S = 2, z = 1.5, D = 1: the model is the noise alone, with std 3.
     const n = 20_000;
-    const ctx = vectorContext(n, 1, 4242);
     const o = dp.optionsSchema.parse({ clipNorm: 2, noiseMultiplier: 1.5, expectedClients: 1 });
-    const merged = await foldVectors(dp, o, ctx, [await vectorUpdate(new Array(n).fill(0))]);
-    const r = dp.serverStep(o, dp.initState(o, new Float32Array(n), ctx), new Float32Array(n), merged, ctx)!;
-    const expected = new Float32Array(n);
-    createRng(4242).addGaussian(expected, 3);
-    expect(Array.from(r.model.subarray(0, 5))).toEqual(Array.from(expected.subarray(0, 5)));
+    const run = async (): Promise<{ model: Float32Array; noiseStd?: number }> => {
+      const ctx = vectorContext(n, 1, 4242); // the same seed both times
+      const merged = await foldVectors(dp, o, ctx, [await vectorUpdate(new Array(n).fill(0))]);
+      const r = dp.serverStep(o, dp.initState(o, new Float32Array(n), ctx), new Float32Array(n), merged, ctx)!;
+      return { model: r.model, ...(r.metrics?.noiseStd !== undefined ? { noiseStd: r.metrics.noiseStd } : {}) };
+    };
+    const a = await run();
+    const b = await run();
+    // Same seed, different noise; and not the noise the seeded generator would give.
+    expect(Array.from(a.model.subarray(0, 5))).not.toEqual(Array.from(b.model.subarray(0, 5)));
+    const seeded = new Float32Array(n);
+    createRng(4242).addGaussian(seeded, 3);
+    expect(Array.from(a.model.subarray(0, 5))).not.toEqual(Array.from(seeded.subarray(0, 5)));
+    // Its moments are N(0, 9)'s: mean within 5 standard errors of 0, std within 3 %.
+    let s1 = 0;
     let s2 = 0;
-    for (const v of r.model) s2 += v * v;
+    for (const v of a.model) {
+      s1 += v;
+      s2 += v * v;
+    }
+    expect(Math.abs(s1 / n)).toBeLessThan((5 * 3) / Math.sqrt(n));
     expect(Math.sqrt(s2 / n)).toBeGreaterThan(3 * 0.97);
     expect(Math.sqrt(s2 / n)).toBeLessThan(3 * 1.03);
-    expect(r.metrics?.noiseStd).toBe(3);
+    expect(a.noiseStd).toBe(3);
+  });
+
+  it('declares its sampling rate, so that the host samples clients by Poisson sampling with it', () => {
+    expect(dp.privacy?.(dp.optionsSchema.parse({ samplingRate: 0.05 }))).toEqual({ samplingRate: 0.05 });
   });
 
   it('reports ε for δ after each step, composing across steps and restarts', async () => {

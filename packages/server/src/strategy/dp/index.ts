@@ -13,20 +13,22 @@
  * Gaussian Mechanism, and `./rdp.ts` reports ε for the configured δ (user-level DP) after every step.
  *
  * Caveats the operator must know:
- *  - The noise is drawn from `ctx.seed`: it is only private if that seed is secret and unpredictable
- *    (derive it from a CSPRNG kept on the server; never log it). Determinism is for tests and replays.
+ *  - The noise comes from the platform CSPRNG (`./secure-random.ts`), never from the session seed, which is
+ *    readable; a DP round cannot be replayed bit for bit.
  *  - The guarantee covers the released global models; it assumes the server (the noise adder) is trusted.
- *  - ε accounting assumes Poisson-like sampling with rate q; choosing clients otherwise weakens it.
+ *  - ε accounting assumes Poisson sampling with rate q: the strategy declares `privacy` and the controller
+ *    then samples each eligible client independently with probability q from the CSPRNG (round/membership.ts),
+ *    ignoring `clientsPerRound`. q is relative to the clients eligible at the round's start.
  */
 import { fedError } from '@fedweb/codec';
 import { z } from 'zod';
 import { checkCounts, emptyPartial, requireTensor } from '../common.js';
 import { flattenLayout } from '../fold-tools.js';
 import { clipInPlace } from '../normclip/index.js';
-import { createRng } from '@fedweb/codec';
 import type { Strategy } from '../types.js';
 import { mergeSums } from '../weighted-sum.js';
 import { computeRdp, DEFAULT_RDP_ORDERS, epsilonFromRdp } from './rdp.js';
+import { addSecureGaussian } from './secure-random.js';
 
 export const DpOptionsSchema = z.strictObject({
   /** S: L2 bound of every client delta. */
@@ -71,6 +73,7 @@ export const dp: Strategy<DpOptions, DpState> = {
   mode: 'sync',
   initState: () => ({ steps: 0, rdp: DEFAULT_RDP_ORDERS.map(() => 0) }),
   configureFit: () => ({}),
+  privacy: (o) => ({ samplingRate: o.samplingRate }),
   createPartial: (_o, ctx) => emptyPartial(ctx, ['sum'], { clipped: 0 }),
   async foldUpdate(o, partial, update, tools, ctx) {
     const sum = requireTensor(partial, 'sum', ctx);
@@ -90,7 +93,7 @@ export const dp: Strategy<DpOptions, DpState> = {
     if (state.rdp.length !== DEFAULT_RDP_ORDERS.length) throw fedError('BAD_CONFIG', 'dp state holds RDP for other orders');
     const noisy = new Float32Array(sum);
     const noiseStd = o.noiseMultiplier * o.clipNorm;
-    if (noiseStd > 0) createRng(ctx.seed).addGaussian(noisy, noiseStd);
+    if (noiseStd > 0) (ctx.testNoise ?? addSecureGaussian)(noisy, noiseStd);
     const denom = o.expectedClients ?? merged.count;
     const scale = o.serverLearningRate / denom;
     const model = new Float32Array(global.length);
