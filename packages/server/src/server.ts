@@ -23,7 +23,7 @@ import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
-import type { Logger, LogLevel } from './log.js';
+import { loggerOptions, type Logger, type LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
@@ -56,8 +56,10 @@ export interface ServerOptions {
   discoveryPolicy?: DiscoveryPolicy;
   /** Default `info`. */
   logLevel?: LogLevel;
-  /** Pretty-free JSON logs go to stdout; pass `false` to silence. */
+  /** Logs go to stdout; pass `false` to silence. */
   logger?: boolean;
+  /** Human-readable log lines (pino-pretty) instead of JSON. Default: stdout is a terminal. */
+  prettyLogs?: boolean;
   /** Replace the embedded SQLite / folder stores. */
   state?: StateStore;
   blobs?: BlobStore;
@@ -214,7 +216,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const dataDir = resolve(opts.dataDir ?? './.fedweb');
   await mkdir(join(dataDir, 'blobs'), { recursive: true });
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
+    logger: opts.logger === false ? false : loggerOptions(opts.logLevel ?? 'info', opts.prettyLogs),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
     forceCloseConnections: true,
