@@ -6,6 +6,7 @@
  */
 import { requestBytes } from '@fedweb/codec';
 import { ApiClient } from '@fedweb/server/client';
+import { z } from 'zod';
 
 /**
  * The controller that served this page (same origin), responses never cached.
@@ -188,4 +189,19 @@ export function parseSessionView(statusJson: unknown, sessionJson: unknown, mode
     };
   }
   return view;
+}
+
+const SimInfoSchema = z.object({ reference: z.object({ accuracy: z.number().min(0).max(1), note: z.string().max(500).optional() }).loose().nullable().optional() }).loose();
+
+/**
+ * The centralized reference accuracy of the simulation's data (the same model trained in one place on the
+ * same digits), when the server was told it (`simRoutes({ reference })`); undefined otherwise or on any error.
+ * @example
+ * ```ts
+ * const ref = await fetchSimReference(); // 0.978
+ * ```
+ */
+export async function fetchSimReference(api: ApiClient = pageApi): Promise<number | undefined> {
+  const info = await api.request('/api/sim/info', { schema: SimInfoSchema, timeoutMs: 5000 }).catch(() => undefined);
+  return info?.reference?.accuracy;
 }
