@@ -43,7 +43,7 @@ describe('the demo page at the end of a session, with a failed round', () => {
 
   it('runs 3 rounds, the second failing when a tab closes mid-round; the page marks it with the reason', async () => {
     // Both tabs must deliver (minTotalUpdates 2): a tab that leaves mid-round fails the round.
-    const s = await env.startSession({ name: 'e2e end', rounds: 3, clientsRequired: 2, validity: { minCombiners: 1, minTotalUpdates: 2 }, localEpochs: 2, batchSize: 32, learningRate: 0.1, validate: true, roundTimeoutMs: 15_000, validateTimeoutMs: 60_000 });
+    const s = await env.startSession({ name: 'e2e end', rounds: 3, clientsRequired: 2, validity: { minCombiners: 1, minTotalUpdates: 2 }, localEpochs: 2, batchSize: 32, learningRate: 0.1, validate: true, roundTimeoutMs: 60_000, validateTimeoutMs: 60_000 });
     sessionId = s.id;
     const tabB = browser.context.pages().find((p) => p.url().includes('client=e2e-end-b'));
     if (!tabB) throw new Error('tab B missing');

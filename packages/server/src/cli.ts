@@ -12,6 +12,7 @@ import { startCombiner } from './combiner/process.js';
 import type { LogLevel } from './log.js';
 import { readPackageDir, startServer } from './server.js';
 import { ApiClient, type StartSessionInput } from './api-client/index.js';
+import { followSession } from './session-wait.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -92,7 +93,7 @@ session start options (every field of the session config; see the README):
   --require-charging      selection: only clients that charge (or report no battery)
   --exclude-connection <t> selection: skip this connection type (repeatable, e.g. cellular)
   --max-update-norm <x>   refuse updates with a larger L2 norm
-  --wait                  wait until the session ends, printing each round`,
+  --wait                  wait until the session ends, printing what it waits for and each round`,
   package: `usage: fedweb package build <entry.ts> [options]
        fedweb package upload <dir> [--url <http-url>] [--token <jwt>]
 
@@ -283,21 +284,9 @@ async function cmdSession(args: string[]): Promise<void> {
       }
       const session = await client.startSession(config as StartSessionInput);
       if (!values.wait) return print(session);
-      console.log(`session ${session.id} started`);
-      let seen = 0;
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 1000));
-        const d = await client.getSession(session.id);
-        for (const r of d.rounds.filter((x) => ['committed', 'failed', 'aborted'].includes(x.status)).slice(seen)) {
-          console.log(`round ${r.round} ${r.status}: ${r.updates} update(s)${r.modelId ? `, model ${r.modelId}` : ''}${r.reason ? ` (${r.reason})` : ''} ${JSON.stringify(r.trainMetrics)}`);
-          seen += 1;
-        }
-        if (!['running', 'paused'].includes(d.session.status)) {
-          console.log(`session ${session.id} ${d.session.status}`);
-          if (d.session.status !== 'completed') process.exitCode = 1;
-          return;
-        }
-      }
+      console.log(`session ${session.id} started: ${session.config.rounds} round(s), each waits for ${session.config.clientsRequired} client(s) at a combiner`);
+      if ((await followSession(client, session.id, (line) => console.log(line))) !== 'completed') process.exitCode = 1;
+      return;
     }
     default:
       throw new Error(`unknown session action '${action}' (see fedweb session --help)`);

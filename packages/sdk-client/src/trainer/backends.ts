@@ -11,7 +11,7 @@ import { fedError } from '@fedweb/codec';
 import type { BackendName, BackendReport } from './api.js';
 import type { LossFn, Model, Tf } from '../package/types.js';
 import { defaultLoss, trainStep, trainableVariables, type RoundContext } from './train-loop.js';
-import { describeStats, pickBackend, summarize } from './probe-stats.js';
+import { describeStats, pickBackend, summarize, undecided } from './probe-stats.js';
 
 /** Every backend name, in the order `auto` probes them (ties go to the earlier one). */
 export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -44,11 +44,13 @@ export interface ProbeOptions {
   /** ... but timed steps stop after this (default 2000 ms; at least one timed step always runs, after an untimed warm-up step). */
   maxMs?: number;
   /**
-   * Interleaved passes over the backends in `auto` (default 3; `selectBackend` then caps a pass at 700 ms unless
-   * `maxMs` is given): each pass times every backend once, so a slow moment of the machine hits all of them, and
-   * the passes give each backend a mean and a 95% confidence interval.
+   * Interleaved passes over the backends in `auto`: at least `minPasses` (default 3), then more while the leader's
+   * 95% interval still overlaps another's and is wider than ±10%, up to `maxPasses` (default 6). Each pass times
+   * every backend once (a slow moment of the machine hits all of them); `selectBackend` caps a pass at 400 ms
+   * unless `maxMs` is given.
    */
-  passes?: number;
+  minPasses?: number;
+  maxPasses?: number;
 }
 
 /** Result of one backend's probe. */
@@ -191,15 +193,15 @@ export function describe(r: ProbeResult): string {
 
 /**
  * Chooses the backend: a fixed choice is activated as is (`BACKEND_UNAVAILABLE` if it cannot initialise);
- * `auto` probes every candidate that initialises with this model in `passes` interleaved passes (the order
- * reversed every other pass) and keeps the fastest mean, or the earliest of {@link BACKEND_NAMES} within noise
- * of it (overlapping 95% intervals), saying so in its cell. Leaves the chosen backend active.
+ * `auto` probes every candidate that initialises with this model in interleaved passes (the order reversed
+ * every other pass; 3 to 6, more while the result is undecided) and keeps the fastest geometric mean, or the
+ * earliest of {@link BACKEND_NAMES} within noise of it (overlapping 95% intervals), saying so in its cell. Leaves the chosen backend active.
  *
  * @example
  * ```ts
  * const report = await selectBackend(tf, 'auto', env, { makeModel: () => pkg.createModel(tf, {}), learningRate: 0.01 });
  * report.chosen;      // 'wasm'
- * report.candidates;  // { wasm: '3012 ± 85 ex/s (3 runs)', cpu: '894 ± 40 ex/s (3 runs)' }
+ * report.candidates;  // { wasm: '3012 ex/s (95% CI 2930-3100, 3 runs)', cpu: '894 ex/s (95% CI 850-940, 3 runs)' }
  * ```
  */
 export async function selectBackend(
@@ -223,9 +225,11 @@ export async function selectBackend(
     if (why) candidates[name] = why.slice(0, 200);
     else samples.set(name, []);
   }
-  const passes = Math.max(1, Math.min(opts.passes ?? 3, 10));
-  const probe = { ...opts, ...(opts.maxMs === undefined && passes > 1 ? { maxMs: 700 } : {}) };
-  for (let pass = 0; pass < passes; pass++) {
+  const minPasses = Math.max(1, Math.min(opts.minPasses ?? 3, 10));
+  const maxPasses = Math.max(minPasses, Math.min(opts.maxPasses ?? 6, 10));
+  const probe = { ...opts, ...(opts.maxMs === undefined && maxPasses > 1 ? { maxMs: 400, minMs: Math.min(opts.minMs ?? 300, 200) } : {}) };
+  const current = () => new Map([...samples].map(([name, xs]) => [name, summarize(xs)] as const));
+  for (let pass = 0; pass < maxPasses && (pass < minPasses || undecided(current())); pass++) {
     const order = [...samples.keys()];
     if (pass % 2 === 1) order.reverse();
     for (const name of order) {
@@ -239,7 +243,7 @@ export async function selectBackend(
     }
   }
   for (const name of env.candidates) if (!list.includes(name)) candidates[name] = 'excluded by configuration';
-  const stats = new Map([...samples].map(([name, xs]) => [name, summarize(xs)] as const));
+  const stats = current();
   for (const [name, st] of stats) candidates[name] = describeStats(st);
   const pick = pickBackend(stats, BACKEND_NAMES);
   if (!pick) {

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { describeStats, pickBackend, summarize, type SpeedStats } from './probe-stats.js';
+import { describeStats, pickBackend, summarize, undecided, type SpeedStats } from './probe-stats.js';
 import { BACKEND_NAMES } from './backends.js';
 import type { BackendName } from './api.js';
 
 const stats = (entries: Array<[BackendName, number[]]>) => new Map(entries.map(([n, xs]) => [n, summarize(xs)] as [BackendName, SpeedStats]));
 
 describe('backend probe statistics', () => {
-  it('gives a mean and a Student-t 95% interval', () => {
-    const s = summarize([70, 65, 75]);
-    expect(s.mean).toBe(70);
-    expect(s.half).toBeCloseTo(4.303 * 5 / Math.sqrt(3), 6);
-    expect(describeStats(s)).toBe('70 ± 12 ex/s (3 runs)');
+  it('gives a geometric mean and a Student-t 95% interval on the log scale', () => {
+    const s = summarize([100, 110, 90]);
+    const logs = [100, 110, 90].map(Math.log);
+    const m = logs.reduce((a, b) => a + b) / 3;
+    const half = 4.303 * Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / 2 / 3);
+    expect(s.mean).toBeCloseTo(Math.exp(m), 9);
+    expect(s.low).toBeCloseTo(Math.exp(m - half), 9);
+    expect(s.high).toBeCloseTo(Math.exp(m + half), 9);
+    expect(describeStats(s)).toBe('100 ex/s (95% CI 78-128, 3 runs)');
     expect(describeStats(summarize([3.25]))).toBe('3.3 ex/s');
   });
 
@@ -18,12 +22,19 @@ describe('backend probe statistics', () => {
     const pick = pickBackend(stats([['webgl', [45, 49, 53]], ['cpu', [50, 55, 60]]]), BACKEND_NAMES);
     expect(pick?.chosen).toBe('webgl');
     expect(pick?.fastest).toBe('cpu');
-    expect(pick?.note).toMatch(/^within noise of cpu \(55 ± \d+ ex\/s \(3 runs\)\): webgl preferred/);
+    expect(pick?.note).toMatch(/^within noise of cpu \(55 ex\/s \(95% CI \d+-\d+, 3 runs\)\): webgl preferred/);
   });
 
-  it('keeps the fastest when the gap is beyond noise, whatever the preference', () => {
-    const pick = pickBackend(stats([['webgpu', [18, 19, 20]], ['webgl', [94, 95, 96]], ['cpu', [44, 45, 46]]]), BACKEND_NAMES);
-    expect(pick).toEqual({ chosen: 'webgl', fastest: 'webgl' });
+  it('keeps the fastest when the gap is beyond noise, whatever the preference (webgl 70 vs cpu 47, tight)', () => {
+    expect(pickBackend(stats([['webgl', [69, 70, 71]], ['cpu', [46, 47, 48]]]), BACKEND_NAMES)).toEqual({ chosen: 'webgl', fastest: 'webgl' });
+    expect(pickBackend(stats([['webgpu', [18, 19, 20]], ['wasm', [94, 95, 96]], ['cpu', [44, 45, 46]]]), BACKEND_NAMES)).toEqual({ chosen: 'wasm', fastest: 'wasm' });
     expect(pickBackend(new Map(), BACKEND_NAMES)).toBeNull();
+  });
+
+  it('asks for more passes only while overlapping intervals are still wide', () => {
+    expect(undecided(stats([['webgl', [300, 900, 420]], ['wasm', [1000, 3000, 500]]]))).toBe(true);
+    expect(undecided(stats([['webgl', [99, 100, 101]], ['wasm', [100, 101, 102]]]))).toBe(false);
+    expect(undecided(stats([['webgl', [10, 30, 20]], ['wasm', [1000, 1001, 999]]]))).toBe(false);
+    expect(undecided(stats([['wasm', [1, 100]]]))).toBe(false);
   });
 });

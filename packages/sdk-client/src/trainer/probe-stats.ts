@@ -1,16 +1,19 @@
 /**
- * The statistics of the backend probe: each backend is timed in several interleaved passes, each pass gives one
- * examples/s sample, and the samples give a mean and a 95% confidence interval (Student's t, n - 1 degrees of
- * freedom). Two backends whose intervals overlap are within measurement noise of each other; then the pick goes
- * to the one that scales with larger models and batches (WebGPU, then WebGL, then WASM, then CPU), not to
- * whichever happened to win this run.
+ * The statistics of the backend probe. Each backend is timed in several interleaved passes; each pass gives one
+ * examples/s sample. Speeds are compared as ratios, so the statistics are taken on their logarithms: the centre
+ * is the geometric mean and the 95% confidence interval (Student's t, n - 1 degrees of freedom) is a factor
+ * around it (`1099 ex/s, 95% CI 930-1300`); one slow pass (another tab, a GC) widens it without dragging the
+ * centre as far as an arithmetic mean would. Two backends whose intervals overlap are within measurement noise
+ * of each other; then the pick goes to the one that scales with larger models and batches (WebGPU, then WebGL,
+ * then WASM, then CPU), not to whichever happened to win this run.
  */
 import type { BackendName } from './api.js';
 
-/** Mean examples/s of a backend's passes and the half-width of its 95% confidence interval (0 with one pass). */
+/** A backend's speed over its passes: geometric mean, 95% interval bounds (examples/s), number of passes. */
 export interface SpeedStats {
   mean: number;
-  half: number;
+  low: number;
+  high: number;
   n: number;
 }
 
@@ -18,32 +21,47 @@ export interface SpeedStats {
 const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
 
 /**
- * Mean and 95% confidence half-width of a list of samples.
+ * Geometric mean and 95% confidence interval of positive samples (examples/s).
  * @example
  * ```ts
- * summarize([70, 65, 75]); // { mean: 70, half: 12.4, n: 3 }
+ * summarize([100, 110, 90]); // { mean: 99.7, low: 77.7, high: 127.9, n: 3 }
  * ```
  */
 export function summarize(samples: readonly number[]): SpeedStats {
-  const n = samples.length;
-  if (n === 0) return { mean: 0, half: 0, n: 0 };
-  const mean = samples.reduce((a, b) => a + b, 0) / n;
-  if (n === 1) return { mean, half: 0, n };
-  const variance = samples.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  return { mean, half: (T95[n - 2] ?? 2.0) * Math.sqrt(variance / n), n };
+  const logs = samples.filter((x) => x > 0 && Number.isFinite(x)).map(Math.log);
+  const n = logs.length;
+  if (n === 0) return { mean: 0, low: 0, high: 0, n: 0 };
+  const m = logs.reduce((a, b) => a + b, 0) / n;
+  const half = n === 1 ? 0 : (T95[n - 2] ?? 2.0) * Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1) / n);
+  return { mean: Math.exp(m), low: Math.exp(m - half), high: Math.exp(m + half), n };
 }
 
-const num = (v: number) => v.toFixed(v < 10 ? 1 : 0);
+const num = (v: number) => (v < 10 ? v.toFixed(1) : String(Math.round(v)));
 
 /**
- * One probe table cell: `70 ± 12 ex/s (3 runs)`.
+ * One probe table cell: `1099 ex/s (95% CI 930-1300, 3 runs)`.
  * @example
  * ```ts
- * describeStats({ mean: 70, half: 12.4, n: 3 }); // '70 ± 12 ex/s (3 runs)'
+ * describeStats({ mean: 1099, low: 930, high: 1300, n: 3 }); // '1099 ex/s (95% CI 930-1300, 3 runs)'
  * ```
  */
 export function describeStats(s: SpeedStats): string {
-  return s.n > 1 ? `${num(s.mean)} ± ${num(s.half)} ex/s (${s.n} runs)` : `${num(s.mean)} ex/s`;
+  return s.n > 1 ? `${num(s.mean)} ex/s (95% CI ${num(s.low)}-${num(s.high)}, ${s.n} runs)` : `${num(s.mean)} ex/s`;
+}
+
+/**
+ * True when another pass could change the pick: the fastest backend's interval overlaps another's and is still
+ * wider than ±`tolerance` (a factor; default 10%). The probe stops early when this is false.
+ * @example
+ * ```ts
+ * undecided(stats); // true: wasm 1099 (930-1300) and cpu 1000 (600-1600) overlap and cpu is still wide
+ * ```
+ */
+export function undecided(stats: ReadonlyMap<BackendName, SpeedStats>, tolerance = 0.1): boolean {
+  const all = [...stats.values()];
+  if (all.length < 2) return false;
+  const best = all.reduce((a, b) => (b.mean > a.mean ? b : a));
+  return all.some((s) => s !== best && s.high >= best.low && (s.high / s.low > (1 + tolerance) ** 2 || best.high / best.low > (1 + tolerance) ** 2));
 }
 
 /**
@@ -51,8 +69,8 @@ export function describeStats(s: SpeedStats): string {
  * intervals overlap); then that one, with a note saying why. Null when `stats` is empty.
  * @example
  * ```ts
- * pickBackend(new Map([['webgl', { mean: 49, half: 9, n: 3 }], ['cpu', { mean: 55, half: 8, n: 3 }]]), ['webgpu', 'webgl', 'wasm', 'cpu']);
- * // { chosen: 'webgl', fastest: 'cpu', note: 'within noise of cpu (55 ± 8 ex/s (3 runs)): webgl preferred, it scales better with larger models' }
+ * pickBackend(new Map([['webgl', { mean: 49, low: 40, high: 60, n: 3 }], ['cpu', { mean: 55, low: 45, high: 67, n: 3 }]]), ['webgpu', 'webgl', 'wasm', 'cpu']);
+ * // { chosen: 'webgl', fastest: 'cpu', note: 'within noise of cpu (55 ex/s (95% CI 45-67, 3 runs)): webgl preferred, it scales better with larger models' }
  * ```
  */
 export function pickBackend(stats: ReadonlyMap<BackendName, SpeedStats>, preference: readonly BackendName[]): { chosen: BackendName; fastest: BackendName; note?: string } | null {
@@ -60,10 +78,9 @@ export function pickBackend(stats: ReadonlyMap<BackendName, SpeedStats>, prefere
   for (const e of stats) if (!fastest || e[1].mean > fastest[1].mean) fastest = e;
   if (!fastest) return null;
   const [fName, f] = fastest;
-  const withinNoise = (s: SpeedStats) => s.mean + s.half >= f.mean - f.half;
   const chosen = preference.find((name) => {
     const s = stats.get(name);
-    return s !== undefined && withinNoise(s);
+    return s !== undefined && s.high >= f.low;
   }) ?? fName;
   if (chosen === fName) return { chosen, fastest: fName };
   return { chosen, fastest: fName, note: `within noise of ${fName} (${describeStats(f)}): ${chosen} preferred, it scales better with larger models` };

@@ -73,8 +73,8 @@ describe('in-process trainer (Node) with the MLP package on real MNIST digits', 
     const report = await h.api.loadPackage(mlp.code(), mlp.manifest);
     expect(report.cached).toBe(false);
     expect(Object.keys(report.candidates).sort()).toEqual(['cpu', 'wasm']);
-    // Three interleaved passes each: a mean and its 95% interval.
-    for (const v of Object.values(report.candidates)) expect(v).toMatch(/^\d+(\.\d)? ± \d+(\.\d)? ex\/s \(3 runs\)/);
+    // Three to six interleaved passes each: a geometric mean and its 95% interval.
+    for (const v of Object.values(report.candidates)) expect(v).toMatch(/^\d+(\.\d)? ex\/s \(95% CI \d+(\.\d)?-\d+(\.\d)?, [3-6] runs\)/);
     const speed = (b: 'wasm' | 'cpu') => Number.parseFloat(report.candidates[b]!);
     // The faster mean wins, unless wasm (earlier in the preference order) is within noise of cpu, which its cell says.
     if (report.chosen === 'cpu') expect(speed('cpu')).toBeGreaterThan(speed('wasm'));
@@ -275,7 +275,7 @@ describe('backend selection with the CNN package (Node)', () => {
       await h.api.init({ backend: 'auto' });
       const report = await h.api.loadPackage(cnn.code(), cnn.manifest);
       expect(report.candidates.wasm).toBe('missing kernel Conv2DBackpropFilter');
-      expect(report.candidates.cpu).toMatch(/ex\/s \(3 runs\)$/);
+      expect(report.candidates.cpu).toMatch(/ex\/s \(95% CI .*, [3-6] runs\)$/);
       expect(report.chosen).toBe('cpu');
       // The failed wasm probe must not leave tfjs' gradient tape recording every later op.
       expect((tf.engine() as unknown as { state: { activeTape: unknown } }).state.activeTape).toBeNull();
