@@ -6,7 +6,8 @@
  *  - `/ws/client`    the embedded combiner's client endpoint
  *  - `/ws/combiner`  where external combiners dial in
  *  - `/dashboard`    operator dashboard
- *  - `/`             an optional static site (the demo), with COOP/COEP on every response
+ *  - `/`             an optional static site (the demo), with COOP/COEP on every response; without one, the
+ *                    server's landing page (http/landing.ts, also at `/about`)
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import { Controller } from './controller/controller.js';
 import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
+import { registerLanding } from './http/landing.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import { loggerOptions, type Logger, type LogLevel } from './log.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
@@ -283,6 +285,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   installAuthHook(app, auth);
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
+  registerLanding(app, { demo: Boolean(opts.staticDir), auth: auth.enabled });
 
   // External combiners dial in here.
   app.get(
