@@ -195,7 +195,7 @@ export function describe(r: ProbeResult): string {
  * Chooses the backend: a fixed choice is activated as is (`BACKEND_UNAVAILABLE` if it cannot initialise);
  * `auto` probes every candidate that initialises with this model in interleaved passes (the order reversed
  * every other pass; 3 to 6, more while the result is undecided) and keeps the fastest geometric mean, or the
- * earliest of {@link BACKEND_NAMES} within noise of it (overlapping 95% intervals), saying so in its cell. Leaves the chosen backend active.
+ * earliest of {@link BACKEND_NAMES} within noise of it (the 95% interval of their paired speed ratio reaches 1), saying so in its cell. Leaves the chosen backend active.
  *
  * @example
  * ```ts
@@ -228,8 +228,7 @@ export async function selectBackend(
   const minPasses = Math.max(1, Math.min(opts.minPasses ?? 3, 10));
   const maxPasses = Math.max(minPasses, Math.min(opts.maxPasses ?? 6, 10));
   const probe = { ...opts, ...(opts.maxMs === undefined && maxPasses > 1 ? { maxMs: 400, minMs: Math.min(opts.minMs ?? 300, 200) } : {}) };
-  const current = () => new Map([...samples].map(([name, xs]) => [name, summarize(xs)] as const));
-  for (let pass = 0; pass < maxPasses && (pass < minPasses || undecided(current())); pass++) {
+  for (let pass = 0; pass < maxPasses && (pass < minPasses || undecided(samples)); pass++) {
     const order = [...samples.keys()];
     if (pass % 2 === 1) order.reverse();
     for (const name of order) {
@@ -243,9 +242,8 @@ export async function selectBackend(
     }
   }
   for (const name of env.candidates) if (!list.includes(name)) candidates[name] = 'excluded by configuration';
-  const stats = current();
-  for (const [name, st] of stats) candidates[name] = describeStats(st);
-  const pick = pickBackend(stats, BACKEND_NAMES);
+  for (const [name, xs] of samples) candidates[name] = describeStats(summarize(xs));
+  const pick = pickBackend(samples, BACKEND_NAMES);
   if (!pick) {
     throw fedError('BACKEND_UNAVAILABLE', `no backend can train this model here: ${Object.entries(candidates).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { candidates });
   }

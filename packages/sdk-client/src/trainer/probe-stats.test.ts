@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { describeStats, pickBackend, summarize, undecided, type SpeedStats } from './probe-stats.js';
+import { compare, describeStats, pickBackend, summarize, undecided } from './probe-stats.js';
 import { BACKEND_NAMES } from './backends.js';
 import type { BackendName } from './api.js';
 
-const stats = (entries: Array<[BackendName, number[]]>) => new Map(entries.map(([n, xs]) => [n, summarize(xs)] as [BackendName, SpeedStats]));
+const stats = (entries: Array<[BackendName, number[]]>) => new Map<BackendName, number[]>(entries);
 
 describe('backend probe statistics', () => {
   it('gives a geometric mean and a Student-t 95% interval on the log scale', () => {
@@ -19,10 +19,20 @@ describe('backend probe statistics', () => {
   });
 
   it('prefers the backend that scales when two are within noise (the issue: webgl 49 vs cpu 55)', () => {
-    const pick = pickBackend(stats([['webgl', [45, 49, 53]], ['cpu', [50, 55, 60]]]), BACKEND_NAMES);
+    const pick = pickBackend(stats([['webgl', [45, 52, 49]], ['cpu', [50, 55, 60]]]), BACKEND_NAMES);
     expect(pick?.chosen).toBe('webgl');
     expect(pick?.fastest).toBe('cpu');
-    expect(pick?.note).toMatch(/^within noise of cpu \(55 ex\/s \(95% CI \d+-\d+, 3 runs\)\): webgl preferred/);
+    expect(pick?.note).toMatch(/^within noise of cpu \(speed ratio 0\.\d\d, 95% CI 0\.\d\d-1\.\d\d\): webgl preferred/);
+  });
+
+  it('compares pass by pass: a machine-wide slowdown hits both members of a pair and cancels out', () => {
+    // The run behind the e2e screenshot: both vary 6x with the machine's load, webgl ~4x slower in every pass.
+    const webgl = [150, 400, 1000, 300, 600, 250];
+    const wasm = [500, 1500, 3800, 1100, 2500, 900];
+    expect(summarize(webgl).high).toBeGreaterThan(summarize(wasm).low); // the unpaired intervals overlap...
+    const c = compare(webgl, wasm);
+    expect(c.high).toBeLessThan(1); // ...the paired ratio is clearly below 1
+    expect(pickBackend(stats([['webgl', webgl], ['wasm', wasm]]), BACKEND_NAMES)).toEqual({ chosen: 'wasm', fastest: 'wasm' });
   });
 
   it('keeps the fastest when the gap is beyond noise, whatever the preference (webgl 70 vs cpu 47, tight)', () => {

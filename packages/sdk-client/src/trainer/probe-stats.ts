@@ -3,9 +3,10 @@
  * examples/s sample. Speeds are compared as ratios, so the statistics are taken on their logarithms: the centre
  * is the geometric mean and the 95% confidence interval (Student's t, n - 1 degrees of freedom) is a factor
  * around it (`1099 ex/s, 95% CI 930-1300`); one slow pass (another tab, a GC) widens it without dragging the
- * centre as far as an arithmetic mean would. Two backends whose intervals overlap are within measurement noise
- * of each other; then the pick goes to the one that scales with larger models and batches (WebGPU, then WebGL,
- * then WASM, then CPU), not to whichever happened to win this run.
+ * centre as far as an arithmetic mean would. Two backends are compared pass by pass (paired: the ratio of their
+ * speeds in the same pass, so the machine's load cancels out); when the 95% interval of that ratio reaches 1
+ * they are within measurement noise of each other, and the pick goes to the one that scales with larger models
+ * and batches (WebGPU, then WebGL, then WASM, then CPU), not to whichever happened to win this run.
  */
 import type { BackendName } from './api.js';
 
@@ -50,38 +51,74 @@ export function describeStats(s: SpeedStats): string {
 }
 
 /**
- * True when another pass could change the pick: the fastest backend's interval overlaps another's and is still
- * wider than ±`tolerance` (a factor; default 10%). The probe stops early when this is false.
+ * Paired comparison of two backends timed in the same passes (sample i of each comes from pass i): the
+ * geometric mean of the speed ratios `a_i / b_i` and its 95% interval. Pairing is what interleaving buys: a
+ * slow moment of the machine slows both members of a pair, so it cancels out of the ratio.
  * @example
  * ```ts
- * undecided(stats); // true: wasm 1099 (930-1300) and cpu 1000 (600-1600) overlap and cpu is still wide
+ * compare([400, 380, 420], [1500, 1400, 1700]); // { ratio: 0.26, low: 0.23, high: 0.30, n: 3 }: a is slower, beyond noise
  * ```
  */
-export function undecided(stats: ReadonlyMap<BackendName, SpeedStats>, tolerance = 0.1): boolean {
-  const all = [...stats.values()];
-  if (all.length < 2) return false;
-  const best = all.reduce((a, b) => (b.mean > a.mean ? b : a));
-  return all.some((s) => s !== best && s.high >= best.low && (s.high / s.low > (1 + tolerance) ** 2 || best.high / best.low > (1 + tolerance) ** 2));
+export function compare(a: readonly number[], b: readonly number[]): { ratio: number; low: number; high: number; n: number } {
+  const n = Math.min(a.length, b.length);
+  const d: number[] = [];
+  for (let i = 0; i < n; i++) if ((a[i] as number) > 0 && (b[i] as number) > 0) d.push(Math.log((a[i] as number) / (b[i] as number)));
+  const s = summarize(d.map(Math.exp));
+  return { ratio: s.mean, low: s.low, high: s.high, n: s.n };
+}
+
+const fastestOf = (samples: ReadonlyMap<BackendName, readonly number[]>): BackendName | undefined => {
+  let best: [BackendName, number] | undefined;
+  for (const [name, xs] of samples) {
+    const m = summarize(xs).mean;
+    if (!best || m > best[1]) best = [name, m];
+  }
+  return best?.[0];
+};
+
+/**
+ * True when another pass could change the pick: some backend's paired ratio to the fastest is still within noise
+ * of 1 (its interval reaches 1) and that interval is wider than ±`tolerance` (default 10%). The probe stops early
+ * when this is false.
+ * @example
+ * ```ts
+ * undecided(new Map([['webgl', [300, 900, 420]], ['wasm', [1000, 3000, 500]]])); // true
+ * ```
+ */
+export function undecided(samples: ReadonlyMap<BackendName, readonly number[]>, tolerance = 0.1): boolean {
+  const f = fastestOf(samples);
+  if (f === undefined) return false;
+  const fx = samples.get(f) as readonly number[];
+  return [...samples].some(([name, xs]) => {
+    if (name === f) return false;
+    const c = compare(xs, fx);
+    return c.n < 2 || (c.high >= 1 && c.high / c.low > (1 + tolerance) ** 2);
+  });
 }
 
 /**
- * Picks a backend: the fastest mean, unless a backend earlier in `preference` is within noise of it (the two
- * intervals overlap); then that one, with a note saying why. Null when `stats` is empty.
+ * Picks a backend from per-pass samples: the fastest geometric mean, unless a backend earlier in `preference` is
+ * within noise of it (the 95% interval of their paired speed ratio reaches 1); then that one, with a note saying
+ * why. Null when `samples` is empty.
  * @example
  * ```ts
- * pickBackend(new Map([['webgl', { mean: 49, low: 40, high: 60, n: 3 }], ['cpu', { mean: 55, low: 45, high: 67, n: 3 }]]), ['webgpu', 'webgl', 'wasm', 'cpu']);
- * // { chosen: 'webgl', fastest: 'cpu', note: 'within noise of cpu (55 ex/s (95% CI 45-67, 3 runs)): webgl preferred, it scales better with larger models' }
+ * pickBackend(new Map([['webgl', [45, 49, 53]], ['cpu', [50, 55, 52]]]), ['webgpu', 'webgl', 'wasm', 'cpu']);
+ * // { chosen: 'webgl', fastest: 'cpu', note: 'within noise of cpu (speed ratio 0.93, 95% CI 0.78-1.13): webgl preferred, it scales better with larger models' }
  * ```
  */
-export function pickBackend(stats: ReadonlyMap<BackendName, SpeedStats>, preference: readonly BackendName[]): { chosen: BackendName; fastest: BackendName; note?: string } | null {
-  let fastest: [BackendName, SpeedStats] | undefined;
-  for (const e of stats) if (!fastest || e[1].mean > fastest[1].mean) fastest = e;
-  if (!fastest) return null;
-  const [fName, f] = fastest;
-  const chosen = preference.find((name) => {
-    const s = stats.get(name);
-    return s !== undefined && s.high >= f.low;
-  }) ?? fName;
-  if (chosen === fName) return { chosen, fastest: fName };
-  return { chosen, fastest: fName, note: `within noise of ${fName} (${describeStats(f)}): ${chosen} preferred, it scales better with larger models` };
+export function pickBackend(samples: ReadonlyMap<BackendName, readonly number[]>, preference: readonly BackendName[]): { chosen: BackendName; fastest: BackendName; note?: string } | null {
+  const f = fastestOf(samples);
+  if (f === undefined) return null;
+  const fx = samples.get(f) as readonly number[];
+  for (const name of preference) {
+    if (name === f) return { chosen: f, fastest: f };
+    const xs = samples.get(name);
+    if (!xs) continue;
+    const c = compare(xs, fx);
+    if (c.n >= 2 && c.high >= 1) {
+      const r = (v: number) => v.toFixed(2);
+      return { chosen: name, fastest: f, note: `within noise of ${f} (speed ratio ${r(c.ratio)}, 95% CI ${r(c.low)}-${r(c.high)}): ${name} preferred, it scales better with larger models` };
+    }
+  }
+  return { chosen: f, fastest: f };
 }
