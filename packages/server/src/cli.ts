@@ -36,7 +36,8 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --host <addr>           listen address (default 127.0.0.1)
   --secret <s>            JWT secret (>= 16 chars; or FEDWEB_SECRET). Without it auth is OFF (dev mode).
   --package <dir>         upload and activate this compute package folder at start
-  --static <dir>          serve this folder at / (COOP/COEP headers on every response)
+  --static <dir>          serve this folder at / (COOP/COEP headers on every response; without it / is a
+                          landing page: what this server is, links, how clients connect)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
   --no-embedded-combiner  run no combiner in this process (external combiners only)
