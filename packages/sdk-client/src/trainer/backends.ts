@@ -103,7 +103,7 @@ export async function activateBackend(tf: Tf, name: BackendName, env: BackendEnv
 export async function probeActiveBackend(
   tf: Tf,
   makeModel: () => Model | Promise<Model>,
-  opts: ProbeOptions & { learningRate: number; loss?: LossFn; inputShape?: number[] },
+  opts: ProbeOptions & { learningRate: number; loss?: LossFn; inputShape?: number[]; warmUp?: boolean },
 ): Promise<ProbeResult> {
   const before = tf.memory().numTensors;
   let model: Model | undefined;
@@ -132,7 +132,9 @@ export async function probeActiveBackend(
     };
     // Warm-up step, not timed: shader compilation (WebGL/WebGPU take seconds here) and kernel caches are a
     // one-off cost, and counting them made WebGPU look 30x slower than it trains.
-    await step();
+    // Later passes of `auto` skip it (warmUp: false): the backend's shaders and kernels are compiled by then, and
+    // an untimed step of a CNN on the CPU backend costs seconds.
+    if (opts.warmUp !== false) await step();
     const minSteps = opts.minSteps ?? 3;
     const minMs = opts.minMs ?? 300;
     const maxMs = opts.maxMs ?? 2000;
@@ -233,7 +235,7 @@ export async function selectBackend(
     if (pass % 2 === 1) order.reverse();
     for (const name of order) {
       const why = await activateBackend(tf, name, env, wasm);
-      const r = why ? { ok: false as const, reason: why } : await probeActiveBackend(tf, opts.makeModel, probe);
+      const r = why ? { ok: false as const, reason: why } : await probeActiveBackend(tf, opts.makeModel, { ...probe, warmUp: pass === 0 });
       if (r.ok) samples.get(name)?.push(r.examplesPerSecond);
       else {
         candidates[name] = describe(r);
