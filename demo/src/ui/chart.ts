@@ -81,6 +81,8 @@ export function createRoundChart(el: HTMLElement): RoundChart {
       } else {
         plot.setData(last);
       }
+      // The reference line (and its legend entry) only when it is known.
+      if (plot.series[4]?.show !== (reference !== undefined)) plot.setSeries(4, { show: reference !== undefined });
     },
   };
 }
