@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeFrame, type NamedTensor } from '@fedweb/codec';
+import { quietTfjsInNode } from '@fedweb/sdk-client/trainer';
 
 /** One MNIST digit: 784 pixels in [0, 1] and its label. */
 export interface Digit {
@@ -58,20 +59,13 @@ function shuffle<T>(a: T[], seed: number): T[] {
 
 type TF = typeof import('@tensorflow/tfjs');
 
-/** Loads tfjs on its CPU backend (no tfjs-node), quietly. */
+/** Loads tfjs on its CPU backend (no tfjs-node), quietly (tfjs' Node banner off, see quietTfjsInNode). */
 export async function loadTf(): Promise<TF> {
-  // tfjs greets Node users with advice to install tfjs-node (log) and backend notes (warn): not ours to print.
-  const { log, warn } = console;
-  console.log = console.warn = () => {};
-  try {
-    const tf = await import('@tensorflow/tfjs');
-    await tf.setBackend('cpu');
-    await tf.ready();
-    tf.dispose(tf.scalar(0)); // the greeting is printed on the backend's first tensor
-    return tf;
-  } finally {
-    Object.assign(console, { log, warn });
-  }
+  const tf = await import('@tensorflow/tfjs');
+  quietTfjsInNode(tf);
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return tf;
 }
 
 /** The benchmark MLP (784-128-10), seeded. */

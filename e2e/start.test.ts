@@ -55,9 +55,17 @@ describe('npm start', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('prints the URL and the simulation-mode warning', () => {
+  it('prints the URL and the simulation-mode warning, and no TensorFlow.js banner', () => {
     expect(output).toContain(`${base}/`);
     expect(output).toContain('SIMULATION MODE');
+    expect(output).not.toMatch(/TensorFlow\.js in Node\.js|EBADENGINE/);
+  });
+
+  it('tells the page the centralized reference for its data (2 shards of 4,000 digits: all 8,000 in play)', async () => {
+    const info = (await (await fetch(`${base}/api/sim/info`)).json()) as { numShards: number; reference: { accuracy: number; note: string } | null };
+    expect(info.numShards).toBe(2);
+    expect(info.reference?.accuracy).toBeGreaterThan(0.9);
+    expect(info.reference?.note).toMatch(/same 8,000 digits/);
   });
 
   it('serves the demo page with COOP/COEP headers', async () => {

@@ -11,11 +11,12 @@ import './style.css';
 import { FedClient } from '@fedweb/sdk-client';
 import type { BackendChoice, BackendReport, Dataset } from '@fedweb/sdk-client';
 import { decodeShard, type DecodedShard } from '@fedweb/codec';
-import { fetchBytes, fetchSessionView } from './api.js';
+import { fetchBytes, fetchSessionView, fetchSimReference, startSessionLike } from './api.js';
 import { createPredictor } from './predictor.js';
 import { createRoundChart } from './ui/chart.js';
 import { createDrawPad } from './ui/draw.js';
 import { formatBytes, formatPercent } from './ui/format.js';
+import { endText, renderRoundLog, renderSessionEnd } from './ui/session-view.js';
 import type { DemoState } from './state.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
@@ -55,8 +56,16 @@ function note(error: unknown): void {
 
 const chart = createRoundChart($('chart'));
 
+/** The client's own phase; once the session has ended, the page says so instead of "waiting for the next round". */
+let clientPhase = 'starting…';
 function setPhase(text: string): void {
-  $('phase').textContent = text;
+  clientPhase = text;
+  renderPhase();
+}
+function renderPhase(): void {
+  const ended = state.session?.ended;
+  const waiting = state.status === 'connected' || state.status === 'reconnecting';
+  $('phase').textContent = ended && waiting ? `${endText(ended)}. This tab stays connected and joins the next session.` : clientPhase;
 }
 
 function renderHistogram(counts: number[]): void {
@@ -113,7 +122,7 @@ function renderBackend(report: BackendReport): void {
 }
 
 function renderTrail(): void {
-  chart.set(state.trail);
+  chart.set(state.trail, state.reference);
   const last = [...state.trail].reverse().find((p) => p.accuracy !== undefined);
   $('acc').textContent = formatPercent(last?.accuracy);
 }
@@ -235,6 +244,9 @@ async function poll(): Promise<void> {
     $('round').textContent = view.rounds ? `${shown} / ${view.rounds}` : view.sessionId ? String(shown) : 'no session';
     $('round').title = view.live ? `round ${view.live.round}: ${view.live.phase}` : (view.status ?? '');
     renderTrail();
+    renderRoundLog($('round-log'), view.trail);
+    renderSessionEnd({ box: $('session-end'), text: $('session-end-text'), button: $<HTMLButtonElement>('new-session'), hint: $('session-end-hint') }, view);
+    renderPhase();
   } catch (e) {
     // The next poll retries; keep the page as it is.
     if (state.errors.length < 5) note(e);
@@ -282,7 +294,31 @@ function setupDrawPad(): void {
   $('clear').addEventListener('click', () => pad.clear());
 }
 
+function setupNewSession(): void {
+  const button = $<HTMLButtonElement>('new-session');
+  button.addEventListener('click', () => {
+    const view = state.session;
+    if (!view?.ended) return;
+    button.disabled = true;
+    startSessionLike(view)
+      .then(() => poll())
+      .catch((e: unknown) => {
+        note(e);
+        $('session-end-hint').textContent = `The server did not start a session: ${(e as Error).message}`;
+      })
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+}
+
 setupDrawPad();
+setupNewSession();
+void fetchSimReference().then((r) => {
+  if (r === undefined) return;
+  state.reference = r;
+  renderTrail();
+});
 void main();
 void poll();
 setInterval(() => void poll(), 2000);

@@ -26,8 +26,11 @@ export interface DemoState {
   progress?: { epoch: number; epochs: number; batch: number; batches: number };
   trail: TrailPoint[];
   clientsOnline: number;
+  /** The session as the REST API reports it (its `ended` once it has finished; failed rounds in `trail`). */
   session?: SessionSummary;
+  /** The centralized reference accuracy for the simulation's data, when the server knows it (`/api/sim/info`). */
+  reference?: number;
   errors: string[];
 }
 
-export type { SessionSummary, TrailPoint } from './api.js';
+export type { SessionEnd, SessionSummary, TrailPoint } from './api.js';

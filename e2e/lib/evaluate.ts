@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { decodeFrame } from '@fedweb/codec';
+import { quietTfjsInNode } from '@fedweb/sdk-client/trainer';
 import { loadMnist, type MnistSet } from '../../packages/server/src/sim/index.js';
 
 export interface Evaluation {
@@ -35,6 +36,7 @@ let backendReady: Promise<void> | undefined;
  */
 export function ensureNodeBackend(): Promise<void> {
   backendReady ??= (async () => {
+    quietTfjsInNode(tf);
     await import('@tensorflow/tfjs-backend-wasm');
     const ok = await tf.setBackend('wasm').catch(() => false);
     if (!ok) await tf.setBackend('cpu');

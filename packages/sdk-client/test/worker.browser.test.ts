@@ -11,7 +11,8 @@ import { loadMnist } from './mnist.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const settings = (s: Partial<TrainSettings> = {}): TrainSettings => ({ localEpochs: 1, batchSize: 32, learningRate: 0.1, encoding: 'int8', strategy: {}, extra: {}, ...s });
-const MEASURED = /^\d+(\.\d)? ex\/s$/;
+/** A measured backend's cell: geometric mean and 95% interval over the interleaved passes (maybe a note after it). */
+const MEASURED = /^\d+(\.\d)? ex\/s \(95% CI [\d.]+-[\d.]+, [3-6] runs\)/;
 
 let built: BuiltPage;
 let server: StaticServer;
@@ -66,7 +67,8 @@ describe('worker trainer in headless Chromium, WebGPU enabled (SwiftShader)', ()
     expect(candidates.cpu).toMatch(MEASURED);
     const measured = Object.entries(candidates).filter(([, v]) => MEASURED.test(v!));
     const fastest = measured.reduce((a, c) => (Number.parseFloat(c[1]!) > Number.parseFloat(a[1]!) ? c : a));
-    expect(chosen).toBe(fastest[0]);
+    // The fastest mean, or a backend earlier in the preference order within noise of it, which its cell says.
+    if (chosen !== fastest[0]) expect(candidates[chosen]).toMatch(new RegExp(`within noise of ${fastest[0]}`));
     expect(setup.backend).toBe(chosen);
 
     const r = await page.evaluate((s) => window.fedwebTest.rounds({ rounds: 5, settings: s }), settings());

@@ -15,6 +15,7 @@ import { cmdPackage, PACKAGE_HELP } from './cli-package.js';
 import { num, parse } from './cli-args.js';
 import { startServer } from './server.js';
 import { ApiClient, type StartSessionInput } from './api-client/index.js';
+import { followSession } from './session-wait.js';
 
 const HELP: Record<string, string> = {
   main: `fedweb: federated learning for the web and the edge
@@ -41,7 +42,8 @@ Run 'fedweb <command> --help' for the options of a command.`,
                           non-loopback --host is refused unless --insecure is given too
   --insecure              allow auth off on a non-loopback --host (development on a trusted LAN only)
   --package <dir>         upload and activate this compute package folder at start
-  --static <dir>          serve this folder at / (COOP/COEP headers on every response)
+  --static <dir>          serve this folder at / (COOP/COEP headers on every response; without it / is a
+                          landing page: what this server is, links, how clients connect)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
 ${LIMIT_HELP}
@@ -104,7 +106,7 @@ session start options (every field of the session config; see the README):
   --require-charging      selection: only clients that charge (or report no battery)
   --exclude-connection <t> selection: skip this connection type (repeatable, e.g. cellular)
   --max-update-norm <x>   refuse updates with a larger L2 norm
-  --wait                  wait until the session ends, printing each round`,
+  --wait                  wait until the session ends, printing what it waits for and each round`,
   package: PACKAGE_HELP,
 };
 
@@ -293,21 +295,9 @@ async function cmdSession(args: string[]): Promise<void> {
       }
       const session = await client.startSession(config as StartSessionInput);
       if (!values.wait) return print(session);
-      console.log(`session ${session.id} started`);
-      let seen = 0;
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 1000));
-        const d = await client.getSession(session.id);
-        for (const r of d.rounds.filter((x) => ['committed', 'failed', 'aborted'].includes(x.status)).slice(seen)) {
-          console.log(`round ${r.round} ${r.status}: ${r.updates} update(s)${r.modelId ? `, model ${r.modelId}` : ''}${r.reason ? ` (${r.reason})` : ''} ${JSON.stringify(r.trainMetrics)}`);
-          seen += 1;
-        }
-        if (!['running', 'paused'].includes(d.session.status)) {
-          console.log(`session ${session.id} ${d.session.status}`);
-          if (d.session.status !== 'completed') process.exitCode = 1;
-          return;
-        }
-      }
+      console.log(`session ${session.id} started: ${session.config.rounds} round(s), each waits for ${session.config.clientsRequired} client(s) at a combiner`);
+      if ((await followSession(client, session.id, (line) => console.log(line))) !== 'completed') process.exitCode = 1;
+      return;
     }
     default:
       throw new Error(`unknown session action '${action}' (see fedweb session --help)`);

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 /**
  * The logger shape fedweb uses (pino's, which Fastify provides): `log.warn({ clientId }, 'message')`.
  */
@@ -40,16 +41,20 @@ export function redactUrl(url: string): string {
 
 /**
  * Fastify/pino logger options for fedweb's servers: requests are logged as method and redacted URL (no
- * headers), and `authorization` / `token` fields are censored wherever a log line carries them.
+ * headers), and `authorization` / `token` fields are censored wherever a log line carries them. Lines are
+ * human-readable (pino-pretty, in pino's worker thread) when `pretty` is true, JSON otherwise; `pretty` defaults to
+ * "stdout is a terminal", so a person at `npm start` or `fedweb server` reads sentences while a log collector (a
+ * pipe, a file, systemd) still gets one JSON object a line.
  * @example
  * ```ts
  * const app = Fastify({ logger: serverLoggerOptions('info') });
  * ```
  */
-export function serverLoggerOptions(level: LogLevel): FastifyServerOptions['logger'] {
+export function serverLoggerOptions(level: LogLevel, pretty: boolean = process.stdout.isTTY === true): FastifyServerOptions['logger'] {
   return {
     level,
     redact: { paths: ['authorization', 'token', 'headers.authorization', 'req.headers.authorization', '*.authorization', '*.token'], censor: '[redacted]' },
     serializers: { req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url ?? ''), reqId: req.id }) },
+    ...(pretty ? { transport: { target: createRequire(import.meta.url).resolve('pino-pretty'), options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };
 }

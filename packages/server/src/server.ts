@@ -6,7 +6,8 @@
  *  - `/ws/client`    the embedded combiner's client endpoint
  *  - `/ws/combiner`  where external combiners dial in
  *  - `/dashboard`    operator dashboard
- *  - `/`             an optional static site (the demo), with COOP/COEP on every response
+ *  - `/`             an optional static site (the demo), with COOP/COEP on every response; without one, the
+ *                    server's landing page (http/landing.ts, also at `/about`)
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -29,6 +30,7 @@ import { AUTH_OFF_WARNING, checkExposure } from './http/exposure.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { checkStaticRoot, registerStaticSite } from './http/static-site.js';
 import { collectClientGarbage } from './store/client-gc.js';
+import { registerLanding } from './http/landing.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { openSqliteStateStore } from './store/sqlite-state-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
@@ -69,8 +71,10 @@ export interface ServerOptions {
   discoveryPolicy?: DiscoveryPolicy;
   /** Default `info`. */
   logLevel?: LogLevel;
-  /** Pretty-free JSON logs go to stdout; pass `false` to silence. */
+  /** Logs go to stdout; pass `false` to silence. */
   logger?: boolean;
+  /** Human-readable log lines (pino-pretty) instead of JSON. Default: stdout is a terminal. */
+  prettyLogs?: boolean;
   /** Replace the embedded SQLite / folder stores. */
   state?: StateStore;
   blobs?: BlobStore;
@@ -240,7 +244,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const staticRoot = opts.staticDir ? await checkStaticRoot(opts.staticDir, dataDir) : undefined;
   const app = Fastify({
     ...fastifyTimeouts(limits),
-    logger: opts.logger === false ? false : serverLoggerOptions(opts.logLevel ?? 'info'),
+    logger: opts.logger === false ? false : serverLoggerOptions(opts.logLevel ?? 'info', opts.prettyLogs),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes ?? 4 * 1024 * 1024,
     forceCloseConnections: true,
@@ -307,6 +311,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   installAuthHook(app, auth);
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, ...(signingKey ? { signingKey } : {}), startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
+  registerLanding(app, { demo: Boolean(opts.staticDir), auth: auth.enabled });
 
   // External combiners dial in here.
   app.get(

@@ -14,6 +14,7 @@ import { ComputePackageManifestSchema, createRng, encodeFrame, fedError, sha256H
 import { importModuleFromCode, loadComputePackage } from '../package/load.js';
 import type { PackageMeta, Tf } from '../package/types.js';
 import { probeActiveBackend } from '../trainer/backends.js';
+import { quietTfjsInNode } from '../trainer/tf-env.js';
 
 export interface BuildOptions {
   /** The package's TypeScript/JavaScript entry. */
@@ -112,6 +113,7 @@ export async function buildComputePackage(opts: BuildOptions): Promise<BuildResu
   const { module } = await loadComputePackage(code, manifest);
 
   const tf = (await import('@tensorflow/tfjs')) as Tf;
+  quietTfjsInNode(tf);
   await tf.setBackend('cpu');
   await tf.ready();
   const random = Math.random;

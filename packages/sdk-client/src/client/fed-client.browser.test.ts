@@ -21,7 +21,8 @@ import { FedClient as NodeFedClient } from '../node/index.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const MLP_DIR = here('../../examples/dist/mnist-mlp');
-const MEASURED = /^\d+(\.\d+)? ex\/s$/;
+/** A measured backend cell: geometric mean and 95% interval over the probe's interleaved passes (maybe a note after it). */
+const MEASURED = /^\d+(\.\d+)? ex\/s \(95% CI [\d.]+-[\d.]+, [3-6] runs\)/;
 
 type Recorded = { kind: 'status' | 'round' | 'progress' | 'metrics' | 'error'; at: number; payload: Record<string, unknown> };
 

@@ -11,6 +11,9 @@ import type { Trainer } from './trainer-options.js';
 import type { BackendEnv, ProbeOptions } from './backends.js';
 import type { TrainerApi } from './api.js';
 import { createCallGuard } from './guard.js';
+import { quietTfjsInNode } from './tf-env.js';
+
+quietTfjsInNode(tf);
 
 /** A trainer plus the means to end it; the browser's {@link createWorkerTrainer} returns the same shape. */
 export interface InProcessTrainerHandle {

@@ -10,6 +10,7 @@
  */
 export type { BackendChoice, BackendName, BackendReport, Dataset, TrainerApi, TrainProgress, TrainRequest, TrainResult, ValidateResult } from './api.js';
 export { createTrainer } from './trainer.js';
+export { quietTfjsInNode } from './tf-env.js';
 export { checkWorkerDataset } from './worker-ingress.js';
 export type { Trainer, TrainerInitOptions, TrainerOptions } from './trainer-options.js';
 export { createWorkerTrainer, type WorkerTrainerHandle } from './worker-client.js';

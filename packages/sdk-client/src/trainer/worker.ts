@@ -17,6 +17,21 @@ import type { TrainProgress, TrainRequest } from './api.js';
  */
 export const browserBackends: BackendEnv = {
   candidates: ['webgpu', 'webgl', 'wasm', 'cpu'],
+  available: {
+    // Asked before tfjs tries, so that a browser or machine without them gets a line in the probe table instead
+    // of tfjs' "Initialization of backend webgpu failed" and a stack trace on the console.
+    webgpu: async () => {
+      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      if (!gpu) return 'not offered by this browser (no navigator.gpu)';
+      const adapter = await gpu.requestAdapter().catch(() => null);
+      return adapter ? null : 'no WebGPU adapter on this device';
+    },
+    webgl: async () => {
+      if (typeof OffscreenCanvas !== 'function') return 'no OffscreenCanvas in this worker';
+      const canvas = new OffscreenCanvas(1, 1);
+      return canvas.getContext('webgl2') || canvas.getContext('webgl') ? null : 'no WebGL context on this device';
+    },
+  },
   register: {
     webgpu: async () => {
       await import('@tensorflow/tfjs-backend-webgpu');

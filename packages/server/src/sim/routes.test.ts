@@ -104,5 +104,6 @@ describe('simRoutes', () => {
     const sim = simShards({ split: 'dirichlet:0.5', seed: 1, clients: 10, maxExamplesPerShard: 50 });
     for (const s of sim.indices) expect(s.length).toBeLessThanOrEqual(50);
     expect(() => simRoutes({ split: 'dirichlet:-2' })).toThrow(/alpha/);
+    expect(() => simRoutes({ reference: { accuracy: 97 } })).toThrow(/reference\.accuracy must be in 0\.\.1/);
   });
 });

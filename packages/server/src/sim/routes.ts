@@ -29,6 +29,11 @@ export interface SimOptions {
   maxExamplesPerShard?: number;
   /** How many client-id -> shard assignments to remember (oldest forgotten first). Default 10,000. */
   maxAssignments?: number;
+  /**
+   * The centralized reference for this data, when known: the accuracy (0..1) of the same model trained in one
+   * place on the same digits, measured beforehand. `/api/sim/info` reports it; the demo draws it on its chart.
+   */
+  reference?: { accuracy: number; note?: string };
 }
 
 export const SIM_NOTE = 'SIMULATION MODE: MNIST digits handed out by the server for demos and simulations; real clients bring their own data';
@@ -92,6 +97,8 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
   const numShards = options.clients ?? 10;
   if (!Number.isInteger(numShards) || numShards < 1 || numShards > 10_000) throw fedError('BAD_CONFIG', `clients must be an integer in 1..10000, got ${numShards}`);
   const maxAssignments = options.maxAssignments ?? 10_000;
+  const ref = options.reference?.accuracy;
+  if (ref !== undefined && !(ref >= 0 && ref <= 1)) throw fedError('BAD_CONFIG', `reference.accuracy must be in 0..1, got ${ref}`);
 
   return async (app) => {
     let sim: SimShards | undefined;
@@ -211,6 +218,7 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
         maxExamplesPerShard: options.maxExamplesPerShard ?? null,
         shardSizes: s ? s.indices.map((i) => i.length) : null,
         assignments: Object.fromEntries(assigned),
+        reference: options.reference ?? null,
       });
     });
   };
