@@ -38,6 +38,7 @@ Run 'fedweb <command> --help' for the options of a command.`,
   --static <dir>          serve this folder at / (COOP/COEP headers on every response)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
+  --link-keepalive-ms <n> ping interval of combiner links; an unanswered ping drops the combiner (default 10000)
   --no-embedded-combiner  run no combiner in this process (external combiners only)
   --log-level <level>     fatal|error|warn|info|debug (default info)
 
@@ -54,6 +55,7 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --token <jwt>           an operator token for the controller (instead of --secret)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
+  --link-keepalive-ms <n> ping interval of the controller link; an unanswered ping redials it (default 10000)
   --log-level <level>     (default info)`,
   token: `usage: fedweb token --role <role> --sub <subject> [options]
 
@@ -128,6 +130,7 @@ async function cmdServer(args: string[]): Promise<void> {
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
+    'link-keepalive-ms': { type: 'string' },
     'embedded-combiner': { type: 'boolean', default: true },
     'log-level': { type: 'string' },
   });
@@ -142,6 +145,7 @@ async function cmdServer(args: string[]): Promise<void> {
     ...(values.static ? { staticDir: resolve(values.static) } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     ...(values['reconnect-grace-ms'] ? { combiner: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
+    ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     embeddedCombiner: values['embedded-combiner'] !== false,
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
@@ -161,6 +165,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     token: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
+    'link-keepalive-ms': { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (values.help) return void console.log(HELP.combiner);
@@ -176,6 +181,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(values.token ? { token: values.token } : {}),
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     ...(values['reconnect-grace-ms'] ? { limits: { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } } : {}),
+    ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
   console.log(`fedweb combiner ${c.id} listening on ${c.url}`);

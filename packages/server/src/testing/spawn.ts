@@ -26,15 +26,17 @@ export interface CliProcess {
 }
 
 /**
- * Runs `node bin/fedweb.mjs ...args`.
+ * Runs `node bin/fedweb.mjs ...args`; with `prefix`, through that command (e.g. `['ip', 'netns', 'exec', ns]`,
+ * which execs node in place, so the child is still the fedweb process).
  * @example
  * ```ts
  * const p = spawnCli(['server', '--port', '0', '--data-dir', dir]);
  * const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
  * ```
  */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [FEDWEB_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { prefix?: string[] } = {}): CliProcess {
+  const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath, FEDWEB_BIN, ...args] as [string, ...string[]];
+  const child = spawn(cmd, pre, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer): void => {
