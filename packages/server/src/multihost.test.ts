@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LAYOUT, SEED, seedPlus } from '../test/tiny-session.js';
+import { issueToken } from './auth.js';
 import type { ModelRecord, RoundRecord, SessionRecord } from './store/types.js';
 import { fetchModelFlat, tempDir, until } from './testing/harness.js';
 import { NetLab, netLabUnavailable } from './testing/netns.js';
@@ -39,7 +40,10 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
       cleanups.push(() => p.kill9());
       return p;
     };
-    const timing = ['--heartbeat-ms', '1000', '--link-keepalive-ms', '1000', '--log-level', 'warn'];
+    // Auth on: the hosts talk over a real network, not loopback.
+    const secret = 'multihost-test-secret-0123456789';
+    const admin = await issueToken({ secret, role: 'admin', sub: 'test', expiresIn: '1h' });
+    const timing = ['--secret', secret, '--heartbeat-ms', '1000', '--link-keepalive-ms', '1000', '--log-level', 'warn'];
     const ctl = lab.host('controller').address;
     const server = track(
       spawnCli(['server', '--host', ctl, '--port', '8080', '--data-dir', join(tmp.dir, 'data'), '--package', pkgDir, '--no-embedded-combiner', ...timing], {}, { prefix: lab.execPrefix('controller') }),
@@ -50,7 +54,7 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
       const c = track(spawnCli(['combiner', '--controller', url, '--name', name, '--host', lab.host(name).address, '--port', '9000', ...timing], {}, { prefix: lab.execPrefix(name) }));
       await c.waitFor(new RegExp(`combiner ${name} listening on ws://${lab.host(name).address.replace(/\./g, '\\.')}:9000`));
     }
-    const combiners = async (): Promise<Array<{ combinerId: string; clients: number }>> => (await api<{ combiners: Array<{ combinerId: string; clients: number }> }>(url, '/api/combiners')).combiners;
+    const combiners = async (): Promise<Array<{ combinerId: string; clients: number }>> => (await api<{ combiners: Array<{ combinerId: string; clients: number }> }>(url, '/api/combiners', { token: admin })).combiners;
     await until(async () => (await combiners()).length === 2, 15_000, 'both combiners registered');
 
     // Every client holds its task; the test sends each update itself, so it knows exactly who took part in each round.
@@ -62,6 +66,7 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
       const c = await TestClient.connect({
         baseUrl: url,
         clientId: id,
+        token: await issueToken({ secret, role: 'client', sub: id, expiresIn: '1h' }),
         livenessMs: 1500,
         httpTimeoutMs: 3000,
         onTrain: (task) => {
@@ -93,7 +98,7 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
       await until(() => ids.every((id) => acks.get(id)!.includes(taskOf(id, round)!.roundId)), 20_000, `round ${round} acks`);
     };
 
-    const start = await api<{ session: SessionRecord }>(url, '/api/sessions', { method: 'POST', body: { id: 'fleet', rounds: 4, clientsRequired: 2, encoding: 'f32', roundTimeoutMs: 60_000 } });
+    const start = await api<{ session: SessionRecord }>(url, '/api/sessions', { method: 'POST', token: admin, body: { id: 'fleet', rounds: 4, clientsRequired: 2, encoding: 'f32', roundTimeoutMs: 60_000 } });
     expect(start.session.id).toBe('fleet');
 
     // Round 1: all four clients, over both combiners.
@@ -123,7 +128,7 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
     await train(IDS, 4);
 
     const done = await until(async () => {
-      const d = await api<{ session: SessionRecord; rounds: RoundRecord[] }>(url, '/api/sessions/fleet');
+      const d = await api<{ session: SessionRecord; rounds: RoundRecord[] }>(url, '/api/sessions/fleet', { token: admin });
       return d.session.status === 'completed' ? d : null;
     }, 30_000, 'session completed');
     const committed = done.rounds.filter((r) => r.status === 'committed');
@@ -138,9 +143,9 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
 
     // The model: the seed plus the hand-computed FedAvg step of each round, exactly.
     const expected = fedAvg([...onA, ...onB], 1) + fedAvg(onA, 2) + fedAvg(IDS.slice(0, 4), 3) + fedAvg(IDS, 4);
-    const { models } = await api<{ models: ModelRecord[] }>(url, '/api/models?sessionId=fleet');
+    const { models } = await api<{ models: ModelRecord[] }>(url, '/api/models?sessionId=fleet', { token: admin });
     expect(models.map((m) => m.round)).toEqual([1, 2, 3, 4]);
-    expect([...(await fetchModelFlat(url, done.session.currentModelId))]).toEqual(seedPlus(expected));
+    expect([...(await fetchModelFlat(url, done.session.currentModelId, admin))]).toEqual(seedPlus(expected));
     console.info(`multihost: cb's clients reassigned ${reassignedMs} ms after the cut`);
   });
 });
