@@ -3,15 +3,15 @@
  * combiner` child processes on this machine, precomputed update frames, simulated clients that upload them,
  * and what /proc says about a child (CPU time, RSS). Not a benchmark itself (`run.ts` skips `_` files).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeFrame, type TensorSpec } from '@fedweb/codec';
+import { encodeFrame, type Metrics, type TensorSpec } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
-import { ApiClient } from '@fedweb/server/client';
-import { spawnCli, type CliProcess } from '@fedweb/server/testing';
+import { ApiClient, type RoundView, type StartSessionInput } from '@fedweb/server/client';
+import { connectClients, spawnCli, type CliProcess, type TestClient } from '@fedweb/server/testing';
 
 export const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
@@ -164,4 +164,51 @@ export function machine(loadAtStart: number): Record<string, unknown> {
     total_mem_gb: round1(totalmem() / 2 ** 30),
     free_mem_gb: round1(freemem() / 2 ** 30),
   };
+}
+
+/**
+ * `n` simulated clients (`sim-<i>`) that answer every task with the next of `frames` (round-robin, 10-16
+ * examples), at most `concurrency` uploads in flight from this process (real clients finish training at
+ * different times).
+ */
+export function connectUploaders(url: string, n: number, opts: { layout: TensorSpec[]; frames: Uint8Array[]; concurrency: number; metrics?: Metrics }): Promise<TestClient[]> {
+  const slots = limiter(opts.concurrency);
+  let seq = 0;
+  return connectClients(n, (i) => ({
+    baseUrl: url,
+    clientId: `sim-${i}`,
+    fetchModel: false,
+    layout: opts.layout,
+    onTrain: async (task, ctx) => {
+      await slots.acquire();
+      const done = ctx.client.waitFor('update.ack', (m) => m.roundId === task.roundId, 300_000).catch(() => undefined);
+      const err = ctx.client.waitFor('error', () => true, 300_000).catch(() => undefined);
+      void Promise.race([done, err]).finally(() => slots.release());
+      return { frame: opts.frames[seq++ % opts.frames.length] as Uint8Array, numExamples: 10 + (seq % 7), ...(opts.metrics ? { metrics: opts.metrics } : {}) };
+    },
+  }));
+}
+
+/** Starts a session and polls until it ends; throws unless it completed; returns its rounds. */
+export async function runSessionToEnd(api: ApiClient, config: StartSessionInput, pollMs = 200): Promise<RoundView[]> {
+  const session = await api.startSession(config);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    const d = await api.getSession(session.id);
+    if (d.session.status !== 'running') {
+      if (d.session.status !== 'completed') throw new Error(`session ${d.session.status}`);
+      return d.rounds;
+    }
+  }
+}
+
+/** The first keys of a results file: which bench, when, on what machine, and the updates it sent. */
+export function resultsHeader(name: string, loadAtStart: number, params: number, updateBytes: number): Record<string, unknown> {
+  return { bench: name, date: new Date().toISOString(), machine: machine(loadAtStart), params, update_encoding: 'int8 (block 256) + deflate (node:zlib)', update_bytes: updateBytes };
+}
+
+/** Writes `bench/results/<name>.json`. */
+export function writeResults(name: string, out: object): void {
+  mkdirSync(here('./results'), { recursive: true });
+  writeFileSync(here(`./results/${name}.json`), JSON.stringify(out, null, 2) + '\n');
 }

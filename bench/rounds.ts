@@ -13,14 +13,14 @@
  * Options: `--quick` (10/100/300 clients, 120 clients for scaling), `--rounds N` (default 3),
  * `--only clients|scaling` (rerun one part, keep the other from the existing results file).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { ApiClient, type RoundView } from '@fedweb/server/client';
-import { connectClients, makeTestPackage, writePackageDir, type TestClient } from '@fedweb/server/testing';
-import { here, limiter, makeUpdateFrames, median, peakRssMb, round1, startStack as startFleet, stopStack, type Stack } from './_fleet.js';
+import { makeTestPackage, writePackageDir } from '@fedweb/server/testing';
+import { connectUploaders, here, makeUpdateFrames, median, peakRssMb, round1, runSessionToEnd, startStack as startFleet, stopStack, waitOnline, writeResults, type Stack } from './_fleet.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } },
@@ -54,39 +54,12 @@ const startStack = (externalCombiners: number): Promise<Stack> => startFleet({ w
 type RoundRec = RoundView;
 
 async function runSession(url: string, clients: number, rounds: number): Promise<RoundRec[]> {
-  const slots = limiter(UPLOAD_CONCURRENCY);
-  let seq = 0;
-  const conns: TestClient[] = await connectClients(clients, (i) => ({
-    baseUrl: url,
-    clientId: `sim-${i}`,
-    fetchModel: false,
-    layout: LAYOUT,
-    onTrain: async (task, ctx) => {
-      await slots.acquire();
-      const done = ctx.client.waitFor('update.ack', (m) => m.roundId === task.roundId, 300_000).catch(() => undefined);
-      const err = ctx.client.waitFor('error', () => true, 300_000).catch(() => undefined);
-      void Promise.race([done, err]).finally(() => slots.release());
-      return { frame: frames[seq++ % VARIANTS] as Uint8Array, numExamples: 10 + (seq % 7), metrics: { loss: 1 } };
-    },
-  }));
-  const api = new ApiClient({ baseUrl: url });
+  const conns = await connectUploaders(url, clients, { layout: LAYOUT, frames, concurrency: UPLOAD_CONCURRENCY, metrics: { loss: 1 } });
   try {
     // Every client is online on a combiner before the session starts.
-    for (let t = 0; ; t++) {
-      const { clientsOnline } = await api.status();
-      if (clientsOnline >= clients) break;
-      if (t > 600) throw new Error(`only ${clientsOnline} of ${clients} clients online`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const session = await api.startSession({ rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' });
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 250));
-      const d = await api.getSession(session.id);
-      if (d.session.status !== 'running') {
-        if (d.session.status !== 'completed') throw new Error(`session ${d.session.status}`);
-        return d.rounds;
-      }
-    }
+    const api = new ApiClient({ baseUrl: url });
+    await waitOnline(api, clients);
+    return await runSessionToEnd(api, { rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' }, 250);
   } finally {
     await Promise.all(conns.map((c) => c.close()));
   }
@@ -184,8 +157,7 @@ const out = {
     'combiner_scaling: one combiner is one JS thread (unmask, SHA-256 and the fold loop on it; inflate on the libuv pool), so a second process can use the second core; but on 2 cores the simulated clients and the controller compete for the same cores, and when the machine is loaded by other work the OS gives each process a fair share, which flatters a 2-process setup. Read it with load_avg_1m.',
   ],
 };
-mkdirSync(here('./results'), { recursive: true });
-writeFileSync(here('./results/rounds.json'), JSON.stringify(out, null, 2) + '\n');
+writeResults('rounds', out);
 await rm(work, { recursive: true, force: true });
 console.log(`combiner_scaling (2 processes / 1): ${combinerScaling}`);
 console.log('wrote bench/results/rounds.json');

@@ -13,17 +13,16 @@
  *    flags>'` (e.g. `--state postgres://... --blobs s3://...`); null otherwise, with the reason.
  * Options: `--quick` (fewer clients), `--rounds N` (default 3), `--store-args '...'`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiClient, type RoundView } from '@fedweb/server/client';
-import { connectClients, makeTestPackage, writePackageDir, type TestClient } from '@fedweb/server/testing';
+import { ApiClient, type StartSessionInput } from '@fedweb/server/client';
+import { makeTestPackage, writePackageDir } from '@fedweb/server/testing';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { decodePartial, encodePartial, getStrategy } from '../packages/server/src/strategy/index.js';
 import type { PartialAggregate, StrategyContext } from '../packages/server/src/strategy/types.js';
-import { cpuMs, here, limiter, machine, makeUpdateFrames, median, round1, round3, startStack, stopStack, waitOnline } from './_fleet.js';
+import { connectUploaders, cpuMs, makeUpdateFrames, median, round1, round3, runSessionToEnd, startStack, stopStack, waitOnline, resultsHeader, writeResults } from './_fleet.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, 'store-args': { type: 'string' } },
@@ -53,45 +52,20 @@ interface Run {
   load_avg_1m: number;
 }
 
-/** Runs a session of `rounds` rounds over every connected client to its end; its rounds. */
-async function runSession(api: ApiClient, rounds: number): Promise<RoundView[]> {
-  const session = await api.startSession({ rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' });
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    const d = await api.getSession(session.id);
-    if (d.session.status !== 'running') {
-      if (d.session.status !== 'completed') throw new Error(`session ${d.session.status}`);
-      return d.rounds;
-    }
-  }
-}
+const session = (rounds: number): StartSessionInput => ({ rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' });
 
 /** One session with `combiners` external combiner processes; CPU of the combiners over the session. */
 async function measure(combiners: number, serverArgs: string[] = []): Promise<Run> {
   const stack = await startStack({ work, pkgDir, externalCombiners: combiners, serverArgs });
-  const slots = limiter(UPLOAD_CONCURRENCY);
-  let seq = 0;
-  const conns: TestClient[] = await connectClients(CLIENTS, (i) => ({
-    baseUrl: stack.url,
-    clientId: `sim-${i}`,
-    fetchModel: false,
-    layout: LAYOUT,
-    onTrain: async (task, ctx) => {
-      await slots.acquire();
-      const done = ctx.client.waitFor('update.ack', (m) => m.roundId === task.roundId, 300_000).catch(() => undefined);
-      const err = ctx.client.waitFor('error', () => true, 300_000).catch(() => undefined);
-      void Promise.race([done, err]).finally(() => slots.release());
-      return { frame: frames[seq++ % VARIANTS] as Uint8Array, numExamples: 10 + (seq % 7) };
-    },
-  }));
+  const conns = await connectUploaders(stack.url, CLIENTS, { layout: LAYOUT, frames, concurrency: UPLOAD_CONCURRENCY });
   const api = new ApiClient({ baseUrl: stack.url });
   try {
     await waitOnline(api, CLIENTS);
     // A warm-up session first (JIT, the package and model fetched once per process), not measured: steady state.
-    await runSession(api, 1);
+    await runSessionToEnd(api, session(1));
     const pids = stack.combiners.map((c) => c.child.pid);
     const before = pids.map(cpuMs);
-    const rounds = await runSession(api, ROUNDS);
+    const rounds = await runSessionToEnd(api, session(ROUNDS));
     const used = pids.map((pid, i) => cpuMs(pid) - (before[i] as number));
     const committed = rounds.filter((r) => r.status === 'committed');
     const updates = committed.reduce((n, r) => n + r.updates, 0);
@@ -149,14 +123,9 @@ const storeArgs = values['store-args']?.split(/\s+/).filter(Boolean);
 const stores = storeArgs ? await measure(1, storeArgs) : null;
 const ratio = round3(two.cpu_ms_per_update / one.cpu_ms_per_update);
 const out = {
-  bench: 'scale',
-  date: new Date().toISOString(),
-  machine: machine(LOAD_AT_START),
-  params: PARAMS,
+  ...resultsHeader('scale', LOAD_AT_START, PARAMS, frames[0]!.byteLength),
   clients: CLIENTS,
   rounds_per_run: ROUNDS,
-  update_encoding: 'int8 (block 256) + deflate (node:zlib)',
-  update_bytes: frames[0]!.byteLength,
   cpu_ms_per_update_1: one.cpu_ms_per_update,
   cpu_ms_per_update_2: two.cpu_ms_per_update,
   cpu_per_update_ratio: ratio,
@@ -174,8 +143,7 @@ const out = {
     'controller_merge_ms is decode (inflate + f32 decode + finiteness check) plus the example-weighted merge of K partials, measured in this process; the server step, the model encode and the commit come after it and do not depend on K.',
   ],
 };
-mkdirSync(here('./results'), { recursive: true });
-writeFileSync(here('./results/scale.json'), JSON.stringify(out, null, 2) + '\n');
+writeResults('scale', out);
 await rm(work, { recursive: true, force: true });
 console.log(`cpu_per_update_ratio (2 / 1): ${ratio}; wrote bench/results/scale.json`);
 process.exit(0);

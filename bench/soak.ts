@@ -17,7 +17,6 @@
  * Options: `--quick` (200 clients x 5 rounds, 2,000 idle sockets).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { ApiClient } from '@fedweb/server/client';
 import { issueToken } from '@fedweb/server';
 import { makeTestPackage, TestClient, writePackageDir, type TestClientOptions } from '@fedweb/server/testing';
-import { here, limiter, machine, makeUpdateFrames, median, round1, round3, rssKb, slope, startStack, stopStack, waitOnline, type Stack } from './_fleet.js';
+import { limiter, makeUpdateFrames, median, round1, round3, rssKb, slope, startStack, stopStack, waitOnline, resultsHeader, writeResults, type Stack } from './_fleet.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } }, strict: true });
 const CLIENTS = values.quick ? 200 : 1000;
@@ -286,14 +285,9 @@ const idle = await idleSockets();
 const runs = [one, two];
 const sum = (k: 'updates_expected' | 'updates_counted' | 'updates_lost' | 'updates_double_counted'): number => runs.reduce((n, r) => n + r[k], 0);
 const out = {
-  bench: 'soak',
-  date: new Date().toISOString(),
-  machine: machine(LOAD_AT_START),
-  params: PARAMS,
+  ...resultsHeader('soak', LOAD_AT_START, PARAMS, frames[0]!.byteLength),
   clients: CLIENTS,
   rounds: ROUNDS,
-  update_encoding: 'int8 (block 256) + deflate (node:zlib)',
-  update_bytes: frames[0]!.byteLength,
   updates_expected: sum('updates_expected'),
   updates_counted: sum('updates_counted'),
   updates_lost: sum('updates_lost'),
@@ -317,8 +311,7 @@ const out = {
     'rss_kb_per_idle_socket includes everything the combiner keeps per joined client (ws socket, TLS-less TCP buffers as counted in RSS, the hub entry, heartbeat bookkeeping).',
   ],
 };
-mkdirSync(here('./results'), { recursive: true });
-writeFileSync(here('./results/soak.json'), JSON.stringify(out, null, 2) + '\n');
+writeResults('soak', out);
 await rm(work, { recursive: true, force: true });
 console.log('wrote bench/results/soak.json');
 process.exit(0);
