@@ -43,7 +43,7 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
     // Auth on: the hosts talk over a real network, not loopback.
     const secret = 'multihost-test-secret-0123456789';
     const admin = await issueToken({ secret, role: 'admin', sub: 'test', expiresIn: '1h' });
-    const timing = ['--secret', secret, '--heartbeat-ms', '1000', '--link-keepalive-ms', '1000', '--log-level', 'warn'];
+    const timing = ['--secret', secret, '--heartbeat-ms', '1000', '--link-keepalive-ms', '1500', '--log-level', 'warn'];
     const ctl = lab.host('controller').address;
     const server = track(
       spawnCli(['server', '--host', ctl, '--port', '8080', '--data-dir', join(tmp.dir, 'data'), '--package', pkgDir, '--no-embedded-combiner', ...timing], {}, { prefix: lab.execPrefix('controller') }),
@@ -67,7 +67,7 @@ describe.skipIf(unavailable !== null)(`combiners on several hosts${unavailable ?
         baseUrl: url,
         clientId: id,
         token: await issueToken({ secret, role: 'client', sub: id, expiresIn: '1h' }),
-        livenessMs: 1500,
+        livenessMs: 2000,
         httpTimeoutMs: 3000,
         onTrain: (task) => {
           if (!tasks.get(id)!.some((t) => t.roundId === task.roundId)) tasks.get(id)!.push(task);
