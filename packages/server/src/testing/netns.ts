@@ -2,8 +2,10 @@
  * A multi-host lab on one Linux machine, for partition tests: one network namespace per host, each joined to a
  * private bridge by a veth pair and given its own address in a /24 (iproute2, as root). The test runner's own
  * namespace joins the bridge too (the address `.254`), so in-process test clients form one more host.
- * Names are unique per run (`fw<random>`), every `ip` call is bounded, and {@link NetLab.close} (also run on
- * process exit) removes everything it created, whatever state the test left it in.
+ * Names are unique per run (`fw<random>`; namespaces `fedweb-<pid>-fw<random>-<host>`), every `ip` call is
+ * bounded, and {@link NetLab.close} (also run on process exit) removes everything it created, whatever state
+ * the test left it in. A lab whose process was killed before it could clean up (SIGKILL) is removed by the next
+ * {@link NetLab.create}: its namespaces name a pid that no longer runs.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +65,7 @@ export class NetLab {
   /** Creates the bridge and one namespace per host name (addresses `.1`, `.2`, ... in host order). */
   static async create(hostNames: string[]): Promise<NetLab> {
     if (hostNames.length > 200) throw new Error('at most 200 hosts');
+    await sweepOrphans();
     const tag = `fw${randomBytes(3).toString('hex')}`;
     const lab = new NetLab(tag, await freeSubnet(), `${tag}br`);
     process.once('exit', lab.onExit);
@@ -71,7 +74,7 @@ export class NetLab {
       await ip(['addr', 'add', `${lab.runnerAddress}/24`, 'dev', lab.bridge]);
       await ip(['link', 'set', lab.bridge, 'up']);
       for (const [i, name] of hostNames.entries()) {
-        const host: NetHost = { name, ns: `${tag}-${name}`, address: `10.213.${lab.subnet}.${i + 1}`, hostVeth: `${tag}h${i}` };
+        const host: NetHost = { name, ns: `fedweb-${process.pid}-${tag}-${name}`, address: `10.213.${lab.subnet}.${i + 1}`, hostVeth: `${tag}h${i}` };
         const peer = `${tag}n${i}`;
         await ip(['netns', 'add', host.ns]);
         lab.hosts.set(name, host);
@@ -149,6 +152,27 @@ async function ip(args: string[]): Promise<void> {
   } catch (e) {
     const err = e as Error & { stderr?: string };
     throw new Error(`ip ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+/** Removes the namespaces and bridges of labs whose process is gone (deleting a namespace deletes its veth pairs). */
+async function sweepOrphans(): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'list'], { timeout: IP_TIMEOUT_MS });
+  const bridges = new Set<string>();
+  for (const m of stdout.matchAll(/^fedweb-(\d+)-(fw[0-9a-f]{6})-\S+/gm)) {
+    if (alive(Number(m[1]))) continue;
+    await ip(['netns', 'del', m[0]]).catch(() => undefined);
+    bridges.add(`${m[2]}br`);
+  }
+  for (const br of bridges) await ip(['link', 'del', br]).catch(() => undefined);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
