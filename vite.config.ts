@@ -25,6 +25,7 @@ export default defineConfig({
     // Browser tests share 2 cores with the servers they start: keep files sequential where it matters.
     projects: [
       { extends: true, test: { name: 'codec', include: ['packages/codec/**/*.test.ts'] } },
+      { extends: true, test: { name: 'deploy', include: ['deploy/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
       { extends: true, test: { name: 'server', include: ['packages/server/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
       { extends: true, test: { name: 'sdk-client', include: ['packages/sdk-client/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
       { extends: true, test: { name: 'e2e', include: ['e2e/**/*.test.ts', 'demo/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },

@@ -13,16 +13,14 @@
  * Options: `--quick` (10/100/300 clients, 120 clients for scaling), `--rounds N` (default 3),
  * `--only clients|scaling` (rerun one part, keep the other from the existing results file).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { encodeFrame } from '@fedweb/codec';
-import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { ApiClient, type RoundView } from '@fedweb/server/client';
-import { connectClients, makeTestPackage, spawnCli, writePackageDir, type CliProcess, type TestClient } from '@fedweb/server/testing';
+import { makeTestPackage, writePackageDir } from '@fedweb/server/testing';
+import { connectUploaders, here, makeUpdateFrames, median, peakRssMb, round1, runSessionToEnd, startStack as startFleet, stopStack, waitOnline, writeResults, type Stack } from './_fleet.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } },
@@ -41,127 +39,27 @@ const UPLOAD_CONCURRENCY = 64;
 const VARIANTS = 8;
 
 const LOAD_AT_START = Math.round((loadavg()[0] ?? NaN) * 10) / 10;
-const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const round1 = (x: number): number => Math.round(x * 10) / 10;
-
-function peakRssMb(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** A tiny semaphore for the client side's upload concurrency. */
-function limiter(n: number): { acquire(): Promise<void>; release(): void } {
-  let free = n;
-  const queue: Array<() => void> = [];
-  return {
-    acquire: () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((r) => queue.push(r))),
-    release: () => {
-      const next = queue.shift();
-      if (next) next();
-      else free++;
-    },
-  };
-}
 
 // ---------------------------------------------------------------- fixtures: seed model + precomputed updates
 console.log(`rounds bench: ${PARAMS.toLocaleString()} params, clients ${CLIENT_COUNTS.join('/')}, ${ROUNDS} rounds each, ${cpus().length} cores`);
 const work = await mkdtemp(join(tmpdir(), 'fedweb-bench-rounds-'));
 const pkgDir = join(work, 'pkg');
 await writePackageDir(pkgDir, await makeTestPackage({ layout: LAYOUT, name: 'bench-1m' }));
-let seed = 12345;
-const rand = (): number => {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 4294967296;
-};
-const frames: Uint8Array[] = [];
-for (let v = 0; v < VARIANTS; v++) {
-  const delta = new Float32Array(PARAMS);
-  // Gaussian-ish small deltas (sum of uniforms), like one local epoch of SGD.
-  for (let i = 0; i < PARAMS; i++) delta[i] = (rand() + rand() + rand() - 1.5) * 0.01;
-  frames.push(await encodeFrame([{ name: 'w0', shape: [1000, 1000], data: delta }], { encoding: 'int8', compressor: nodeZlibCompressor }));
-}
+const { frames } = await makeUpdateFrames(LAYOUT, VARIANTS);
 const updateBytes = frames[0]!.byteLength;
 console.log(`update frame: ${(updateBytes / 1e6).toFixed(3)} MB (int8 + deflate of ${(PARAMS * 4) / 1e6} MB f32)`);
 
-interface Stack {
-  url: string;
-  server: CliProcess;
-  combiners: CliProcess[];
-  dir: string;
-}
-
-async function startStack(externalCombiners: number): Promise<Stack> {
-  const dir = await mkdtemp(join(work, 'data-'));
-  const args = ['server', '--data-dir', dir, '--port', '0', '--package', pkgDir, '--log-level', 'warn'];
-  if (externalCombiners > 0) args.push('--no-embedded-combiner');
-  const server = spawnCli(args);
-  const url = (await server.waitFor(/listening on (http:\/\/[0-9.:]+)/, 60_000))[1] as string;
-  const combiners: CliProcess[] = [];
-  for (let i = 0; i < externalCombiners; i++) {
-    const c = spawnCli(['combiner', '--controller', url, '--name', `c${i + 1}`, '--port', '0', '--log-level', 'warn']);
-    await c.waitFor(/listening on/, 60_000);
-    combiners.push(c);
-  }
-  for (let t = 0; ; t++) {
-    const list = await new ApiClient({ baseUrl: url }).listCombiners();
-    if (list.length === Math.max(1, externalCombiners)) break;
-    if (t > 200) throw new Error('combiners did not register');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url, server, combiners, dir };
-}
-
-async function stopStack(s: Stack): Promise<void> {
-  for (const c of s.combiners) await c.stop();
-  await s.server.stop();
-}
+const startStack = (externalCombiners: number): Promise<Stack> => startFleet({ work, pkgDir, externalCombiners });
 
 type RoundRec = RoundView;
 
 async function runSession(url: string, clients: number, rounds: number): Promise<RoundRec[]> {
-  const slots = limiter(UPLOAD_CONCURRENCY);
-  let seq = 0;
-  const conns: TestClient[] = await connectClients(clients, (i) => ({
-    baseUrl: url,
-    clientId: `sim-${i}`,
-    fetchModel: false,
-    layout: LAYOUT,
-    onTrain: async (task, ctx) => {
-      await slots.acquire();
-      const done = ctx.client.waitFor('update.ack', (m) => m.roundId === task.roundId, 300_000).catch(() => undefined);
-      const err = ctx.client.waitFor('error', () => true, 300_000).catch(() => undefined);
-      void Promise.race([done, err]).finally(() => slots.release());
-      return { frame: frames[seq++ % VARIANTS] as Uint8Array, numExamples: 10 + (seq % 7), metrics: { loss: 1 } };
-    },
-  }));
-  const api = new ApiClient({ baseUrl: url });
+  const conns = await connectUploaders(url, clients, { layout: LAYOUT, frames, concurrency: UPLOAD_CONCURRENCY, metrics: { loss: 1 } });
   try {
     // Every client is online on a combiner before the session starts.
-    for (let t = 0; ; t++) {
-      const { clientsOnline } = await api.status();
-      if (clientsOnline >= clients) break;
-      if (t > 600) throw new Error(`only ${clientsOnline} of ${clients} clients online`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const session = await api.startSession({ rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' });
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 250));
-      const d = await api.getSession(session.id);
-      if (d.session.status !== 'running') {
-        if (d.session.status !== 'completed') throw new Error(`session ${d.session.status}`);
-        return d.rounds;
-      }
-    }
+    const api = new ApiClient({ baseUrl: url });
+    await waitOnline(api, clients);
+    return await runSessionToEnd(api, { rounds, clientsRequired: 1, roundTimeoutMs: 600_000, encoding: 'int8' }, 250);
   } finally {
     await Promise.all(conns.map((c) => c.close()));
   }
@@ -259,8 +157,7 @@ const out = {
     'combiner_scaling: one combiner is one JS thread (unmask, SHA-256 and the fold loop on it; inflate on the libuv pool), so a second process can use the second core; but on 2 cores the simulated clients and the controller compete for the same cores, and when the machine is loaded by other work the OS gives each process a fair share, which flatters a 2-process setup. Read it with load_avg_1m.',
   ],
 };
-mkdirSync(here('./results'), { recursive: true });
-writeFileSync(here('./results/rounds.json'), JSON.stringify(out, null, 2) + '\n');
+writeResults('rounds', out);
 await rm(work, { recursive: true, force: true });
 console.log(`combiner_scaling (2 processes / 1): ${combinerScaling}`);
 console.log('wrote bench/results/rounds.json');

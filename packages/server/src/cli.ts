@@ -46,6 +46,7 @@ Run 'fedweb <command> --help' for the options of a command.`,
                           landing page: what this server is, links, how clients connect)
   --heartbeat-ms <n>      client heartbeat interval (default 5000; offline after 3x silence)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
+  --link-keepalive-ms <n> ping interval of combiner links; an unanswered ping drops the combiner (default 10000)
 ${LIMIT_HELP}
   --no-embedded-combiner  run no combiner in this process (external combiners only)
   --log-level <level>     fatal|error|warn|info|debug (default info)
@@ -66,6 +67,7 @@ last committed model. Prints 'fedweb server listening on <url>' when ready.`,
   --allow-tokens-without-exp  accept client tokens that never expire (default: refused)
   --heartbeat-ms <n>      client heartbeat interval (default 5000)
   --reconnect-grace-ms <n> how long a selected client that drops mid-round keeps its slot (default 15000)
+  --link-keepalive-ms <n> ping interval of the controller link; an unanswered ping redials it (default 10000)
 ${LIMIT_HELP}
   --log-level <level>     (default info)`,
   token: `usage: fedweb token --role <role> --sub <subject> [options]
@@ -123,6 +125,7 @@ async function cmdServer(args: string[]): Promise<void> {
     static: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
+    'link-keepalive-ms': { type: 'string' },
     ...LIMIT_OPTIONS,
     'embedded-combiner': { type: 'boolean', default: true },
     'log-level': { type: 'string' },
@@ -143,6 +146,7 @@ async function cmdServer(args: string[]): Promise<void> {
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     combiner: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
     connections: flags.connections,
+    ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     embeddedCombiner: values['embedded-combiner'] !== false,
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
@@ -165,6 +169,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     'allow-tokens-without-exp': { type: 'boolean' },
     'heartbeat-ms': { type: 'string' },
     'reconnect-grace-ms': { type: 'string' },
+    'link-keepalive-ms': { type: 'string' },
     ...LIMIT_OPTIONS,
     'log-level': { type: 'string' },
   });
@@ -186,6 +191,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     limits: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
     connections: flags.connections,
+    ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
   console.log(`fedweb combiner ${c.id} listening on ${c.url}`);

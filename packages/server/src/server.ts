@@ -62,6 +62,8 @@ export interface ServerOptions {
   plugins?: ServerPlugin[];
   /** Heartbeat interval told to clients; silent for 3x this = offline. Default 5000. */
   heartbeatMs?: number;
+  /** Ping interval of each external combiner's link; a ping unanswered by the next one drops the combiner. Default 10 000. */
+  linkKeepaliveMs?: number;
   /** Run the embedded combiner (default true, id `embedded`). */
   embeddedCombiner?: boolean | { id?: string };
   /** Limits of the embedded combiner. */
@@ -327,7 +329,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       let peer: Peer;
       const handlers = combinerLinkHandlers(registry, auth, log, false, requestToken(req), () => peer);
       peer = wsPeer(socket, log, helloDeadline(handlers, 'combiner.hello', opts.combiner?.helloTimeoutMs ?? 10_000, () => peer));
-      keepAlive(socket, 10_000);
+      keepAlive(socket, opts.linkKeepaliveMs ?? 10_000);
     },
   );
 

@@ -49,6 +49,8 @@ export interface CombinerProcessOptions {
   /** Accept client tokens without `exp`. Default false. */
   allowTokensWithoutExp?: boolean;
   heartbeatMs?: number;
+  /** Ping interval of the link to the controller; a ping unanswered by the next one drops and redials it. Default 10 000. */
+  linkKeepaliveMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
   limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
@@ -185,6 +187,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   combiner.clientUrl = url;
 
   // The controller link, redialled with capped exponential backoff.
+  const keepaliveMs = opts.linkKeepaliveMs ?? 10_000;
   let ws: WebSocket | null = null;
   let connected = false;
   let closing = false;
@@ -193,7 +196,8 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   const waiters = new Set<() => void>();
   const dial = (): void => {
     if (closing) return;
-    const socket = new WebSocket(`${toWs(base)}/ws/combiner`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, maxPayload: 16 * 1024 * 1024 });
+    // A dial into a cut network must fail in bounded time (a SYN into the void is retried for minutes).
+    const socket = new WebSocket(`${toWs(base)}/ws/combiner`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, maxPayload: 16 * 1024 * 1024, handshakeTimeout: 2 * keepaliveMs });
     ws = socket;
     let opened = false;
     const peer = wsPeer(socket, log, {
@@ -212,7 +216,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
       opened = true;
       connected = true;
       redial.reset();
-      keepAlive(socket, 10_000);
+      keepAlive(socket, keepaliveMs);
       log.info({ controller: base, url }, 'connected to the controller');
       combiner.attachController(peer, token);
       for (const w of waiters) w();

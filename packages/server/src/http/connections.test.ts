@@ -115,7 +115,7 @@ describe('connection caps', () => {
     let p: CliProcess | null = null;
     try {
       // Default caps (derived from the lowered limit); the flood's idle sockets time out quickly.
-      p = spawnCli(['server', '--port', '0', '--data-dir', dir, '--secret', 'x'.repeat(32), '--headers-timeout-ms', '1500', '--hello-timeout-ms', '1500', '--log-level', 'error'], {}, { wrapper: ['prlimit', '--nofile=256:256'] });
+      p = spawnCli(['server', '--port', '0', '--data-dir', dir, '--secret', 'x'.repeat(32), '--headers-timeout-ms', '1500', '--hello-timeout-ms', '1500', '--log-level', 'error'], {}, { prefix: ['prlimit', '--nofile=256:256'] });
       const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
       const port = Number(new URL(url!).port);
       // 400 sockets (more than the process has descriptors): idle TCP and WebSockets that never say hello.

@@ -26,17 +26,18 @@ export interface CliProcess {
 }
 
 /**
- * Runs `node bin/fedweb.mjs ...args`.
+ * Runs `node bin/fedweb.mjs ...args`; with `prefix`, through that command (e.g. `['ip', 'netns', 'exec', ns]`,
+ * which execs node in place, so the child is still the fedweb process).
  * @example
  * ```ts
  * const p = spawnCli(['server', '--port', '0', '--data-dir', dir]);
  * const [, url] = await p.waitFor(/listening on (http:\/\/[^\s"]+)/);
- * // under a wrapper command, e.g. a lowered file-descriptor limit:
- * spawnCli(['server', '--port', '0'], {}, { wrapper: ['prlimit', '--nofile=256:256'] });
+ * // under a prefix command, e.g. a lowered file-descriptor limit:
+ * spawnCli(['server', '--port', '0'], {}, { prefix: ['prlimit', '--nofile=256:256'] });
  * ```
  */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { wrapper?: string[] } = {}): CliProcess {
-  const [cmd, ...pre] = [...(opts.wrapper ?? []), process.execPath, FEDWEB_BIN, ...args] as [string, ...string[]];
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { prefix?: string[] } = {}): CliProcess {
+  const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath, FEDWEB_BIN, ...args] as [string, ...string[]];
   const child = spawn(cmd, pre, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();

@@ -89,6 +89,11 @@ export interface TestClientOptions {
   chunkSize?: number;
   /** Per-request timeout for HTTP calls, default 10 s. */
   httpTimeoutMs?: number;
+  /**
+   * Ping the combiner every this many ms and drop the socket (then rediscover) when a ping went unanswered:
+   * how a Node client notices a combiner cut off the network, where no close ever arrives. Default off.
+   */
+  livenessMs?: number;
 }
 
 const frameShas = new WeakMap<Uint8Array, string>();
@@ -133,6 +138,7 @@ export class TestClient extends EventEmitter {
   connections = 0;
   private ws: WebSocket | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private livenessTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly models = new Map<string, { layout: TensorSpec[]; flat: Float32Array }>();
@@ -226,6 +232,7 @@ export class TestClient extends EventEmitter {
           this.heartbeatMs = m.heartbeatMs;
           this.connections += 1;
           this.startHeartbeat();
+          this.startLiveness(ws);
           resolve();
         }
         if (m.kind === 'error' && !welcomed) {
@@ -270,6 +277,24 @@ export class TestClient extends EventEmitter {
   private stopHeartbeat(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.livenessTimer = null;
+  }
+
+  private startLiveness(ws: WebSocket): void {
+    const every = this.opts.livenessMs;
+    if (!every) return;
+    let answered = true;
+    const alive = (): void => {
+      answered = true;
+    };
+    ws.on('pong', alive);
+    ws.on('message', alive);
+    this.livenessTimer = setInterval(() => {
+      if (!answered) return ws.terminate();
+      answered = false;
+      if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, every);
   }
 
   /** Sends a control message (validated). */
