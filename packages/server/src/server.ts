@@ -8,7 +8,7 @@
  *  - `/dashboard`    operator dashboard
  *  - `/`             an optional static site (the demo), with COOP/COEP on every response
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
@@ -24,8 +24,9 @@ import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import type { Logger, LogLevel } from './log.js';
-import { FsBlobStore } from './store/fs-blob-store.js';
-import { openSqliteStateStore } from './store/sqlite-state-store.js';
+import { openStores } from './store/open.js';
+import { acquireLeaderLease, type LeaderLease } from './store/pg-lease.js';
+import type { S3BlobStoreOptions } from './store/s3-blob-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
 import { createMemoryLink, guard, wsPeer, type Peer, type PeerHandlers } from './transport.js';
 
@@ -33,8 +34,21 @@ import { createMemoryLink, guard, wsPeer, type Peer, type PeerHandlers } from '.
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
 
 export interface ServerOptions {
-  /** State (SQLite) and blobs live here. Default `./.fedweb`. */
+  /** State (SQLite) and blobs live here unless `stateUrl` / `blobsUrl` say otherwise. Default `./.fedweb`. */
   dataDir?: string;
+  /** `--state`: a SQLite file or `postgres://...` (default `<dataDir>/state.db`). */
+  stateUrl?: string;
+  /** `--blobs`: a folder or `s3://bucket/prefix` (default `<dataDir>/blobs`). */
+  blobsUrl?: string;
+  /** S3 endpoint, region, path style, credentials (default: the AWS environment). */
+  s3?: Omit<S3BlobStoreOptions, 'bucket' | 'prefix'>;
+  /**
+   * With state on PostgreSQL, the controller first takes the leader lease (store/pg-lease.ts): while another
+   * controller holds it, this one waits (standby), calling `onStandby`, and listens on nothing.
+   */
+  onStandby?: () => void;
+  /** The leader lease was lost (its PostgreSQL connection died). Default: close this server. */
+  onLeaseLost?: () => void;
   /** Default 8080; 0 picks a free port (see `FedServer.url`). */
   port?: number;
   /** Default `127.0.0.1`. */
@@ -212,7 +226,6 @@ export function keepAlive(ws: WebSocket, ms: number): () => void {
  */
 export async function startServer(opts: ServerOptions = {}): Promise<FedServer> {
   const dataDir = resolve(opts.dataDir ?? './.fedweb');
-  await mkdir(join(dataDir, 'blobs'), { recursive: true });
   const app = Fastify({
     logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info' },
     logController: new LogController({ disableRequestLogging: true }),
@@ -224,8 +237,25 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   if (!auth.enabled) {
     log.warn({}, '!!! AUTH IS OFF: no --secret / FEDWEB_SECRET given; anyone who can reach this port can run sessions and join as any client. Dev mode only. !!!');
   }
-  const state = opts.state ?? openSqliteStateStore(join(dataDir, 'state.db'));
-  const blobs = opts.blobs ?? new FsBlobStore(join(dataDir, 'blobs'));
+  const stores = await openStores({
+    dataDir,
+    ...(opts.stateUrl ? { state: opts.stateUrl } : {}),
+    ...(opts.blobsUrl ? { blobs: opts.blobsUrl } : {}),
+    ...(opts.s3 ? { s3: opts.s3 } : {}),
+    given: { ...(opts.state ? { state: opts.state } : {}), ...(opts.blobs ? { blobs: opts.blobs } : {}) },
+  });
+  const { state, blobs } = stores;
+  // One controller per PostgreSQL database and schema: the others stand by until the leader's lease ends.
+  let lease: LeaderLease | null = null;
+  if (stores.pgUrl) {
+    try {
+      lease = await acquireLeaderLease(stores.pgUrl, { log, ...(opts.onStandby ? { onStandby: opts.onStandby } : {}) });
+    } catch (e) {
+      await state.close();
+      await blobs.close?.();
+      throw e;
+    }
+  }
 
   // Clients seen are persisted in batches (status messages can list thousands).
   const dirty = new Map<string, ClientSeenRecord>();
@@ -360,10 +390,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     log.info({ name: rec.name, version: rec.version, sha256: rec.sha256 }, 'compute package loaded from folder');
   }
   await controller.init();
-  log.info({ url, dataDir, auth: auth.enabled }, `fedweb server listening on ${url}`);
+  log.info({ url, state: stores.where.state, blobs: stores.where.blobs, auth: auth.enabled }, `fedweb server listening on ${url}`);
 
   let closed = false;
-  return {
+  const server: FedServer = {
     url,
     port,
     app,
@@ -383,6 +413,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       await app.close();
       flushClients();
       await state.close();
+      await blobs.close?.();
+      await lease?.release();
     },
   };
+  void lease?.lost.then(() => (opts.onLeaseLost ?? (() => void server.close()))());
+  return server;
 }

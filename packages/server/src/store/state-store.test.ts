@@ -1,10 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionConfigSchema } from '../config.js';
 import { tempDir } from '../testing/harness.js';
 import { pgTestSchema } from '../testing/pg.js';
-import { FsBlobStore, sha256Node } from './fs-blob-store.js';
 import { openPgStateStore } from './pg-state-store.js';
 import { openSqliteStateStore } from './sqlite-state-store.js';
 import type { ModelRecord, RoundRecord, SessionRecord, StateStore } from './types.js';
