@@ -14,7 +14,7 @@ export interface PgConnectOptions {
   connectTimeoutMs?: number;
   /** Client-side timeout of one query, ms (default 30 000). */
   queryTimeoutMs?: number;
-  /** Retries of a transient failure (default 3; each after 100 ms .. 2 s of backoff). */
+  /** Retries of a transient failure (default 5, after 125 ms .. 4 s of backoff each: ~8 s at most in all). */
   retries?: number;
   /** Pool size (default 10). */
   poolSize?: number;
@@ -30,6 +30,9 @@ export interface PgTarget {
   /** The URL with its password hidden, for logs. */
   safe: string;
 }
+
+/** Retries of a transient failure when the options say nothing: rides out a PostgreSQL restart or failover of a few seconds. */
+export const PG_DEFAULT_RETRIES = 5;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -84,7 +87,7 @@ export async function withPgRetry<T>(what: string, retries: number, fn: () => Pr
     } catch (e) {
       if (e instanceof Error && e.name === 'FedError') throw e;
       if (attempt < retries && isTransientPgError(e)) {
-        await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 2000 }));
+        await sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 4000 }));
         continue;
       }
       const message = redactSecrets((e as Error)?.message ?? String(e));
@@ -145,7 +148,7 @@ async function createDatabase(target: PgTarget, opts: PgConnectOptions): Promise
  * ```
  */
 export async function openPgPool(target: PgTarget, opts: PgConnectOptions): Promise<pg.Pool> {
-  const retries = opts.retries ?? 3;
+  const retries = opts.retries ?? PG_DEFAULT_RETRIES;
   const connectOnce = async (): Promise<void> => {
     const probe = new pg.Client({ ...pgClientConfig({ ...target, schema: null }, opts) });
     try {

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { fedError } from '@fedweb/codec';
-import { openPgPool, parsePgTarget, withPgRetry, type PgConnectOptions } from './pg-connect.js';
+import { openPgPool, parsePgTarget, PG_DEFAULT_RETRIES, withPgRetry, type PgConnectOptions } from './pg-connect.js';
 import { migratePg } from './pg-migrations.js';
 import { JSON_FIELDS, json, SESSION_COLUMNS, toClient, toModel, toPackage, toRound, toSession, type Row } from './rows.js';
 import type { ClientSeenRecord, MetricRow, ModelRecord, PackageRecord, RoundCommit, RoundRecord, SessionRecord, StateStore } from './types.js';
@@ -48,7 +48,7 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 export async function openPgStateStore(url: string, opts: PgConnectOptions = {}): Promise<PgStateStore> {
   const target = parsePgTarget(url);
   const pool = await openPgPool(target, opts);
-  const retries = opts.retries ?? 3;
+  const retries = opts.retries ?? PG_DEFAULT_RETRIES;
   try {
     await withPgRetry('migrate', retries, async () => {
       const client = await pool.connect();
