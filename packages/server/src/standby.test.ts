@@ -87,5 +87,5 @@ describe('standby controller (PostgreSQL state, S3 blobs, real processes)', () =
     // Nothing printed the password.
     for (const p of [leader, standby]) expect(p.output()).not.toContain('pw-never-logged');
     console.log(`standby takeover: ${takeoverMs} ms from kill -9 to listening`);
-  });
+  }, 150_000);
 });

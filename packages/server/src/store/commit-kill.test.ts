@@ -133,5 +133,6 @@ describe.each(ENGINES)('a commit killed with kill -9 is all or nothing: $name', 
     third.child.stdin?.write('go\n');
     await third.waitFor(/^committed$/m, 60_000);
     expect(await roundOneState(state, tmp.dir)).toEqual({ written: 'all', metrics: engine.metrics });
-  });
+    // Three child processes (a tsx start-up each) and long transactions: more than the default 60 s in a full run.
+  }, 150_000);
 });
