@@ -51,8 +51,8 @@ Run 'fedweb <command> --help' for the options of a command.`,
 On SIGKILL nothing committed is lost: restart on the same --data-dir and running sessions resume from their
 last committed model. Prints 'fedweb server listening on <url>' when ready.
 With --state postgres://..., a second 'fedweb server' on the same database and schema is a standby: it prints
-'fedweb server standby', listens on nothing, and takes over (binds --port, resumes the sessions) when the
-leader's lease ends; a leader that loses its lease exits with status 1.`,
+'fedweb server standby', answers only /healthz (200; the rest 503) if it can bind --port, and takes over
+(serves --port, resumes the sessions) when the leader's lease ends; a leader that loses its lease exits with 1.`,
   combiner: `usage: fedweb combiner --controller <url> --name <id> [options]
 
   --controller <url>      the controller's HTTP base, e.g. http://127.0.0.1:8080 (required)

@@ -23,6 +23,7 @@ import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
+import { serveStandby } from './http/standby.js';
 import type { Logger, LogLevel } from './log.js';
 import { openStores } from './store/open.js';
 import { acquireLeaderLease, type LeaderLease } from './store/pg-lease.js';
@@ -248,12 +249,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   // One controller per PostgreSQL database and schema: the others stand by until the leader's lease ends.
   let lease: LeaderLease | null = null;
   if (stores.pgUrl) {
+    const standby: { serving: Promise<() => Promise<void>> | null } = { serving: null };
+    const onStandby = (): void => {
+      // Port 0 means "any": a standby has no fixed address to hold, so it serves nothing while it waits.
+      if (opts.port) standby.serving = serveStandby(opts.port, opts.host ?? '127.0.0.1', log).catch(() => async () => undefined);
+      opts.onStandby?.();
+    };
     try {
-      lease = await acquireLeaderLease(stores.pgUrl, { log, ...(opts.onStandby ? { onStandby: opts.onStandby } : {}) });
+      lease = await acquireLeaderLease(stores.pgUrl, { log, onStandby });
     } catch (e) {
       await state.close();
       await blobs.close?.();
       throw e;
+    } finally {
+      if (standby.serving) await (await standby.serving)();
     }
   }
 
@@ -309,6 +318,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     );
   }
   installAuthHook(app, auth);
+  // Liveness: this process answers (a standby answers it too, see http/standby.ts); readiness is `/api/status`.
+  app.get('/healthz', async () => ({ kind: 'health', role: 'leader' }));
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ONES, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
+import { startServer } from './server.js';
 import { S3BlobStore } from './store/s3-blob-store.js';
 import type { ModelRecord, RoundRecord, SessionRecord } from './store/types.js';
 import { fetchModelFlat, tempDir, until } from './testing/harness.js';
@@ -88,4 +90,38 @@ describe('standby controller (PostgreSQL state, S3 blobs, real processes)', () =
     for (const p of [leader, standby]) expect(p.output()).not.toContain('pw-never-logged');
     console.log(`standby takeover: ${takeoverMs} ms from kill -9 to listening`);
   }, 150_000);
+
+  it('a standby on its own address answers /healthz 200 and everything else 503 UNAVAILABLE, then serves the API once the leader steps down', async () => {
+    const pg = pgTestSchema('standby2');
+    f.defer(pg.drop);
+    const tmp = await tempDir();
+    f.defer(tmp.cleanup);
+    const quiet = { logLevel: 'warn' as const, stateUrl: pg.url, blobsUrl: join(tmp.dir, 'blobs'), dataDir: tmp.dir, waitPollMs: 100 };
+    const leader = await startServer({ ...quiet, port: 0 });
+    f.defer(() => leader.close());
+    // A free port for the standby (its own pod or host in a real deployment).
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    let standingBy!: () => void;
+    const standingByNow = new Promise<void>((r) => (standingBy = r));
+    const standby = startServer({ ...quiet, port, onStandby: () => standingBy() });
+    f.defer(async () => (await standby).close());
+    await standingByNow;
+    const base = `http://127.0.0.1:${port}`;
+    const health = await until(() => fetch(`${base}/healthz`).then((r) => (r.ok ? r.json() : null), () => null), 10_000, 'the standby to answer /healthz');
+    expect(health).toEqual({ kind: 'health', role: 'standby' });
+    const status = await fetch(`${base}/api/status`);
+    expect(status.status).toBe(503);
+    expect(await status.json()).toMatchObject({ code: 'UNAVAILABLE' });
+
+    await leader.close();
+    const taken = await standby;
+    expect(taken.url).toBe(base);
+    expect((await fetch(`${base}/api/status`)).status).toBe(200);
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ kind: 'health', role: 'leader' });
+  });
 });
