@@ -92,6 +92,24 @@ describe('FsBlobStore', () => {
 });
 
 describe('S3BlobStore faults', () => {
+  it('puts a small blob in one PutObject and a large one as a multipart upload of partSize parts', async () => {
+    const blobs = new S3BlobStore({ ...s3.options, prefix: `mp-${randomBytes(4).toString('hex')}/`, multipartThresholdBytes: 6 * MiB, partSizeBytes: 5 * MiB });
+    cleanups.push(() => blobs.close());
+    const commands: string[] = [];
+    blobs.s3.middlewareStack.add((next, context) => async (args) => {
+      commands.push(context.commandName as string);
+      return next(args);
+    }, { step: 'initialize' });
+    await blobs.put(new Uint8Array(randomBytes(1000)));
+    expect(commands.filter((c) => !c.startsWith('Head'))).toEqual(['PutObjectCommand']);
+    commands.length = 0;
+    await blobs.put(new Uint8Array(randomBytes(13 * MiB)));
+    expect(commands.filter((c) => c === 'UploadPartCommand')).toHaveLength(3);
+    expect(commands).toContain('CreateMultipartUploadCommand');
+    expect(commands).toContain('CompleteMultipartUploadCommand');
+    expect(commands).not.toContain('PutObjectCommand');
+  });
+
   it('keys blobs under the prefix as s3://bucket/<prefix><aa>/<sha256>', async () => {
     const blobs = new S3BlobStore({ ...s3.options, prefix: 'models/' });
     cleanups.push(() => blobs.close());

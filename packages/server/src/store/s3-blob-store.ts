@@ -56,7 +56,8 @@ const notFound = (e: unknown): boolean => {
 export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   readonly prefix: string;
-  private readonly s3: S3Client;
+  /** The SDK client (its middleware stack can instrument every request). */
+  readonly s3: S3Client;
   private readonly threshold: number;
   private readonly partSize: number;
 
