@@ -9,7 +9,8 @@ import { S3BlobStore } from './store/s3-blob-store.js';
 import type { ModelRecord, RoundRecord, SessionRecord } from './store/types.js';
 import { fetchModelFlat, tempDir, until } from './testing/harness.js';
 import { makeTestPackage, writePackageDir } from './testing/package.js';
-import { pgTestSchema } from './testing/pg.js';
+import pg from 'pg';
+import { pgTestSchema, TEST_PG_URL } from './testing/pg.js';
 import { startS3Server } from './testing/s3.js';
 import { spawnCli, type CliProcess } from './testing/spawn.js';
 import { api } from './testing/test-client.js';
@@ -123,5 +124,24 @@ describe('standby controller (PostgreSQL state, S3 blobs, real processes)', () =
     expect(taken.url).toBe(base);
     expect((await fetch(`${base}/api/status`)).status).toBe(200);
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ kind: 'health', role: 'leader' });
+  });
+
+  it('a leader whose lease connection dies gets onLeaseLost at once (where the CLI exits with status 1), so two controllers never lead together', async () => {
+    const pgs = pgTestSchema('lease');
+    f.defer(pgs.drop);
+    const tmp = await tempDir();
+    f.defer(tmp.cleanup);
+    const app = `fedweb_lease_${process.pid}`;
+    let lost!: () => void;
+    const leaseLost = new Promise<void>((r) => (lost = r));
+    const leader = await startServer({ logLevel: 'silent', stateUrl: `${pgs.url}&application_name=${app}`, dataDir: tmp.dir, port: 0, onLeaseLost: () => lost() });
+    f.defer(() => leader.close());
+    // What a network cut or a PostgreSQL restart does to the lease's connection.
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    f.defer(() => admin.end());
+    const { rows } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
+    expect(rows.length).toBeGreaterThan(0);
+    await leaseLost;
   });
 });
