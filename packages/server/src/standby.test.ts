@@ -124,6 +124,7 @@ describe('standby controller (PostgreSQL state, S3 blobs, real processes)', () =
     expect(taken.url).toBe(base);
     expect((await fetch(`${base}/api/status`)).status).toBe(200);
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ kind: 'health', role: 'leader' });
+    await taken.close();
   });
 
   it('a leader whose lease connection dies gets onLeaseLost at once (where the CLI exits with status 1), so two controllers never lead together', async () => {
