@@ -33,6 +33,13 @@ Run 'fedweb <command> --help' for the options of a command.`,
   server: `usage: fedweb server [options]
 
   --data-dir <dir>        state (SQLite) and blobs (default ./.fedweb)
+  --state <url>           state store: a SQLite file (default <data-dir>/state.db) or
+                          postgres://user@host:5432/db[?schema=name] (or FEDWEB_STATE; password: PGPASSWORD)
+  --blobs <url>           blob store: a folder (default <data-dir>/blobs) or s3://<bucket>/<prefix> (or FEDWEB_BLOBS;
+                          credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS profile/role)
+  --s3-endpoint <url>     an S3-compatible server (MinIO, R2, Ceph RGW; or AWS_ENDPOINT_URL)
+  --s3-region <r>         (or AWS_REGION; default us-east-1)
+  --s3-path-style         path-style bucket URLs (default on when an endpoint is given)
   --port <n>              HTTP port (default 8080; 0 = any free port)
   --host <addr>           listen address (default 127.0.0.1)
   --secret <s>            auth secret (>= 16 chars; or FEDWEB_SECRET). Without it (or --token-key) auth is OFF.
@@ -52,7 +59,10 @@ ${LIMIT_HELP}
   --log-level <level>     fatal|error|warn|info|debug (default info)
 
 On SIGKILL nothing committed is lost: restart on the same --data-dir and running sessions resume from their
-last committed model. Prints 'fedweb server listening on <url>' when ready.`,
+last committed model. Prints 'fedweb server listening on <url>' when ready.
+With --state postgres://..., a second 'fedweb server' on the same database and schema is a standby: it prints
+'fedweb server standby', answers only /healthz (200; the rest 503) if it can bind --port, and takes over
+(serves --port, resumes the sessions) when the leader's lease ends; a leader that loses its lease exits with 1.`,
   combiner: `usage: fedweb combiner --controller <url> --name <id> [options]
 
   --controller <url>      the controller's HTTP base, e.g. http://127.0.0.1:8080 (required)
@@ -115,6 +125,11 @@ session start options (every field of the session config; see the README):
 async function cmdServer(args: string[]): Promise<void> {
   const { values } = parse(args, {
     'data-dir': { type: 'string' },
+    state: { type: 'string' },
+    blobs: { type: 'string' },
+    's3-endpoint': { type: 'string' },
+    's3-region': { type: 'string' },
+    's3-path-style': { type: 'boolean' },
     port: { type: 'string' },
     host: { type: 'string' },
     secret: { type: 'string' },
@@ -133,8 +148,23 @@ async function cmdServer(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.server);
   const secret = values.secret ?? process.env.FEDWEB_SECRET;
   const flags = limitFlags(values, num);
+  const stateUrl = values.state ?? process.env.FEDWEB_STATE;
+  const blobsUrl = values.blobs ?? process.env.FEDWEB_BLOBS;
+  const s3 = {
+    ...(values['s3-endpoint'] ? { endpoint: values['s3-endpoint'] } : {}),
+    ...(values['s3-region'] ? { region: values['s3-region'] } : {}),
+    ...(values['s3-path-style'] !== undefined ? { forcePathStyle: values['s3-path-style'] } : {}),
+  };
   const server = await startServer({
     dataDir: values['data-dir'] ?? './.fedweb',
+    ...(stateUrl ? { stateUrl } : {}),
+    ...(blobsUrl ? { blobsUrl } : {}),
+    s3,
+    onStandby: () => console.log('fedweb server standby: another controller holds the leader lease; waiting to take over'),
+    onLeaseLost: () => {
+      console.error('fedweb server: leader lease lost (PostgreSQL connection died); exiting so that a standby can take over');
+      process.exit(1);
+    },
     port: num(values.port, 'port') ?? 8080,
     host: values.host ?? '127.0.0.1',
     ...(secret ? { secret } : {}),

@@ -33,9 +33,13 @@ export {
   type SelectionPolicy,
   type ValidityPolicy,
 } from './config.js';
-// The embedded stores, for deployments that wrap or compose them (`startServer({ state, blobs })`).
+// The stores, for deployments that wrap or compose them (`startServer({ state, blobs })`), and the URL opener.
 export { FsBlobStore } from './store/fs-blob-store.js';
 export { openSqliteStateStore } from './store/sqlite-state-store.js';
+export { openPgStateStore } from './store/pg-state-store.js';
+export type { PgConnectOptions } from './store/pg-connect.js';
+export { S3BlobStore, type S3BlobStoreOptions } from './store/s3-blob-store.js';
+export { openStores, type StoreLocations, type OpenedStores } from './store/open.js';
 export type * from './store/types.js';
 export type { Logger, LogLevel } from './log.js';
 export { getStrategy, listStrategies, registerStrategy } from './strategy/index.js';

@@ -31,8 +31,10 @@ import { installJsonBodyParser } from './http/json-body.js';
 import { checkStaticRoot, registerStaticSite } from './http/static-site.js';
 import { collectClientGarbage } from './store/client-gc.js';
 import { registerLanding } from './http/landing.js';
-import { FsBlobStore } from './store/fs-blob-store.js';
-import { openSqliteStateStore } from './store/sqlite-state-store.js';
+import { serveStandby } from './http/standby.js';
+import { openStores } from './store/open.js';
+import { acquireLeaderLease, type LeaderLease } from './store/pg-lease.js';
+import type { S3BlobStoreOptions } from './store/s3-blob-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
 import { createMemoryLink, guard, helloDeadline, wsPeer, type Peer, type PeerHandlers } from './transport.js';
 
@@ -40,8 +42,21 @@ import { createMemoryLink, guard, helloDeadline, wsPeer, type Peer, type PeerHan
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
 
 export interface ServerOptions {
-  /** State (SQLite) and blobs live here. Default `./.fedweb`. */
+  /** State (SQLite) and blobs live here unless `stateUrl` / `blobsUrl` say otherwise. Default `./.fedweb`. */
   dataDir?: string;
+  /** `--state`: a SQLite file or `postgres://...` (default `<dataDir>/state.db`). */
+  stateUrl?: string;
+  /** `--blobs`: a folder or `s3://bucket/prefix` (default `<dataDir>/blobs`). */
+  blobsUrl?: string;
+  /** S3 endpoint, region, path style, credentials (default: the AWS environment). */
+  s3?: Omit<S3BlobStoreOptions, 'bucket' | 'prefix'>;
+  /**
+   * With state on PostgreSQL, the controller first takes the leader lease (store/pg-lease.ts): while another
+   * controller holds it, this one waits (standby), calling `onStandby`, and listens on nothing.
+   */
+  onStandby?: () => void;
+  /** The leader lease was lost (its PostgreSQL connection died). Default: close this server. */
+  onLeaseLost?: () => void;
   /** Default 8080; 0 picks a free port (see `FedServer.url`). */
   port?: number;
   /** Default `127.0.0.1`. */
@@ -241,7 +256,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const auth = createAuthenticator(signingKey ? { verifyKey: await verifyKeyOf(signingKey), allowTokensWithoutExp: opts.allowTokensWithoutExp ?? false } : undefined);
   checkExposure({ host: opts.host ?? '127.0.0.1', authEnabled: auth.enabled, insecure: opts.insecure ?? false });
   const dataDir = resolve(opts.dataDir ?? './.fedweb');
-  await mkdir(join(dataDir, 'blobs'), { recursive: true });
+  await mkdir(dataDir, { recursive: true });
   const limits = connectionLimits(opts.connections);
   const staticRoot = opts.staticDir ? await checkStaticRoot(opts.staticDir, dataDir) : undefined;
   const app = Fastify({
@@ -254,8 +269,33 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const log: Logger = app.log;
   guardConnections(app.server, limits, log);
   if (!auth.enabled) log.warn({}, AUTH_OFF_WARNING);
-  const state = opts.state ?? openSqliteStateStore(join(dataDir, 'state.db'));
-  const blobs = opts.blobs ?? new FsBlobStore(join(dataDir, 'blobs'));
+  const stores = await openStores({
+    dataDir,
+    ...(opts.stateUrl ? { state: opts.stateUrl } : {}),
+    ...(opts.blobsUrl ? { blobs: opts.blobsUrl } : {}),
+    ...(opts.s3 ? { s3: opts.s3 } : {}),
+    given: { ...(opts.state ? { state: opts.state } : {}), ...(opts.blobs ? { blobs: opts.blobs } : {}) },
+  });
+  const { state, blobs } = stores;
+  // One controller per PostgreSQL database and schema: the others stand by until the leader's lease ends.
+  let lease: LeaderLease | null = null;
+  if (stores.pgUrl) {
+    const standby: { serving: Promise<() => Promise<void>> | null } = { serving: null };
+    const onStandby = (): void => {
+      // Port 0 means "any": a standby has no fixed address to hold, so it serves nothing while it waits.
+      if (opts.port) standby.serving = serveStandby(opts.port, opts.host ?? '127.0.0.1', log).catch(() => async () => undefined);
+      opts.onStandby?.();
+    };
+    try {
+      lease = await acquireLeaderLease(stores.pgUrl, { log, onStandby });
+    } catch (e) {
+      await state.close();
+      await blobs.close?.();
+      throw e;
+    } finally {
+      if (standby.serving) await (await standby.serving)();
+    }
+  }
 
   // Clients seen are persisted in batches (status messages can list thousands).
   const dirty = new Map<string, ClientSeenRecord>();
@@ -311,6 +351,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     );
   }
   installAuthHook(app, auth);
+  // Liveness: this process answers (a standby answers it too, see http/standby.ts); readiness is `/api/status`.
+  app.get('/healthz', async () => ({ kind: 'health', role: 'leader' }));
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, ...(signingKey ? { signingKey } : {}), startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
   registerLanding(app, { demo: Boolean(opts.staticDir), auth: auth.enabled });
@@ -384,10 +426,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     log.info({ name: rec.name, version: rec.version, sha256: rec.sha256 }, 'compute package loaded from folder');
   }
   await controller.init();
-  log.info({ url, dataDir, auth: auth.enabled }, `fedweb server listening on ${url}`);
+  log.info({ url, state: stores.where.state, blobs: stores.where.blobs, auth: auth.enabled }, `fedweb server listening on ${url}`);
 
   let closed = false;
-  return {
+  const server: FedServer = {
     url,
     port,
     app,
@@ -408,6 +450,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       await app.close();
       flushClients();
       await state.close();
+      await blobs.close?.();
+      await lease?.release();
     },
   };
+  void lease?.lost.then(() => (opts.onLeaseLost ?? (() => void server.close()))());
+  return server;
 }

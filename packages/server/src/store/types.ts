@@ -185,4 +185,6 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** Where the blob lives (a file path or an object key), recorded in the model trail. */
   locate(sha256: string): string;
+  /** Releases connections (network-backed stores). */
+  close?(): void | Promise<void>;
 }

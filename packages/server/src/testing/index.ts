@@ -8,5 +8,5 @@
  */
 export { TestClient, connectClients, api, type TestClientOptions, type TestUpdate, type TrainContext, type TrainTask, type ValidateTask } from './test-client.js';
 export { makeTestPackage, uploadPackage, writePackageDir, type TestPackage } from './package.js';
-export { spawnCli, FEDWEB_BIN, type CliProcess } from './spawn.js';
+export { spawnCli, spawnScript, FEDWEB_BIN, type CliProcess } from './spawn.js';
 export { NetLab, netLabUnavailable, type NetHost } from './netns.js';

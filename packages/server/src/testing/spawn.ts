@@ -37,8 +37,24 @@ export interface CliProcess {
  * ```
  */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { prefix?: string[] } = {}): CliProcess {
-  const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath, FEDWEB_BIN, ...args] as [string, ...string[]];
-  const child = spawn(cmd, pre, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnNode([FEDWEB_BIN, ...args], `fedweb ${args[0] ?? ''}`, env, 'ignore', opts.prefix);
+}
+
+/**
+ * Runs a TypeScript file of this package in a child Node (through tsx), with a stdin the test can write to
+ * (`child.stdin`).
+ * @example
+ * ```ts
+ * const p = spawnScript(fileURLToPath(new URL('./commit-child.ts', import.meta.url)), [stateUrl, dir, '10']);
+ * ```
+ */
+export function spawnScript(file: string, args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  return spawnNode(['--import', 'tsx', file, ...args], file.split('/').pop() ?? file, env, 'pipe');
+}
+
+function spawnNode(argv: string[], label: string, env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore', prefix: string[] = []): CliProcess {
+  const [cmd, ...rest] = [...prefix, process.execPath, ...argv] as [string, ...string[]];
+  const child = spawn(cmd, rest, { env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer): void => {
@@ -63,11 +79,11 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { pr
         };
         const onExit = (): void => {
           cleanup();
-          reject(new Error(`fedweb ${args[0]} exited before printing ${re}:\n${out.slice(-4000)}`));
+          reject(new Error(`${label} exited before printing ${re}:\n${out.slice(-4000)}`));
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`fedweb ${args[0]} did not print ${re} within ${timeoutMs} ms:\n${out.slice(-4000)}`));
+          reject(new Error(`${label} did not print ${re} within ${timeoutMs} ms:\n${out.slice(-4000)}`));
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);

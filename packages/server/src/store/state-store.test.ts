@@ -1,11 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionConfigSchema } from '../config.js';
 import { tempDir } from '../testing/harness.js';
-import { FsBlobStore, sha256Node } from './fs-blob-store.js';
+import { pgTestSchema } from '../testing/pg.js';
+import { openPgStateStore } from './pg-state-store.js';
 import { openSqliteStateStore } from './sqlite-state-store.js';
-import type { ModelRecord, RoundRecord, SessionRecord } from './types.js';
+import type { ModelRecord, RoundRecord, SessionRecord, StateStore } from './types.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -58,12 +58,44 @@ const model = (id: string, parentId: string | null, r: number): ModelRecord => (
   createdAt: 5,
 });
 
-describe('SqliteStateStore', () => {
+/** One engine under the contract: `location()` makes a fresh, empty place (cleaned up after the test); `open` opens it (again). */
+interface Engine {
+  name: string;
+  location(): Promise<string>;
+  open(location: string): Promise<StateStore>;
+}
+
+const ENGINES: Engine[] = [
+  {
+    name: 'SQLite',
+    async location() {
+      const tmp = await tempDir();
+      cleanups.push(tmp.cleanup);
+      return join(tmp.dir, 'state.db');
+    },
+    open: async (file) => openSqliteStateStore(file),
+  },
+  {
+    name: 'PostgreSQL',
+    async location() {
+      const s = pgTestSchema('contract');
+      cleanups.push(s.drop);
+      return s.url;
+    },
+    open: (url) => openPgStateStore(url),
+  },
+];
+
+async function fresh(engine: Engine): Promise<StateStore> {
+  const store = await engine.open(await engine.location());
+  cleanups.push(() => store.close());
+  return store;
+}
+
+describe.each(ENGINES)('StateStore contract: $name', (engine) => {
   it('persists sessions, rounds, the model trail and metrics across reopen', async () => {
-    const tmp = await tempDir();
-    cleanups.push(tmp.cleanup);
-    const file = join(tmp.dir, 'state.db');
-    let store = openSqliteStateStore(file);
+    const file = await engine.location();
+    let store = await engine.open(file);
     await store.createSession(session('s1'));
     await store.putRound(round('s1', 1, 'training'));
     await store.commitRound({
@@ -75,7 +107,7 @@ describe('SqliteStateStore', () => {
     await store.putRound(round('s1', 2, 'training'));
     await store.close();
 
-    store = openSqliteStateStore(file);
+    store = await engine.open(file);
     cleanups.push(() => store.close());
     expect(await store.interruptOpenRounds()).toBe(1);
     const s = await store.getSession('s1');
@@ -90,10 +122,7 @@ describe('SqliteStateStore', () => {
   });
 
   it('commits a round atomically: a failing commit leaves no model row and no progress', async () => {
-    const tmp = await tempDir();
-    cleanups.push(tmp.cleanup);
-    const store = openSqliteStateStore(join(tmp.dir, 'state.db'));
-    cleanups.push(() => store.close());
+    const store = await fresh(engine);
     await store.createSession(session('s1'));
     // The session update fails (no such session): the model insert in the same transaction must roll back.
     await expect(
@@ -110,10 +139,7 @@ describe('SqliteStateStore', () => {
   });
 
   it('keeps one active package and upserts clients seen', async () => {
-    const tmp = await tempDir();
-    cleanups.push(tmp.cleanup);
-    const store = openSqliteStateStore(join(tmp.dir, 'state.db'));
-    cleanups.push(() => store.close());
+    const store = await fresh(engine);
     const pkg = (sha: string) => ({ sha256: sha, name: 'p', version: '1', manifest: { name: 'p' }, seedModelId: 'seed', bytes: 3, createdAt: 1, active: true });
     await store.putPackage(pkg('1'.repeat(64)), true);
     await store.putPackage(pkg('2'.repeat(64)), true);
@@ -130,25 +156,34 @@ describe('SqliteStateStore', () => {
     expect(await store.pruneClients(6)).toBe(1);
     expect((await store.listClients()).map((c) => c.clientId)).toEqual(['b', 'c']);
   });
-});
+  it('updates sessions in place, upserts rounds, ignores a duplicate seed model, and orders lists the same way', async () => {
+    const store = await fresh(engine);
+    await store.createSession({ ...session('s2'), createdAt: 2 });
+    await store.createSession(session('s1'));
+    await expect(store.createSession(session('s1'))).rejects.toMatchObject({ code: 'STORAGE' });
+    await store.updateSession('s1', { status: 'paused', error: 'x', strategyState: { k: 'v' } });
+    expect(await store.getSession('s1')).toMatchObject({ status: 'paused', error: 'x', strategyState: { k: 'v' }, createdAt: 1 });
+    await expect(store.updateSession('nope', { status: 'paused' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await store.listSessions()).map((x) => x.id)).toEqual(['s1', 's2']);
+    expect(await store.getSession('nope')).toBeNull();
 
-describe('FsBlobStore', () => {
-  it('stores content-addressed blobs atomically and reads them back', async () => {
-    const tmp = await tempDir();
-    cleanups.push(tmp.cleanup);
-    const blobs = new FsBlobStore(join(tmp.dir, 'blobs'));
-    const bytes = new TextEncoder().encode('hello fedweb');
-    const put = await blobs.put(bytes);
-    // `printf 'hello fedweb' | sha256sum`
-    expect(put.sha256).toBe('5cda50a225ae7e9a93717381ac1f21c22a52602b6eb9521b3670345532235f8c');
-    expect(sha256Node(bytes)).toBe(put.sha256);
-    expect(await blobs.has(put.sha256)).toBe(true);
-    expect([...(await blobs.get(put.sha256))!]).toEqual([...bytes]);
-    expect(new Uint8Array(await readFile(put.path))).toEqual(bytes);
-    // Idempotent, and no temporary files are left behind.
-    await blobs.put(bytes);
-    expect(await readdir(join(tmp.dir, 'blobs', put.sha256.slice(0, 2)))).toEqual([put.sha256]);
-    expect(await blobs.get('0'.repeat(64))).toBeNull();
-    expect(await blobs.get('../../etc/passwd')).toBeNull();
+    await store.putRound(round('s1', 1, 'training'));
+    await store.putRound({ ...round('s1', 1, 'failed'), reason: 'too few', weight: 2.5, timings: { commit: 3 }, lastUpdateAt: 1_700_000_000_123 });
+    expect(await store.getRound('s1.r1.x')).toMatchObject({ status: 'failed', reason: 'too few', weight: 2.5, timings: { commit: 3 }, lastUpdateAt: 1_700_000_000_123 });
+    expect(await store.interruptOpenRounds()).toBe(0);
+
+    await store.putModel(model('seed-1', null, 0));
+    await store.putModel({ ...model('seed-1', null, 0), bytes: 99 });
+    expect((await store.getModel('seed-1'))?.bytes).toBe(10);
+    expect(await store.getModel('nope')).toBeNull();
+    await store.putModel({ ...model('b', null, 0), sessionId: null, createdAt: 1 });
+    expect((await store.listModels()).map((m) => m.id)).toEqual(['b', 'seed-1']);
+
+    await store.upsertClients([]);
+    await store.upsertClients(['b', 'B', 'a', '_'].map((id) => ({ clientId: id, combinerId: null, firstSeen: 1, lastSeen: 1, capabilities: {} })));
+    // Byte order on both engines (PostgreSQL's default collation would put 'a' before 'B').
+    expect((await store.listClients()).map((c) => c.clientId)).toEqual(['B', '_', 'a', 'b']);
+    expect(await store.getPackage('0'.repeat(64))).toBeNull();
+    expect(await store.getActivePackage()).toBeNull();
   });
 });
