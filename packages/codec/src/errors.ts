@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   WORKER_DIED: { retryable: true, http: 500, summary: 'the training worker terminated unexpectedly' },
   BACKEND_UNAVAILABLE: { retryable: false, http: 500, summary: 'no tfjs backend can train this model here' },
   PACKAGE_INVALID: { retryable: false, http: 422, summary: 'the compute package is malformed or fails its hash' },
+  UNTRUSTED_ORIGIN: { retryable: false, http: 400, summary: 'a URL points at an origin the client does not trust with its token' },
   STORAGE: { retryable: true, http: 500, summary: 'local or server storage failed' },
   INTERNAL: { retryable: true, http: 500, summary: 'an unexpected internal error' },
 } as const;

@@ -2,10 +2,15 @@
  * Blobs the client needs (the compute package, the global model, a strategy's server tensors): from the cache
  * when their SHA-256 still matches, else downloaded over HTTP, verified against the BlobRef's SHA-256 and cached.
  */
-import { ComputePackageManifestSchema, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
+import { ComputePackageManifestSchema, requestJson, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
+import { z } from 'zod';
 import { fetchVerified } from '../transport/http.js';
-import { abortReason, withTimeout } from './abort.js';
+import { abortReason } from './abort.js';
 import { requireCache, type ClientContext } from './context.js';
+
+/** Bound on the `GET /api/packages/active` answer (a manifest, a few KiB). */
+const MAX_ACTIVE_PACKAGE_BYTES = 1024 * 1024;
+const ActivePackage = z.object({ package: z.object({ sha256: z.unknown(), manifest: z.unknown() }).loose().nullish() }).loose();
 
 /**
  * A compute package ready for the trainer: its code (the caller's own copy) and its manifest.
@@ -36,7 +41,7 @@ export class Downloads {
     const hit = await cache.getPackage(ref.sha256);
     if (hit && (await sha256Hex(new Uint8Array(hit.code))) === ref.sha256) return { code: hit.code, manifest: hit.manifest };
     const token = await this.ctx.endpoint.token(signal);
-    const bytes = await fetchVerified(ref, 'PACKAGE_INVALID', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    const bytes = await this.#fetch(ref, 'PACKAGE_INVALID', this.ctx.limits.maxPackageBytes, signal, token);
     const manifest = await this.#manifest(ref, bytes, signal, token);
     const code = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     await cache.putPackage({ sha256: ref.sha256, code, manifest, storedAt: Date.now() });
@@ -50,7 +55,7 @@ export class Downloads {
     const hit = await cache.getModel();
     if (hit && hit.sha256 === ref.sha256 && (await sha256Hex(new Uint8Array(hit.bytes))) === ref.sha256) return hit.bytes;
     const token = await this.ctx.endpoint.token(signal);
-    const bytes = await fetchVerified(ref, 'HASH_MISMATCH', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    const bytes = await this.#fetch(ref, 'HASH_MISMATCH', this.ctx.limits.maxModelBytes, signal, token);
     const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     await cache.putModel({ id: ref.id, sha256: ref.sha256, bytes: buf, storedAt: Date.now() });
     return buf.slice(0);
@@ -59,7 +64,13 @@ export class Downloads {
   /** A blob used once (a strategy's server tensors): downloaded and verified (HASH_MISMATCH), not cached. */
   async blob(ref: BlobRef, signal: AbortSignal): Promise<Uint8Array> {
     const token = await this.ctx.endpoint.token(signal);
-    return fetchVerified(ref, 'HASH_MISMATCH', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    return this.#fetch(ref, 'HASH_MISMATCH', this.ctx.limits.maxModelBytes, signal, token);
+  }
+
+  /** A verified download from a trusted origin (`UNTRUSTED_ORIGIN` otherwise), within `maxBytes`. */
+  #fetch(ref: BlobRef, mismatch: 'HASH_MISMATCH' | 'PACKAGE_INVALID', maxBytes: number, signal: AbortSignal, token: string | undefined): Promise<Uint8Array> {
+    const { endpoint, timeouts } = this.ctx;
+    return fetchVerified(ref, mismatch, endpoint.http(signal, timeouts.downloadMs, token), maxBytes, (url) => endpoint.checkOrigin(url, `the reference '${ref.id}'`));
   }
 
   /**
@@ -70,14 +81,11 @@ export class Downloads {
     const fallback = ComputePackageManifestSchema.parse({ name: ref.id, version: '0', sha256: ref.sha256, bytes: bytes.byteLength });
     const { endpoint, timeouts } = this.ctx;
     try {
-      const res = await withTimeout(
-        (s) => endpoint.fetch(`${endpoint.httpBase}/api/packages/active`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
-        timeouts.downloadMs,
-        'GET /api/packages/active',
-        signal,
+      // Read within a bound, like every body: a server cannot grow the client's memory with an endless answer.
+      const body = await requestJson(
+        { url: `${endpoint.httpBase}/api/packages/active`, token, fetch: endpoint.fetch, timeoutMs: timeouts.downloadMs, signal, maxBytes: MAX_ACTIVE_PACKAGE_BYTES },
+        ActivePackage,
       );
-      if (!res.ok) return fallback;
-      const body = (await res.json()) as { package?: { sha256?: unknown; manifest?: unknown } };
       if (body.package?.sha256 !== ref.sha256) return fallback;
       const parsed = ComputePackageManifestSchema.safeParse(body.package.manifest);
       return parsed.success && parsed.data.sha256 === ref.sha256 ? parsed.data : fallback;

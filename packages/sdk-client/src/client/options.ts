@@ -3,7 +3,7 @@
  */
 import { fedError } from '@fedweb/codec';
 import { CLIENT_ID_RE } from './ids.js';
-import type { FedClientOptions, FedClientTimeouts } from './types.js';
+import type { FedClientLimits, FedClientOptions, FedClientTimeouts } from './types.js';
 
 /**
  * The bounds used where `options.timeouts` says nothing.
@@ -25,6 +25,36 @@ export const DEFAULT_TIMEOUTS: Readonly<FedClientTimeouts> = {
   stopMs: 5_000,
 };
 
+/**
+ * The bounds used where `options.limits` says nothing.
+ * @example
+ * ```ts
+ * const limits = { ...DEFAULT_LIMITS, ...options.limits };
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<FedClientLimits> = {
+  maxModelBytes: 512 * 1024 * 1024,
+  maxPackageBytes: 32 * 1024 * 1024,
+  uploadAttempts: 5,
+  queuedTasks: 4,
+  validationsPerRound: 1,
+};
+
+/**
+ * The limits in force (`BAD_CONFIG` for a limit that is not a positive integer).
+ * @example
+ * ```ts
+ * resolveLimits({ server, data, limits: { uploadAttempts: 3 } }).uploadAttempts; // 3
+ * ```
+ */
+export function resolveLimits(options: FedClientOptions): FedClientLimits {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw fedError('BAD_CONFIG', `limits.${k} must be a positive integer, got ${String(v)}`);
+  }
+  return limits;
+}
+
 const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
 /**
@@ -45,6 +75,9 @@ export function checkOptions(options: FedClientOptions): FedClientTimeouts {
   }
   if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
     throw fedError('BAD_CONFIG', `backend '${String(options.backend)}' is not one of ${BACKENDS.join(', ')}`);
+  }
+  if (options.retry !== undefined && options.retry !== 'transient' && options.retry !== 'always') {
+    throw fedError('BAD_CONFIG', `retry '${String(options.retry)}' is not one of transient, always`);
   }
   return { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 }

@@ -28,6 +28,7 @@ export class TrainerHost {
   #dataSet = false;
   #loadedPackage: string | undefined;
   #backend: BackendReport | undefined;
+  #examples: number | undefined;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -37,6 +38,11 @@ export class TrainerHost {
   /** The backend in use and why the others lost, once a package was loaded. */
   get backend(): BackendReport | undefined {
     return this.#backend;
+  }
+
+  /** How many local examples the trainer holds, once the data is loaded. */
+  get examples(): number | undefined {
+    return this.#examples;
   }
 
   /** Tells the current trainer, if any, to abort what it is doing (best effort). */
@@ -125,6 +131,7 @@ export class TrainerHost {
     if (choice === 'auto' && !report.cached) await cache.putBackend({ key, report, storedAt: Date.now() });
     if (!this.#dataSet) {
       const data = checkDataset(await withTimeout(Promise.resolve(options.data.load()), timeouts.dataMs, 'data.load()', signal));
+      this.#examples = data.x.length / data.xShape.reduce((a, b) => a * b, 1);
       await this.call(t, 'trainer.setData', ms, signal, t.setData(data));
       this.#dataSet = true;
     }
