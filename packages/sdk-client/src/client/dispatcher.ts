@@ -51,7 +51,12 @@ export interface DispatcherHooks {
  * ```
  */
 export class Dispatcher {
+  /** Settles once the tasks queued so far have ended. */
   #queue: Promise<void> = Promise.resolve();
+  #pumping = false;
+  /** Tasks waiting behind the running one, in arrival order (at most `limits.queuedTasks`). */
+  readonly #waiting: { key: string; active: ActiveTask; stop: AbortSignal; run: (signal: AbortSignal, active: ActiveTask) => Promise<void> }[] = [];
+  /** Every task queued or running, by `kind:roundId:taskId`. */
   readonly #active = new Map<string, ActiveTask>();
   /** Per round, the models (SHA-256) validated or queued for validation. */
   readonly #validated = new Map<string, Set<string>>();
@@ -97,7 +102,7 @@ export class Dispatcher {
       return;
     }
     for (const t of this.#active.values()) {
-      if (t.kind !== 'train' || t.started) continue;
+      if (t.kind !== 'train' || t.started || t.ctl.signal.aborted) continue;
       this.#drop(t, fedError('STALE_ROUND', `train task ${t.taskId} of round ${t.roundId} was superseded by round ${task.roundId} before it started`));
     }
     this.#enqueue(info, stop, run);
@@ -143,33 +148,51 @@ export class Dispatcher {
   #enqueue(info: Omit<ActiveTask, 'ctl'>, stop: AbortSignal, run: (signal: AbortSignal, active: ActiveTask) => Promise<void>): boolean {
     const key = `${info.kind}:${info.roundId}:${info.taskId}`;
     if (this.#active.has(key)) return false;
-    const waiting = [...this.#active.values()].filter((t) => !t.started && !t.ctl.signal.aborted).length;
+    const waiting = this.#waiting.length;
     if (waiting >= this.ctx.limits.queuedTasks) {
       this.#refuse(info, fedError('UNAVAILABLE', `${waiting} tasks wait already (limits.queuedTasks); ${info.kind} task ${info.taskId} of round ${info.roundId} refused`));
       return false;
     }
     const active: ActiveTask = { ...info, ctl: linkedController(stop) };
     this.#active.set(key, active);
-    this.#queue = this.#queue.then(async () => {
-      try {
-        if (active.ctl.signal.aborted) return;
-        active.started = true;
-        await run(active.ctl.signal, active);
-      } catch (e) {
-        const err = toFedError(e);
-        if (!(err.code === 'ABORTED' && stop.aborted)) this.#failed(active, err);
-      } finally {
-        active.ctl.dispose();
-        this.#active.delete(key);
-        this.hooks.settled();
-      }
-    });
+    this.#waiting.push({ key, active, stop, run });
+    if (!this.#pumping) this.#queue = this.#pump();
     return true;
+  }
+
+  /** Runs the waiting tasks one after the other until none is left. */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      for (let next = this.#waiting.shift(); next; next = this.#waiting.shift()) {
+        const { key, active, stop, run } = next;
+        try {
+          if (active.ctl.signal.aborted) continue;
+          active.started = true;
+          await run(active.ctl.signal, active);
+        } catch (e) {
+          const err = toFedError(e);
+          if (!(err.code === 'ABORTED' && stop.aborted)) this.#failed(active, err);
+        } finally {
+          active.ctl.dispose();
+          this.#active.delete(key);
+          this.hooks.settled();
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
   }
 
   /** Drops a waiting task (superseded): aborted before it starts, reported as cancelled, and the combiner told. */
   #drop(t: ActiveTask, err: FedError): void {
     t.ctl.abort(err);
+    const i = this.#waiting.findIndex((w) => w.active === t);
+    if (i >= 0) {
+      const [w] = this.#waiting.splice(i, 1);
+      t.ctl.dispose();
+      this.#active.delete(w!.key);
+    }
     this.ctx.reporter.emit('round', { roundId: t.roundId, taskId: t.taskId, task: t.kind, phase: 'cancelled', error: err });
     this.#tell(t.taskId, err);
   }
