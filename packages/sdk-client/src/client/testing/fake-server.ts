@@ -42,9 +42,10 @@ export class FakeServer {
     private readonly wss: WebSocketServer,
   ) {}
 
-  static async start(): Promise<FakeServer> {
+  /** `perMessageDeflate`: the combiner may compress its messages (to test the client's inflate bound). */
+  static async start(opts: { perMessageDeflate?: boolean } = {}): Promise<FakeServer> {
     const http = createServer();
-    const wss = new WebSocketServer({ noServer: true });
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: opts.perMessageDeflate ?? false });
     const s = new FakeServer(http, wss);
     http.on('request', (req, res) => {
       s.requests.push(`${req.method} ${req.url}`);
