@@ -2,11 +2,10 @@ import { availableParallelism, cpus, totalmem, platform as osPlatform, arch } fr
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, type Capabilities } from '@fedweb/codec';
-import { createInProcessTrainer } from '../trainer/in-process.js';
+import { createThreadTrainer } from '../trainer/thread-client.js';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FedPlatform } from '../client/types.js';
 import { openFileCache } from './file-cache.js';
-import { serializeTrainer } from './serialize.js';
 
 /**
  * Default cache directory of Node clients, relative to the working directory.
@@ -52,8 +51,8 @@ export class BoundedWebSocket extends WebSocket {
 }
 
 /**
- * The Node wiring of FedClient: `ws`, global fetch, the in-process tfjs trainer (wasm where the model's kernels
- * allow, else cpu), and the file-system cache.
+ * The Node wiring of FedClient: `ws` (bounded), global fetch, the tfjs trainer in a `worker_thread` with resource
+ * limits (wasm where the model's kernels allow, else cpu), and the file-system cache.
  * @example
  * ```ts
  * class MyClient extends FedClientCore { constructor(o: FedClientOptions) { super(o, nodePlatform); } }
@@ -63,8 +62,8 @@ export const nodePlatform: FedPlatform = {
   name: 'node',
   WebSocket: BoundedWebSocket as unknown as SocketConstructor,
   fetch: (input, init) => globalThis.fetch(input, init),
-  // In-process trainers share tfjs' engine: their calls take turns (see serialize.ts).
-  createTrainer: () => serializeTrainer(createInProcessTrainer()),
+  // Package code runs in a worker_thread with resource limits, never on the client's event loop.
+  createTrainer: () => createThreadTrainer(),
   openCache: (dir) => openFileCache({ dir: resolve(dir ?? DEFAULT_NODE_CACHE_DIR) }),
   capabilities: nodeCapabilities,
   deviceKey: async () => `node|${process.version}|${osPlatform()}-${arch()}|${cpus()[0]?.model ?? '?'}|${availableParallelism()}`,
