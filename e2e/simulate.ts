@@ -95,7 +95,9 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
     for (let i = 0; i < o.nodeClients; i++) {
       const id = `sim-node-${i}`;
       const shard = decodeShard(await requestBytes({ url: `${env.url}/api/sim/shard?client=${id}`, timeoutMs: 60_000, maxBytes: 512 * 1024 * 1024 }));
-      const c = new NodeFedClient({ server: env.url, id, cache: false, backend: 'auto', data: { load: () => ({ x: shard.x.slice(), xShape: [28, 28, 1], y: shard.y.slice(), yShape: [] }) } });
+      // External combiners listen on their own ports (other origins): the client trusts them explicitly.
+      const trustedOrigins = env.server.registry.list().map((h) => h.url);
+      const c = new NodeFedClient({ server: env.url, id, cache: false, backend: 'auto', trustedOrigins, data: { load: () => ({ x: shard.x.slice(), xShape: [28, 28, 1], y: shard.y.slice(), yShape: [] }) } });
       c.on('round', (r) => {
         if (r.task === 'train' && r.phase === 'acknowledged') {
           nodeStats.bytes += r.bytes ?? 0;
