@@ -7,15 +7,15 @@
  * case ends with a healthy round acknowledged.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { encodeFrame, sha256Hex, type BlobRef, type MessageInput } from '@fedweb/codec';
+import { sha256Hex, type BlobRef, type MessageInput } from '@fedweb/codec';
 import { buildPage, launchChromium, packMnist, type BuiltPage, type LaunchedChromium } from '../../test/browser.js';
 import { loadMnist } from '../../test/mnist.js';
 import { FakeServer } from './testing/fake-server.js';
+import { endless, trainTask, zerosFrame } from './testing/hostile.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const LAYOUT = [
@@ -42,24 +42,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-/** Writes an endless body (the peer hangs up first). */
-function endless(res: ServerResponse, head = ''): void {
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
-  if (head) res.write(head);
-  const pump = (): void => {
-    while (!res.destroyed && res.write(chunk));
-    if (!res.destroyed) res.once('drain', pump);
-  };
-  pump();
-}
-
 /** A FakeServer that also serves the test page, its digits, a model and packages; `hostile` decides per request. */
 async function kioskServer() {
   const server = await FakeServer.start();
   cleanups.push(() => server.close());
   server.heartbeatMs = 200;
-  const model = await server.blob('m1', '/api/models/m1', await encodeFrame(LAYOUT.map((s) => ({ ...s, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) }))));
+  const model = await server.blob('m1', '/api/models/m1', await zerosFrame(LAYOUT));
   const pkg = async (id: string, code: string): Promise<BlobRef> => {
     const bytes = new TextEncoder().encode(code);
     return server.blob(id, `/api/packages/${await sha256Hex(bytes)}`, bytes);
@@ -88,18 +76,7 @@ async function kioskServer() {
     }
     return false;
   };
-  const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}): MessageInput<'task.train'> => ({
-    v: 1,
-    kind: 'task.train',
-    taskId: `t-${roundId}`,
-    sessionId: 's1',
-    roundId,
-    model,
-    package: packages.good,
-    settings: { localEpochs: 1, batchSize: 16, learningRate: 0.1 },
-    deadline: Date.now() + 120_000,
-    ...over,
-  });
+  const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}) => trainTask(roundId, model, packages.good, { settings: { localEpochs: 1, batchSize: 16, learningRate: 0.1 }, ...over });
   const healthyRound = async (page: Page, roundId: string) => {
     server.send(task(roundId));
     const u = await server.next('update', (m) => m.roundId === roundId, 90_000);

@@ -7,12 +7,12 @@
  * that inflates (permessage-deflate) to 96 MiB.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDeflateRaw } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame, sha256Hex } from '@fedweb/codec';
+import { sha256Hex } from '@fedweb/codec';
 import { FakeServer } from '../client/testing/fake-server.js';
+import { endless, trainTask, zerosFrame } from '../client/testing/hostile.js';
 
 const CHILD = fileURLToPath(new URL('./testing/rss-child.ts', import.meta.url));
 const MiB = 1024 * 1024;
@@ -27,7 +27,7 @@ const LAYOUT = [
   { name: 'w3', shape: [10] },
 ];
 /** The healthy model: a 784-128-10 MLP of zeros, 407 KB (the size the issue's oversized download announced). */
-const MODEL = await encodeFrame(LAYOUT.map((s) => ({ ...s, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) })));
+const MODEL = await zerosFrame(LAYOUT);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -59,19 +59,6 @@ async function bombFrame(bodyBytes: number): Promise<Uint8Array> {
   out.set(manifest, 16);
   out.set(body, bodyOffset);
   return out;
-}
-
-/** Writes zeros to `res` until the peer goes away. */
-function endless(res: ServerResponse, head = ''): void {
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
-  res.writeHead(200, { 'content-type': 'application/octet-stream' });
-  if (head) res.write(head);
-  const pump = (): void => {
-    while (!res.destroyed && res.write(chunk));
-    if (!res.destroyed) res.once('drain', pump);
-  };
-  res.on('close', () => res.removeAllListeners('drain'));
-  pump();
 }
 
 type ChildEvent = { event: string; code?: string; phase?: string; roundId?: string; status?: string; maxRssBytes?: number };
@@ -119,17 +106,7 @@ async function peakRss(kind: Case): Promise<number> {
   cleanups.push(() => server.close());
   const pkg = await server.blob('pkg', `/api/packages/${await sha256Hex(PACKAGE)}`, PACKAGE);
   const model = await server.blob('m1', '/api/models/m1', MODEL);
-  const task = (roundId: string, m = model) => ({
-    v: 1 as const,
-    kind: 'task.train' as const,
-    taskId: `t-${roundId}`,
-    sessionId: 's1',
-    roundId,
-    model: m,
-    package: pkg,
-    settings: { localEpochs: 1, batchSize: 8, learningRate: 0.1 },
-    deadline: Date.now() + 120_000,
-  });
+  const task = (roundId: string, m = model) => trainTask(roundId, m, pkg, { settings: { localEpochs: 1, batchSize: 8, learningRate: 0.1 } });
   let hostileDiscoveries = kind === 'discovery' ? 3 : 0;
   server.intercept = (req, res) => {
     if (req.url === '/api/discover' && hostileDiscoveries > 0) {

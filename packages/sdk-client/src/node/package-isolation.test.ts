@@ -9,15 +9,16 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame, sha256Hex, type BlobRef, type MessageInput } from '@fedweb/codec';
+import { sha256Hex, type BlobRef } from '@fedweb/codec';
 import { FakeServer } from '../client/testing/fake-server.js';
+import { trainTask, zerosFrame } from '../client/testing/hostile.js';
 import { FedClient, type FedError, type RoundEvent } from './index.js';
 
 const LAYOUT = [
   { name: 'w0', shape: [4, 3] },
   { name: 'w1', shape: [3] },
 ];
-const MODEL = await encodeFrame(LAYOUT.map((s) => ({ ...s, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) })));
+const MODEL = await zerosFrame(LAYOUT);
 const CREATE = 'export function createModel(tf) { const m = tf.sequential(); m.add(tf.layers.dense({ inputShape: [4], units: 3, activation: "softmax" })); return m; }';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -44,17 +45,7 @@ async function setup() {
     busyTrain: await pkg('busy-train', `${loop}\n${CREATE}\nexport async function train() { spin(); }`),
     stuckCreate: await pkg('stuck-create', `${loop}\nexport function createModel() { spin(); }`),
   };
-  const task = (roundId: string, p: BlobRef): MessageInput<'task.train'> => ({
-    v: 1,
-    kind: 'task.train',
-    taskId: `t-${roundId}`,
-    sessionId: 's1',
-    roundId,
-    model,
-    package: p,
-    settings: { localEpochs: 1, batchSize: 4, learningRate: 0.1 },
-    deadline: Date.now() + 120_000,
-  });
+  const task = (roundId: string, p: BlobRef) => trainTask(roundId, model, p, { settings: { localEpochs: 1, batchSize: 4, learningRate: 0.1 } });
   const client = new FedClient({
     server: server.url,
     id: 'kiosk-1',

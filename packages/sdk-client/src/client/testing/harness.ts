@@ -7,6 +7,7 @@ import { sha256Hex, type MessageInput, type MessageOf } from '@fedweb/codec';
 import { FedClientCore } from '../fed-client.js';
 import { FakeServer } from './fake-server.js';
 import { FakeTrainers } from './fake-trainer.js';
+import { trainTask } from './hostile.js';
 import { createMemoryCache } from '../../cache/memory-cache.js';
 import type { ClientCache } from '../../cache/types.js';
 import type { SocketConstructor } from '../../transport/socket.js';
@@ -92,18 +93,7 @@ export async function harness(opts: { updateBytes?: number; heartbeatMs?: number
   const pkgBytes = new TextEncoder().encode('export function createModel(tf) { return null; }');
   const pkgSha = await sha256Hex(pkgBytes);
   const pkg = await server.blob('mlp', `/api/packages/${pkgSha}`, pkgBytes);
-  const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}): MessageInput<'task.train'> => ({
-    v: 1,
-    kind: 'task.train',
-    taskId: `t-${roundId}`,
-    sessionId: 's1',
-    roundId,
-    model,
-    package: pkg,
-    settings: { localEpochs: 1, batchSize: 2, learningRate: 0.1 },
-    deadline: Date.now() + 60_000,
-    ...over,
-  });
+  const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}): MessageInput<'task.train'> => trainTask(roundId, model, pkg, { deadline: Date.now() + 60_000, ...over });
   const validate = (roundId: string): MessageInput<'task.validate'> => ({
     v: 1,
     kind: 'task.validate',
