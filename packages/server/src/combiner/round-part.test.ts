@@ -58,6 +58,24 @@ describe('a client that refuses its task', () => {
     expect(status).toBe('completed');
     expect(r.updates).toBe(1);
   });
+
+  it('frees its validation slot at once when it refuses the validation task (the SDK caps validations per round)', async () => {
+    const server = await setup();
+    await connect(server, { clientId: 'a', onTrain: () => ONES, onValidate: () => ({ numExamples: 5, metrics: { accuracy: 0.5 } }) });
+    const b = await connect(server, {
+      clientId: 'b',
+      onTrain: () => TWOS,
+      onValidate: (task) => {
+        b.send({ v: 1, kind: 'error', code: 'CONFLICT', message: 'round validated 1 model(s) already; validation task refused', ref: task.taskId });
+        return null;
+      },
+    });
+    // A one-minute validation deadline: the round can only finish within the wait below because b's refusal frees its slot.
+    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, validate: true, validateTimeoutMs: 60_000, encoding: 'f32' });
+    const { status, round: r } = await firstRoundWhenDone(server, s.id, 20_000);
+    expect(status).toBe('completed');
+    expect(r.updates).toBe(2);
+  });
 });
 
 describe('reconnect grace', () => {
