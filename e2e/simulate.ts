@@ -83,9 +83,11 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
   const injected: string[] = [];
   try {
     // ---------------------------------------------------------------- clients
+    // External combiners listen on their own ports (other origins): the clients must trust them explicitly.
+    const combinerOrigins = () => env.server.registry.list().map((h) => h.url).filter((u) => /^wss?:\/\//.test(u));
     const openNext = async (): Promise<TabSlot> => {
       const id = `sim-tab-${nextTab++}`;
-      const page = await openTab(browser!.context, env.url, id, { backend: o.backend, validation: 0, onConsole: keepConsole });
+      const page = await openTab(browser!.context, env.url, id, { backend: o.backend, validation: 0, trustedOrigins: combinerOrigins(), onConsole: keepConsole });
       const slot: TabSlot = { id, page, closed: false };
       slots.push(slot);
       return slot;
@@ -95,7 +97,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
     for (let i = 0; i < o.nodeClients; i++) {
       const id = `sim-node-${i}`;
       const shard = decodeShard(await requestBytes({ url: `${env.url}/api/sim/shard?client=${id}`, timeoutMs: 60_000, maxBytes: 512 * 1024 * 1024 }));
-      const c = new NodeFedClient({ server: env.url, id, cache: false, backend: 'auto', data: { load: () => ({ x: shard.x.slice(), xShape: [28, 28, 1], y: shard.y.slice(), yShape: [] }) } });
+      const c = new NodeFedClient({ server: env.url, id, cache: false, backend: 'auto', trustedOrigins: combinerOrigins(), data: { load: () => ({ x: shard.x.slice(), xShape: [28, 28, 1], y: shard.y.slice(), yShape: [] }) } });
       c.on('round', (r) => {
         if (r.task === 'train' && r.phase === 'acknowledged') {
           nodeStats.bytes += r.bytes ?? 0;

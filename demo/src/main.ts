@@ -165,7 +165,8 @@ async function main(): Promise<void> {
       ...(testset ? { validation: { x: testset.x.slice(), y: testset.y.slice() } } : {}),
     }),
   };
-  const client = new FedClient({ server: location.origin, id: clientId, data, backend });
+  // `?trust=<origin>` (repeatable): combiners on other origins this page may join (a simulation's external combiners).
+  const client = new FedClient({ server: location.origin, id: clientId, data, backend, trustedOrigins: params.getAll('trust') });
 
   client.on('status', (s) => {
     state.status = s.status;

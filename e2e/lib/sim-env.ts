@@ -118,7 +118,12 @@ export async function startSimEnv(opts: SimEnvOptions): Promise<SimEnv> {
  * const page = await openTab(context, env.url, 'sim-tab-0', { backend: 'wasm', validation: 0 });
  * ```
  */
-export async function openTab(context: BrowserContext, url: string, clientId: string, opts: { backend?: string; validation?: number; onConsole?: (line: string) => void } = {}): Promise<Page> {
+export async function openTab(
+  context: BrowserContext,
+  url: string,
+  clientId: string,
+  opts: { backend?: string; validation?: number; trustedOrigins?: string[]; onConsole?: (line: string) => void } = {},
+): Promise<Page> {
   const page = await context.newPage();
   if (opts.onConsole) {
     const tag = clientId;
@@ -128,6 +133,8 @@ export async function openTab(context: BrowserContext, url: string, clientId: st
     page.on('pageerror', (e) => opts.onConsole?.(`[${tag}] pageerror: ${e.message}`));
   }
   const q = new URLSearchParams({ client: clientId, backend: opts.backend ?? 'auto', validation: String(opts.validation ?? 0) });
+  // External combiners listen on other ports (other origins): the page must be told to trust them.
+  for (const origin of opts.trustedOrigins ?? []) q.append('trust', origin);
   await page.goto(`${url}/?${q}`);
   await page.waitForFunction(() => (window as unknown as { __fedweb?: DemoState }).__fedweb?.shard !== undefined, undefined, { timeout: 120_000 });
   return page;

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   BACKEND_UNAVAILABLE: { retryable: false, http: 500, summary: 'no tfjs backend can train this model here' },
   PACKAGE_INVALID: { retryable: false, http: 422, summary: 'the compute package is malformed or fails its hash' },
   PACKAGE_UNTRUSTED: { retryable: false, http: 422, summary: 'the compute package is not signed by a key this client trusts' },
+  UNTRUSTED_ORIGIN: { retryable: false, http: 400, summary: 'a URL points at an origin the client does not trust with its token' },
   STORAGE: { retryable: true, http: 500, summary: 'local or server storage failed' },
   INTERNAL: { retryable: true, http: 500, summary: 'an unexpected internal error' },
 } as const;

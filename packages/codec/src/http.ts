@@ -92,7 +92,8 @@ const ServerErrorBody = z.union([ErrorBody, z.object({ error: ErrorBody }).loose
 
 /**
  * The FedError an HTTP error stands for: the code and message of the server's error body when it is one,
- * else {@link errorCodeForHttpStatus}. `details.status` carries the status.
+ * else {@link errorCodeForHttpStatus}. `details.status` carries the status, and `details.typed` is true when the
+ * code came from the server's error body (a client may trust it more than a bare status a proxy could send).
  * @example
  * ```ts
  * httpErrorFrom(404, '{"kind":"error","code":"NOT_FOUND","message":"no model m1"}', 'GET /api/models/m1').code; // 'NOT_FOUND'
@@ -115,7 +116,8 @@ export function httpErrorFrom(status: number, bodyText: string, what: string, ad
     detail = `HTTP ${status} ${b.code}: ${b.message}`;
   }
   const hint = advice?.[code];
-  return fedError(code, `${what} failed (${detail})${hint ? `; ${hint}` : ''}`, { status });
+  // `typed`: the code is the server's own answer, not a guess from a status line (a proxy's page has none).
+  return fedError(code, `${what} failed (${detail})${hint ? `; ${hint}` : ''}`, parsed.success ? { status, typed: true } : { status });
 }
 
 /**

@@ -228,6 +228,22 @@ export const ComputePackageManifestSchema = z.object({
     .default({ createModel: 'createModel', train: 'train', validate: 'validate' }),
   /** Default client settings (merged under the session's). */
   settings: boundedRecord(z.unknown()).default({}),
+  /**
+   * Bounds on the per-round settings a client accepts for this package; a client refuses a task outside them
+   * (and its own defaults apply where the package is silent; a package can tighten them, never loosen them).
+   */
+  bounds: z
+    .object({
+      maxLearningRate: z.number().positive().finite(),
+      maxLocalEpochs: z.number().int().positive(),
+      maxBatchSize: z.number().int().positive(),
+      /** Local epochs times local examples, per round. */
+      maxExamples: z.number().int().positive(),
+      /** Time budget of one round's local training, ms. */
+      maxTrainMs: z.number().int().positive(),
+    })
+    .partial()
+    .optional(),
   /** Input and label shapes the package expects, without the batch dimension (documentation and checks). */
   inputShape: z.array(z.number().int().positive()).max(8).optional(),
   numClasses: z.number().int().positive().optional(),

@@ -8,6 +8,7 @@ export type {
   ClientStatus,
   DataProvider,
   FedClientEvents,
+  FedClientLimits,
   FedClientOptions,
   FedClientTimeouts,
   FedLogger,
@@ -21,4 +22,8 @@ export type {
   TrainerHandle,
 } from './client/types.js';
 export type { BackoffOptions } from '@fedweb/codec';
+export type { RetryMode } from './client/fatal.js';
+export type { SettingsBounds } from './client/settings-bounds.js';
+export { DEFAULT_LIMITS } from './client/options.js';
+export { DEFAULT_SETTINGS_BOUNDS } from './client/settings-bounds.js';
 export { checkDataset } from './client/dataset.js';

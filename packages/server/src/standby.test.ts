@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ONES, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
+import { BY_EXAMPLES, ONES, SEED, seedPlus, TWOS } from '../test/tiny-session.js';
 import { serverFixture } from '../test/fixture.js';
 import { startServer } from './server.js';
 import { S3BlobStore } from './store/s3-blob-store.js';
@@ -57,7 +57,7 @@ describe('standby controller (PostgreSQL state, S3 blobs, real processes)', () =
     // Every round needs both combiners' partials, so a committed round after the takeover proves c2 is back.
     await api(url, '/api/sessions', {
       method: 'POST',
-      body: { id: 'ha1', rounds: 6, clientsRequired: 1, encoding: 'f32', roundTimeoutMs: 20_000, validity: { minCombiners: 2 } },
+      body: { id: 'ha1', rounds: 6, clientsRequired: 1, encoding: 'f32', roundTimeoutMs: 20_000, validity: { minCombiners: 2 }, ...BY_EXAMPLES },
     });
     await until(async () => (await api<{ session: SessionRecord }>(url, '/api/sessions/ha1')).session.completedRounds >= 2, 30_000, 'two committed rounds');
 

@@ -7,7 +7,8 @@ import type { ClientCache } from '../cache/types.js';
 import type { Connection } from '../transport/connection.js';
 import type { Endpoint } from './endpoint.js';
 import type { Reporter } from './reporter.js';
-import type { FedClientOptions, FedClientTimeouts, FedPlatform } from './types.js';
+import type { AcknowledgedRounds } from './acknowledged.js';
+import type { FedClientLimits, FedClientOptions, FedClientTimeouts, FedPlatform } from './types.js';
 
 /**
  * The shared context of a FedClient's parts.
@@ -21,6 +22,9 @@ export interface ClientContext {
   readonly options: FedClientOptions;
   readonly platform: FedPlatform;
   readonly timeouts: FedClientTimeouts;
+  readonly limits: FedClientLimits;
+  /** Rounds whose update was acknowledged (a re-sent task for one is not trained again). */
+  readonly acknowledged: AcknowledgedRounds;
   readonly reporter: Reporter;
   readonly endpoint: Endpoint;
   /** The cache while the client runs (undefined before start opened it and after stop closed it). */

@@ -2,11 +2,14 @@
  * Blobs the client needs (the compute package, the global model, a strategy's server tensors): from the cache
  * when their SHA-256 still matches, else downloaded over HTTP, verified against the BlobRef's SHA-256 and cached.
  */
-import { ComputePackageManifestSchema, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
+import { ComputePackageManifestSchema, requestJson, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
 import { checkPackageTrust } from '../package/trust.js';
 import { fetchVerified } from '../transport/http.js';
-import { abortReason, withTimeout } from './abort.js';
+import { abortReason } from './abort.js';
 import { requireCache, type ClientContext } from './context.js';
+
+/** Bound on the `GET /api/packages/<sha256>/manifest` answer (a manifest, a few KiB). */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /**
  * A compute package ready for the trainer: its code (the caller's own copy) and its manifest.
@@ -45,7 +48,7 @@ export class Downloads {
       if (trusted) return { code: hit.code, manifest: hit.manifest };
     }
     const token = await this.ctx.endpoint.token(signal);
-    const bytes = await fetchVerified(ref, 'PACKAGE_INVALID', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    const bytes = await this.#fetch(ref, 'PACKAGE_INVALID', this.ctx.limits.maxPackageBytes, signal, token);
     const manifest = await this.#manifest(ref, bytes, signal, token);
     await checkPackageTrust(manifest, ref, keys);
     const code = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -60,7 +63,7 @@ export class Downloads {
     const hit = await cache.getModel();
     if (hit && hit.sha256 === ref.sha256 && (await sha256Hex(new Uint8Array(hit.bytes))) === ref.sha256) return hit.bytes;
     const token = await this.ctx.endpoint.token(signal);
-    const bytes = await fetchVerified(ref, 'HASH_MISMATCH', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    const bytes = await this.#fetch(ref, 'HASH_MISMATCH', this.ctx.limits.maxModelBytes, signal, token);
     const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     await cache.putModel({ id: ref.id, sha256: ref.sha256, bytes: buf, storedAt: Date.now() });
     return buf.slice(0);
@@ -69,7 +72,13 @@ export class Downloads {
   /** A blob used once (a strategy's server tensors): downloaded and verified (HASH_MISMATCH), not cached. */
   async blob(ref: BlobRef, signal: AbortSignal): Promise<Uint8Array> {
     const token = await this.ctx.endpoint.token(signal);
-    return fetchVerified(ref, 'HASH_MISMATCH', this.ctx.endpoint.http(signal, this.ctx.timeouts.downloadMs, token));
+    return this.#fetch(ref, 'HASH_MISMATCH', this.ctx.limits.maxModelBytes, signal, token);
+  }
+
+  /** A verified download from a trusted origin (`UNTRUSTED_ORIGIN` otherwise), within `maxBytes`. */
+  #fetch(ref: BlobRef, mismatch: 'HASH_MISMATCH' | 'PACKAGE_INVALID', maxBytes: number, signal: AbortSignal, token: string | undefined): Promise<Uint8Array> {
+    const { endpoint, timeouts } = this.ctx;
+    return fetchVerified(ref, mismatch, endpoint.http(signal, timeouts.downloadMs, token), maxBytes, (url) => endpoint.checkOrigin(url, `the reference '${ref.id}'`));
   }
 
   /**
@@ -81,15 +90,12 @@ export class Downloads {
     const fallback = ComputePackageManifestSchema.parse({ name: ref.id, version: '0', sha256: ref.sha256, bytes: bytes.byteLength });
     const { endpoint, timeouts } = this.ctx;
     try {
-      const res = await withTimeout(
-        (s) => endpoint.fetch(`${endpoint.httpBase}/api/packages/${ref.sha256}/manifest`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: s }),
-        timeouts.downloadMs,
-        'GET /api/packages/<sha256>/manifest',
-        signal,
+      // Read within a bound, like every body: a server cannot grow the client's memory with an endless answer.
+      const body = await requestJson(
+        { url: `${endpoint.httpBase}/api/packages/${ref.sha256}/manifest`, token, fetch: endpoint.fetch, timeoutMs: timeouts.downloadMs, signal, maxBytes: MAX_MANIFEST_BYTES },
+        ComputePackageManifestSchema,
       );
-      if (!res.ok) return fallback;
-      const parsed = ComputePackageManifestSchema.safeParse(await res.json());
-      return parsed.success && parsed.data.sha256 === ref.sha256 ? parsed.data : fallback;
+      return body.sha256 === ref.sha256 ? body : fallback;
     } catch {
       if (signal.aborted) throw abortReason(signal);
       return fallback;

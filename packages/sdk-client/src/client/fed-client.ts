@@ -17,12 +17,13 @@ import { fedError, toFedError, type FedError, type Message, type MessageOf } fro
 import type { ClientCache } from '../cache/types.js';
 import type { BackendReport } from '../trainer/api.js';
 import { withTimeout } from './abort.js';
+import { AcknowledgedRounds } from './acknowledged.js';
 import type { ClientContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
 import { Downloads } from './downloads.js';
 import { Endpoint } from './endpoint.js';
-import { FATAL_CODES } from './fatal.js';
-import { checkOptions } from './options.js';
+import { isPermanentTaskError, PERMANENT_CODES } from './fatal.js';
+import { checkOptions, resolveLimits } from './options.js';
 import { Reporter } from './reporter.js';
 import { resume, type ResumeParts } from './resume.js';
 import { Session } from './session.js';
@@ -76,8 +77,10 @@ export class FedClientCore {
       options,
       platform,
       timeouts,
+      limits: resolveLimits(options),
+      acknowledged: new AcknowledgedRounds(),
       reporter: this.#reporter,
-      endpoint: new Endpoint(options.server, platform.fetch, options.token, timeouts.discoverMs),
+      endpoint: new Endpoint(options.server, platform.fetch, options.token, timeouts.discoverMs, options.trustedOrigins),
       cache: () => this.#cache,
       clientId: () => this.#clientId!,
       deviceKey: () => this.#deviceKey,
@@ -86,7 +89,7 @@ export class FedClientCore {
     this.#ctx = ctx;
     const downloads = new Downloads(ctx);
     this.#host = new TrainerHost(ctx, downloads);
-    this.#uploader = new Uploader(ctx, { fail: (e) => this.#fail(e), settled: () => this.#settled() });
+    this.#uploader = new Uploader(ctx, { rejoin: (e) => this.#session.close(`upload refused with ${e.code}; joining again`), settled: () => this.#settled() });
     this.#dispatcher = new Dispatcher(ctx, { settled: () => this.#settled() });
     this.#trainParts = { ctx, downloads, host: this.#host, uploader: this.#uploader };
     this.#validateParts = { ctx, downloads, host: this.#host };
@@ -127,9 +130,10 @@ export class FedClientCore {
   }
 
   /**
-   * Opens the cache, then connects and keeps connecting (with backoff) until `stop()`. Resolves once the first
-   * `welcome` arrived; rejects with the error if the server refuses the client for good (`UNAUTHORIZED`,
-   * `FORBIDDEN`, `VERSION_MISMATCH`, `BAD_CONFIG`), or with `ABORTED` if stopped before.
+   * Opens the cache, then connects and keeps connecting (with backoff, forever) until `stop()`. Resolves once
+   * the first `welcome` arrived; rejects with the error if the server refuses the client for good (its typed
+   * `UNAUTHORIZED`, `FORBIDDEN` or `VERSION_MISMATCH`, see fatal.ts; never with `retry: 'always'`), or with
+   * `ABORTED` if stopped before.
    * Calling it while started returns the same promise.
    * @example
    * ```ts
@@ -160,6 +164,20 @@ export class FedClientCore {
       this.#fail(toFedError(e));
     });
     return this.#startPromise;
+  }
+
+  /**
+   * Starts again after `failed` (or `stop()`): the way back from a permanent refusal once its cause is fixed,
+   * e.g. with the new token an operator issued. Waits for `start()`'s promise.
+   * @example
+   * ```ts
+   * client.on('failed', async (err) => { if (err.code === 'UNAUTHORIZED') await client.restart({ token: await renewToken() }); });
+   * ```
+   */
+  async restart(opts: { token?: FedClientOptions['token'] } = {}): Promise<void> {
+    await this.stop();
+    if (opts.token !== undefined) this.#ctx.endpoint.setToken(opts.token);
+    return this.start();
   }
 
   /**
@@ -233,9 +251,11 @@ export class FedClientCore {
       case 'update.ack':
         return this.#uploader.lateAck(m.uploadId);
       case 'error': {
+        // Never fatal on its own (a broken or hostile combiner may send anything): reported, and an auth or
+        // version complaint makes the client join again, where the answer to `hello` decides.
         const err = fedError(m.code, `the combiner reported: ${m.message}`, m.ref ? { ref: m.ref } : undefined);
         this.#reporter.error(err);
-        if (FATAL_CODES.has(err.code)) this.#fail(err);
+        if (PERMANENT_CODES.has(err.code)) this.#session.close(`the combiner reported ${err.code}; joining again`);
         return;
       }
       case 'welcome':
@@ -253,7 +273,7 @@ export class FedClientCore {
   #failIfFatal(task: Promise<void>): Promise<void> {
     return task.catch((e: unknown) => {
       const err = toFedError(e);
-      if (FATAL_CODES.has(err.code)) this.#fail(err);
+      if (isPermanentTaskError(err, this.#ctx.options.retry)) this.#fail(err);
       throw err;
     });
   }
@@ -267,7 +287,7 @@ export class FedClientCore {
     if (this.#dispatcher.idle && this.#uploader.idle) this.#reporter.setStatus('connected');
   }
 
-  /** A non-retryable refusal: stop everything and report `failed`. */
+  /** A permanent refusal (see fatal.ts): stop everything and report `failed` (and the `failed` event). */
   #fail(err: FedError): void {
     if (this.status === 'failed' || this.status === 'stopped') return;
     this.#reporter.error(err);
@@ -277,7 +297,10 @@ export class FedClientCore {
     this.#startSettle?.reject(err);
     this.#startSettle = undefined;
     this.#reporter.holdStatus('failed');
-    void this.#shutdown().finally(() => this.#reporter.setStatus('failed', { error: err }));
+    void this.#shutdown().finally(() => {
+      this.#reporter.setStatus('failed', { error: err });
+      this.#reporter.failed(err);
+    });
   }
 
   async #shutdown(): Promise<void> {

@@ -3,7 +3,7 @@
  */
 import { fedError, parsePackagePublicKey } from '@fedweb/codec';
 import { CLIENT_ID_RE } from './ids.js';
-import type { FedClientOptions, FedClientTimeouts } from './types.js';
+import type { FedClientLimits, FedClientOptions, FedClientTimeouts } from './types.js';
 
 /**
  * The bounds used where `options.timeouts` says nothing.
@@ -24,6 +24,36 @@ export const DEFAULT_TIMEOUTS: Readonly<FedClientTimeouts> = {
   dataMs: 60_000,
   stopMs: 5_000,
 };
+
+/**
+ * The bounds used where `options.limits` says nothing.
+ * @example
+ * ```ts
+ * const limits = { ...DEFAULT_LIMITS, ...options.limits };
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<FedClientLimits> = {
+  maxModelBytes: 512 * 1024 * 1024,
+  maxPackageBytes: 32 * 1024 * 1024,
+  uploadAttempts: 5,
+  queuedTasks: 4,
+  validationsPerRound: 1,
+};
+
+/**
+ * The limits in force (`BAD_CONFIG` for a limit that is not a positive integer).
+ * @example
+ * ```ts
+ * resolveLimits({ server, data, limits: { uploadAttempts: 3 } }).uploadAttempts; // 3
+ * ```
+ */
+export function resolveLimits(options: FedClientOptions): FedClientLimits {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw fedError('BAD_CONFIG', `limits.${k} must be a positive integer, got ${String(v)}`);
+  }
+  return limits;
+}
 
 const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
@@ -51,6 +81,9 @@ export function checkOptions(options: FedClientOptions): FedClientTimeouts {
       throw fedError('BAD_CONFIG', 'trustedPackageKeys must be a non-empty array of Ed25519 public keys (omit it to run unsigned packages)');
     }
     for (const k of options.trustedPackageKeys) parsePackagePublicKey(String(k));
+  }
+  if (options.retry !== undefined && options.retry !== 'transient' && options.retry !== 'always') {
+    throw fedError('BAD_CONFIG', `retry '${String(options.retry)}' is not one of transient, always`);
   }
   return { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 }

@@ -75,6 +75,11 @@ export class Reporter {
     this.#events.emit(event, payload);
   }
 
+  /** The client stopped on a permanent refusal: the `failed` event (after the `failed` status). */
+  failed(err: FedError): void {
+    this.#events.emit('failed', err);
+  }
+
   /** Reports an error to the `error` handlers, or to the logger when there are none. */
   error(err: FedError): void {
     if (this.#events.listenerCount('error') === 0) this.warn(`fedweb: ${err.code}: ${err.message}`);

@@ -10,7 +10,7 @@ import { sleep } from './abort.js';
 import { backoffDelay } from '@fedweb/codec';
 import { withBackend } from './capabilities.js';
 import type { ClientContext } from './context.js';
-import { FATAL_ON_CONNECT } from './fatal.js';
+import { isPermanent, typedByServer } from './fatal.js';
 
 /**
  * The SDK version sent in `hello`.
@@ -23,6 +23,11 @@ export const SDK_VERSION = '0.1.0';
 
 /** WebSocket close code a combiner uses when a newer connection with the same client id replaced this one. */
 const CLOSE_REPLACED = 4000;
+/**
+ * A connection that lasted this long was healthy: the reconnect backoff starts over after it. A shorter one (a
+ * server that welcomes and drops, or replaces us with a twin) keeps the backoff growing, so no loop runs hot.
+ */
+const STABLE_CONNECTION_MS = 30_000;
 
 /**
  * What the session tells its owner.
@@ -75,8 +80,9 @@ export class Session {
   }
 
   /**
-   * Connects and keeps connecting (with backoff) until `signal` aborts. Throws a refusal that retrying cannot
-   * fix (`UNAUTHORIZED`, `FORBIDDEN`, `VERSION_MISMATCH`, `BAD_CONFIG`, `CONFLICT`).
+   * Connects and keeps connecting (with capped, jittered backoff, forever) until `signal` aborts. Throws only a
+   * permanent refusal (see fatal.ts: the server's typed `UNAUTHORIZED`, `FORBIDDEN` or `VERSION_MISMATCH`), and
+   * never with `retry: 'always'`.
    */
   async run(signal: AbortSignal): Promise<void> {
     const { reporter } = this.ctx;
@@ -88,21 +94,24 @@ export class Session {
       try {
         reporter.setStatus(connectedOnce ? 'reconnecting' : 'connecting');
         conn = await this.#join(signal);
-        failures = 0;
+        const joinedAt = Date.now();
         connectedOnce = true;
         const closed = await conn.closed;
+        if (Date.now() - joinedAt >= STABLE_CONNECTION_MS) failures = 0;
         if (closed.code === CLOSE_REPLACED) {
-          // Another tab or process joined with this client id; reconnecting would evict it in turn, forever.
-          throw fedError(
+          // Another tab or process joined with this client id. Retried (the twin may be gone by then), with a
+          // backoff that keeps growing while the two keep replacing each other.
+          lostWith = fedError(
             'CONFLICT',
-            `another FedClient joined as '${this.ctx.clientId()}' and replaced this one; only one client per id may be online (give each instance its own \`id\` or \`cache\`)`,
+            `another FedClient joined as '${this.ctx.clientId()}' and replaced this one; only one client per id may be online (give each instance its own \`id\` or \`cache\`); will retry with backoff`,
           );
+        } else {
+          lostWith = fedError('UNAVAILABLE', `connection to combiner ${this.#combinerId} closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ''})`);
         }
-        lostWith = fedError('UNAVAILABLE', `connection to combiner ${this.#combinerId} closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ''})`);
       } catch (e) {
         const err = toFedError(e);
         if (signal.aborted) break;
-        if (FATAL_ON_CONNECT.has(err.code)) throw err;
+        if (isPermanent(err, this.ctx.options.retry)) throw err;
         lostWith = err;
       } finally {
         this.stopHeartbeat();
@@ -126,10 +135,12 @@ export class Session {
     const { endpoint, timeouts, reporter } = this.ctx;
     const token = await endpoint.token(signal);
     const found = await discover(this.ctx.clientId(), endpoint.http(signal, timeouts.discoverMs, token));
+    // Discovery may name any URL: the client (and its token, sent in `hello`) only goes to trusted origins.
+    endpoint.checkOrigin(found.url, 'the combiner URL from discovery');
     const conn = await Connection.open(
       found.url,
       this.ctx.platform.WebSocket,
-      { onMessage: (m) => this.hooks.onMessage(m), onBadInput: (e) => reporter.error(e) },
+      { onMessage: (m) => this.hooks.onMessage(m), onBadInput: (e, taskId) => this.#badInput(e, taskId) },
       { signal, timeoutMs: timeouts.connectMs },
     );
     try {
@@ -144,7 +155,7 @@ export class Session {
         sdkVersion: SDK_VERSION,
       });
       const welcome = await reply;
-      if (welcome.kind === 'error') throw fedError(welcome.code, `the combiner refused to join: ${welcome.message}`);
+      if (welcome.kind === 'error') throw typedByServer(fedError(welcome.code, `the combiner refused to join: ${welcome.message}`));
       this.#conn = conn;
       this.#combinerId = welcome.combinerId;
       this.#startHeartbeat(conn, welcome.heartbeatMs);
@@ -154,6 +165,18 @@ export class Session {
     } catch (e) {
       conn.close(1000, 'reconnecting');
       throw e;
+    }
+  }
+
+  /** A message that failed validation: reported; a task among them is refused to the combiner at once. */
+  #badInput(err: FedError, taskId: string | undefined): void {
+    this.ctx.reporter.error(err);
+    const conn = this.#conn;
+    if (!taskId || !conn?.isOpen) return;
+    try {
+      conn.send({ v: PROTOCOL_VERSION, kind: 'error', code: err.code, message: `task ${taskId} refused: ${err.message}`.slice(0, 2000), ref: taskId });
+    } catch {
+      // Gone: the combiner times the task out.
     }
   }
 

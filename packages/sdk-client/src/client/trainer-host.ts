@@ -11,6 +11,8 @@ import { checkDataset } from './dataset.js';
 import type { Downloads } from './downloads.js';
 import type { TrainerHandle } from './types.js';
 
+/** How long an aborted or timed-out trainer call may take to wind down before the trainer is terminated. */
+const ABORT_GRACE_MS = 2000;
 /** How many times a task is retried after the trainer died under it. */
 const MAX_TRAINER_RESTARTS = 2;
 
@@ -28,6 +30,7 @@ export class TrainerHost {
   #dataSet = false;
   #loadedPackage: string | undefined;
   #backend: BackendReport | undefined;
+  #examples: number | undefined;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -37,6 +40,11 @@ export class TrainerHost {
   /** The backend in use and why the others lost, once a package was loaded. */
   get backend(): BackendReport | undefined {
     return this.#backend;
+  }
+
+  /** How many local examples the trainer holds, once the data is loaded. */
+  get examples(): number | undefined {
+    return this.#examples;
   }
 
   /** Tells the current trainer, if any, to abort what it is doing (best effort). */
@@ -69,16 +77,28 @@ export class TrainerHost {
     }
   }
 
-  /** One trainer call bounded by a timeout and the task's signal; on abort or timeout the trainer is told to stop. */
+  /**
+   * One trainer call bounded by a timeout and the task's signal. On abort or timeout the trainer is told to stop;
+   * one that does not wind down within {@link ABORT_GRACE_MS} (package code ignoring the abort, or looping) is
+   * terminated, and the next task starts a fresh one.
+   */
   async call<T>(t: TrainerApi, what: string, timeoutMs: number, signal: AbortSignal, work: Promise<T>): Promise<T> {
-    work.catch(() => {});
+    const settled = work.then(
+      () => true,
+      () => true,
+    );
     try {
       return await withTimeout(work, timeoutMs, what, signal);
     } catch (e) {
       const err = toFedError(e);
       if (err.code === 'ABORTED' || err.code === 'TIMEOUT') {
         // Best effort: a dead trainer cannot answer, and that must not mask the abort.
-        await withTimeout(t.abort(err.message), 2000, 'trainer.abort()').catch(() => {});
+        await withTimeout(t.abort(err.message), ABORT_GRACE_MS, 'trainer.abort()').catch(() => {});
+        const stopped = await withTimeout(settled, ABORT_GRACE_MS, `${what} winding down`).catch(() => false);
+        if (!stopped) {
+          this.ctx.reporter.warn(`fedweb: ${what} did not stop within ${ABORT_GRACE_MS} ms of ${err.code === 'TIMEOUT' ? 'its timeout' : 'the abort'}; terminating the trainer`);
+          await this.dispose();
+        }
       }
       throw err;
     }
@@ -125,6 +145,7 @@ export class TrainerHost {
     if (choice === 'auto' && !report.cached) await cache.putBackend({ key, report, storedAt: Date.now() });
     if (!this.#dataSet) {
       const data = checkDataset(await withTimeout(Promise.resolve(options.data.load()), timeouts.dataMs, 'data.load()', signal));
+      this.#examples = data.x.length / data.xShape.reduce((a, b) => a * b, 1);
       await this.call(t, 'trainer.setData', ms, signal, t.setData(data));
       this.#dataSet = true;
     }

@@ -8,6 +8,8 @@ import type { ClientCache, CacheKind } from '../cache/types.js';
 import type { BackoffOptions } from '@fedweb/codec';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FetchLike } from '../transport/http.js';
+import type { RetryMode } from './fatal.js';
+import type { SettingsBounds } from './settings-bounds.js';
 
 /**
  * Where the local examples come from. `load()` is called when the trainer starts, and again if the worker has to be
@@ -81,6 +83,29 @@ export interface FedClientTimeouts {
 }
 
 /**
+ * Bounds on what a server can make the client hold or do (each a safe default; raise them deliberately).
+ * @example
+ * ```ts
+ * new FedClient({ server, data, limits: { maxModelBytes: 1024 * 2 ** 20 } });
+ * ```
+ */
+export interface FedClientLimits {
+  /**
+   * Hard cap on a model (or strategy tensors) download, whatever its reference announces (default 512 MiB). The
+   * body is read up to the reference's `bytes` (at most this), and the read stops one byte past it.
+   */
+  maxModelBytes: number;
+  /** Hard cap on a compute package download (default 32 MiB). */
+  maxPackageBytes: number;
+  /** Upload attempts of one update, across reconnects, with backoff between them (default 5). */
+  uploadAttempts: number;
+  /** Tasks waiting behind the running one (default 4); a task beyond is refused and the combiner told. */
+  queuedTasks: number;
+  /** Distinct models validated per round (default 1): a round's further validation tasks are refused. */
+  validationsPerRound: number;
+}
+
+/**
  * Receives warnings (cache degraded to memory, ...); default `console`.
  * @example
  * ```ts
@@ -128,8 +153,27 @@ export interface FedClientOptions {
   /** Where tfjs-backend-wasm's `.wasm` files are served (a local path or URL prefix; never a CDN). */
   wasmPaths?: string;
   timeouts?: Partial<FedClientTimeouts>;
+  limits?: Partial<FedClientLimits>;
+  /**
+   * Bounds on `task.train` settings (defaults: learning rate 10, 100 epochs, batch 4096, 10 M examples per round,
+   * `timeouts.trainMs`); a compute package may tighten them (`manifest.bounds`). A task outside is refused and the
+   * combiner told at once.
+   */
+  settingsBounds?: Partial<SettingsBounds>;
+  /**
+   * Origins (besides the server's own) the client may talk to and send its token to: combiners on other hosts or
+   * ports, a blob CDN. Default none: a combiner URL or blob reference on any other origin is refused
+   * (`UNTRUSTED_ORIGIN`) and reported. E.g. `['wss://combiner-2.example.com', 'https://cdn.example.com']`.
+   */
+  trustedOrigins?: string[];
   /** Reconnect backoff (default 0.5 s doubling to 30 s, equal jitter). */
   backoff?: BackoffOptions;
+  /**
+   * `transient` (default): everything is retried with backoff forever except the server's typed `UNAUTHORIZED`,
+   * `FORBIDDEN` and `VERSION_MISMATCH`, which end the client (`failed`). `always`: those are retried too (a
+   * kiosk page that must never stop; it keeps reporting them as `error` events).
+   */
+  retry?: RetryMode;
   logger?: FedLogger;
 }
 
@@ -259,6 +303,11 @@ export interface FedClientEvents {
   progress: ProgressEvent;
   metrics: MetricsEvent;
   error: FedError;
+  /**
+   * The client stopped for good on a permanent refusal (the server's typed `UNAUTHORIZED`, `FORBIDDEN` or
+   * `VERSION_MISMATCH`); everything else is retried. Recover with `client.restart({ token })` once fixed.
+   */
+  failed: FedError;
 }
 
 /**

@@ -1,28 +1,31 @@
 /**
  * Sending a trained update: `update`, then the frame's chunks paced by the socket's buffer, then waiting for
  * `update.ack` or a typed refusal. The update stays cached until the combiner acknowledges it or refuses it for
- * good, so a cut or a reload resumes it; retryable refusals are retried on the same connection.
+ * good, so a cut or a reload resumes it. Every attempt (on this connection or after a reconnect) counts against
+ * `limits.uploadAttempts`, and attempts after the first wait a backoff: a combiner that cuts every upload gets a
+ * bounded number of them, then the update is dropped and the combiner told so.
  */
-import { PROTOCOL_VERSION, fedError, splitIntoChunks, toFedError, type FedError, type Message } from '@fedweb/codec';
+import { PROTOCOL_VERSION, backoffDelay, fedError, splitIntoChunks, toFedError, type FedError, type Message } from '@fedweb/codec';
 import type { PendingUpdate } from '../cache/types.js';
+import { sleep } from './abort.js';
 import { requireCache, type ClientContext } from './context.js';
-import { FATAL_CODES } from './fatal.js';
+import { PERMANENT_CODES } from './fatal.js';
 
-/** Upload attempts on one connection for retryable refusals (HASH_MISMATCH, BAD_CHUNK, TIMEOUT). */
-const MAX_UPLOAD_ATTEMPTS = 3;
 /** Pace chunk sends: wait while more than this is queued in the socket. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Upload ids whose attempt counts are remembered (one pending update at a time; a few for races). */
+const MAX_TRACKED_UPLOADS = 16;
 
 /**
  * What the uploader tells its owner.
  * @example
  * ```ts
- * const hooks: UploaderHooks = { fail: (e) => client.fail(e), settled: () => maybeIdle() };
+ * const hooks: UploaderHooks = { rejoin: (e) => session.close(e.message), settled: () => maybeIdle() };
  * ```
  */
 export interface UploaderHooks {
-  /** A refusal retrying cannot fix (e.g. `UNAUTHORIZED`): the client stops. */
-  fail(err: FedError): void;
+  /** The combiner refused an upload with an auth or version code: join again, where `hello` decides. */
+  rejoin(err: FedError): void;
   /** An upload ended (acknowledged, refused or deferred). */
   settled(): void;
 }
@@ -37,6 +40,8 @@ export interface UploaderHooks {
  */
 export class Uploader {
   readonly #inflight = new Map<string, Promise<void>>();
+  /** Attempts per upload id, across reconnects (bounded by `limits.uploadAttempts`). */
+  readonly #attempts = new Map<string, number>();
 
   constructor(
     private readonly ctx: ClientContext,
@@ -90,24 +95,69 @@ export class Uploader {
 
   /** An ack nobody waits for (it came after our timeout): the update was counted, forget it. */
   lateAck(uploadId: string): void {
-    void this.ctx.cache()?.deletePendingUpdate(this.ctx.clientId(), uploadId).catch(() => {});
+    const cache = this.ctx.cache();
+    if (!cache) return;
+    void (async () => {
+      const p = await cache.getPendingUpdate(this.ctx.clientId());
+      if (p?.uploadId === uploadId) this.ctx.acknowledged.add(p);
+      await cache.deletePendingUpdate(this.ctx.clientId(), uploadId);
+    })().catch(() => {});
   }
 
   /** The combiner counted `p`: it leaves the cache and the round is `acknowledged`. */
   async #acknowledged(p: PendingUpdate): Promise<void> {
+    this.#attempts.delete(p.uploadId);
+    this.ctx.acknowledged.add(p);
     await requireCache(this.ctx).deletePendingUpdate(p.clientId, p.uploadId);
     this.ctx.reporter.emit('round', { roundId: p.roundId, taskId: p.taskId, sessionId: p.sessionId, task: 'train', phase: 'acknowledged', bytes: p.bytes.byteLength, f32Bytes: p.f32Bytes });
   }
 
+  /** Counts one more attempt of `uploadId`; returns the count. */
+  #countAttempt(uploadId: string): number {
+    const n = (this.#attempts.get(uploadId) ?? 0) + 1;
+    this.#attempts.delete(uploadId);
+    this.#attempts.set(uploadId, n);
+    if (this.#attempts.size > MAX_TRACKED_UPLOADS) this.#attempts.delete(this.#attempts.keys().next().value as string);
+    return n;
+  }
+
+  /** The update is over for good (acknowledged, refused, given up): it leaves the cache and the counts. */
+  async #drop(p: PendingUpdate, err: FedError, tellCombiner: boolean): Promise<void> {
+    this.#attempts.delete(p.uploadId);
+    await requireCache(this.ctx).deletePendingUpdate(p.clientId, p.uploadId);
+    this.ctx.reporter.error(err);
+    this.ctx.reporter.emit('round', { roundId: p.roundId, taskId: p.taskId, sessionId: p.sessionId, task: 'train', phase: 'refused', error: err, bytes: p.bytes.byteLength, f32Bytes: p.f32Bytes });
+    if (!tellCombiner) return;
+    try {
+      const conn = this.ctx.connection();
+      if (conn?.isOpen) conn.send({ v: PROTOCOL_VERSION, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: p.taskId });
+    } catch {
+      // Gone: the combiner times the task out.
+    }
+  }
+
   async #run(p: PendingUpdate, signal: AbortSignal): Promise<void> {
-    const { reporter, timeouts } = this.ctx;
-    const cache = requireCache(this.ctx);
+    const { reporter, timeouts, limits } = this.ctx;
     const base = { roundId: p.roundId, taskId: p.taskId, sessionId: p.sessionId, task: 'train' as const, bytes: p.bytes.byteLength, f32Bytes: p.f32Bytes };
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const conn = this.ctx.connection();
       if (!conn?.isOpen) {
         reporter.emit('round', { ...base, phase: 'deferred', error: fedError('UNAVAILABLE', 'not connected; the update is kept and uploaded after reconnecting if its round is still open') });
         return;
+      }
+      const attempt = this.#countAttempt(p.uploadId);
+      if (attempt > limits.uploadAttempts) {
+        const why = `gave up on update ${p.uploadId} for round ${p.roundId} after ${limits.uploadAttempts} upload attempts (limits.uploadAttempts); it is dropped`;
+        return this.#drop(p, fedError('UNAVAILABLE', why), true);
+      }
+      if (attempt > 1) {
+        try {
+          await sleep(backoffDelay(attempt - 2, this.ctx.options.backoff), signal);
+        } catch (e) {
+          reporter.emit('round', { ...base, phase: 'deferred', error: toFedError(e) });
+          return;
+        }
+        if (!conn.isOpen) continue;
       }
       reporter.setStatus('uploading');
       const frame = new Uint8Array(p.bytes);
@@ -140,7 +190,7 @@ export class Uploader {
         answer = await reply;
       } catch (e) {
         const err = toFedError(e);
-        if (err.code === 'TIMEOUT' && attempt < MAX_UPLOAD_ATTEMPTS) continue;
+        if (err.code === 'TIMEOUT' && conn.isOpen && !signal.aborted) continue;
         if (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT' || err.code === 'ABORTED') {
           // Connection lost or stopping: the update stays cached for the next welcome.
           reporter.emit('round', { ...base, phase: 'deferred', error: err });
@@ -153,13 +203,16 @@ export class Uploader {
       const err = fedError(answer.code, `the combiner refused update ${p.uploadId} for round ${p.roundId}: ${answer.message}`);
       // Already counted (our ack got lost in a cut): done.
       if (err.code === 'DUPLICATE_UPDATE') return this.#acknowledged(p);
-      if (err.retryable && attempt < MAX_UPLOAD_ATTEMPTS) continue;
+      if (PERMANENT_CODES.has(err.code)) {
+        // Not the uploader's to judge: keep the update and join again; the answer to `hello` decides.
+        reporter.error(err);
+        reporter.emit('round', { ...base, phase: 'deferred', error: err });
+        this.hooks.rejoin(err);
+        return;
+      }
+      if (err.retryable) continue;
       // A decision of the server (STALE_ROUND, NOT_SELECTED, SHAPE_MISMATCH, ...): respect it, drop the update.
-      await cache.deletePendingUpdate(p.clientId, p.uploadId);
-      reporter.error(err);
-      reporter.emit('round', { ...base, phase: 'refused', error: err });
-      if (FATAL_CODES.has(err.code)) this.hooks.fail(err);
-      return;
+      return this.#drop(p, err, false);
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
- * @fedweb/sdk-client/node: the same FedClient for Node 20+ (edge devices, simulations). Training runs in-process
- * with `@tensorflow/tfjs` on the WASM backend where the model's kernels allow it, else CPU (never tfjs-node);
+ * @fedweb/sdk-client/node: the same FedClient for Node 20+ (edge devices, simulations). Training runs in a
+ * `worker_thread` (resource-limited, terminated on timeout or abort) with `@tensorflow/tfjs` on the WASM backend where the model's kernels allow it, else CPU (never tfjs-node);
  * the cache lives on the file system; the WebSocket is `ws`; updates are deflated with node:zlib.
  *
  * ```ts
@@ -36,5 +36,6 @@ export { createMemoryCache } from '../cache/memory-cache.js';
 export { createFallbackCache } from '../cache/fallback-cache.js';
 export type { ClientCache, CacheKind, PendingUpdate, PendingTask, CachedModel, CachedPackage } from '../cache/types.js';
 export { createInProcessTrainer } from '../trainer/in-process.js';
+export { createThreadTrainer, DEFAULT_TRAINER_LIMITS } from '../trainer/thread-client.js';
 export type { BackendChoice, BackendName, BackendReport, Dataset, TrainerApi, TrainProgress } from '../trainer/api.js';
 export { FedError, ERROR_CODES, isFedError, type ErrorCode } from '@fedweb/codec';

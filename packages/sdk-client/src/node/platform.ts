@@ -1,12 +1,11 @@
 import { availableParallelism, cpus, totalmem, platform as osPlatform, arch } from 'node:os';
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
-import type { Capabilities } from '@fedweb/codec';
-import { createInProcessTrainer } from '../trainer/in-process.js';
+import { MAX_MESSAGE_BYTES, type Capabilities } from '@fedweb/codec';
+import { createThreadTrainer } from '../trainer/thread-client.js';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FedPlatform } from '../client/types.js';
 import { openFileCache } from './file-cache.js';
-import { serializeTrainer } from './serialize.js';
 
 /**
  * Default cache directory of Node clients, relative to the working directory.
@@ -36,8 +35,24 @@ export async function nodeCapabilities(): Promise<Capabilities> {
 }
 
 /**
- * The Node wiring of FedClient: `ws`, global fetch, the in-process tfjs trainer (wasm where the model's kernels
- * allow, else cpu), and the file-system cache.
+ * `ws`'s WebSocket bounded by the SDK's message limit: `maxPayload` (which also caps what permessage-deflate may
+ * inflate a message to) is {@link MAX_MESSAGE_BYTES} instead of `ws`'s default 100 MiB, so a combiner cannot make
+ * the client hold more than that for one message, compressed or not. A larger message closes the socket (1009)
+ * and the client reconnects.
+ * @example
+ * ```ts
+ * const socket = new BoundedWebSocket('ws://127.0.0.1:8080/ws/client');
+ * ```
+ */
+export class BoundedWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url, { maxPayload: MAX_MESSAGE_BYTES });
+  }
+}
+
+/**
+ * The Node wiring of FedClient: `ws` (bounded), global fetch, the tfjs trainer in a `worker_thread` with resource
+ * limits (wasm where the model's kernels allow, else cpu), and the file-system cache.
  * @example
  * ```ts
  * class MyClient extends FedClientCore { constructor(o: FedClientOptions) { super(o, nodePlatform); } }
@@ -45,10 +60,10 @@ export async function nodeCapabilities(): Promise<Capabilities> {
  */
 export const nodePlatform: FedPlatform = {
   name: 'node',
-  WebSocket: WebSocket as unknown as SocketConstructor,
+  WebSocket: BoundedWebSocket as unknown as SocketConstructor,
   fetch: (input, init) => globalThis.fetch(input, init),
-  // In-process trainers share tfjs' engine: their calls take turns (see serialize.ts).
-  createTrainer: () => serializeTrainer(createInProcessTrainer()),
+  // Package code runs in a worker_thread with resource limits, never on the client's event loop.
+  createTrainer: () => createThreadTrainer(),
   openCache: (dir) => openFileCache({ dir: resolve(dir ?? DEFAULT_NODE_CACHE_DIR) }),
   capabilities: nodeCapabilities,
   deviceKey: async () => `node|${process.version}|${osPlatform()}-${arch()}|${cpus()[0]?.model ?? '?'}|${availableParallelism()}`,

@@ -105,9 +105,14 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
     return out;
   }
 
-  /** Decodes a global model frame and checks it against the model's layout (names w0..wN, shapes). */
+  /**
+   * Decodes a global model frame and checks it against the model's layout (names w0..wN, shapes). The body may
+   * inflate to at most what the layout can hold (weights plus as many strategy extras, f32, and 1 MiB): a deflate
+   * bomb is refused (`FRAME_TOO_LARGE`) before it is inflated, whatever its header says.
+   */
   async function decodeModel(bytes: ArrayBuffer): Promise<NamedTensor[]> {
-    const tensors = await decodeFrame(new Uint8Array(bytes), { compressor: opts.compressor });
+    const maxBodyBytes = 2 * 4 * layoutSize(layout) + 1024 * 1024;
+    const tensors = await decodeFrame(new Uint8Array(bytes), { compressor: opts.compressor, limits: { maxBodyBytes } });
     // The model frame may carry strategy extras after w0..wN (e.g. SCAFFOLD control variates); weights come first.
     const weights = tensors.slice(0, layout.length);
     if (weights.length !== layout.length) throw fedError('SHAPE_MISMATCH', `model frame has ${tensors.length} tensors, the package's model has ${layout.length} weights`);
@@ -152,7 +157,7 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
       serverControl = new Float32Array(paramCount);
       if (req.strategyTensors) {
         const expect = layout.map((s) => ({ name: scaffold.prefix + s.name, shape: s.shape }));
-        const cs = await decodeFrame(new Uint8Array(req.strategyTensors), { compressor: opts.compressor });
+        const cs = await decodeFrame(new Uint8Array(req.strategyTensors), { compressor: opts.compressor, limits: { maxBodyBytes: 4 * paramCount + 1024 * 1024 } });
         const byName = new Map(cs.map((t) => [t.name, t]));
         const ordered = expect.map((e) => {
           const t = byName.get(e.name);

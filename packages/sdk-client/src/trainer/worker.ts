@@ -7,9 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import { createCompressionStreamCompressor, fflateCompressor } from '@fedweb/codec';
 import { createTrainer } from './trainer.js';
-import { toWireError } from './guard.js';
+import { exposeTrainer } from './expose.js';
 import type { BackendEnv } from './backends.js';
-import type { TrainProgress, TrainRequest } from './api.js';
 
 /**
  * Browser backends, probed in this order by `auto`. WebGPU and WASM are separate modules, imported on first use;
@@ -51,49 +50,8 @@ export const browserBackends: BackendEnv = {
 const compressor = typeof CompressionStream === 'function' ? createCompressionStreamCompressor() : fflateCompressor;
 const trainer = createTrainer(tf, { compressor, backends: browserBackends });
 
-const buffers = (...xs: (ArrayBuffer | undefined)[]): Transferable[] => xs.filter((x): x is ArrayBuffer => x instanceof ArrayBuffer);
+const exposed = exposeTrainer(trainer, () => tf.getBackend());
 
-async function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw toWireError(e);
-  }
-}
-
-const exposed = {
-  init: (o: Parameters<typeof trainer.init>[0]) => guarded(() => trainer.init(o)),
-  loadPackage: (code: ArrayBuffer, manifest: Parameters<typeof trainer.loadPackage>[1]) => guarded(() => trainer.loadPackage(code, manifest)),
-  setData: (d: Parameters<typeof trainer.setData>[0]) => guarded(() => trainer.setData(d)),
-  train: (req: TrainRequest, onProgress?: ((p: TrainProgress) => unknown) & Partial<Comlink.ProxyMarked>) =>
-    guarded(async () => {
-      // Progress is fire-and-forget: a slow or gone page must never stall or fail training.
-      const report = onProgress
-        ? (p: TrainProgress) => {
-            void Promise.resolve(onProgress(p)).catch(() => undefined);
-          }
-        : undefined;
-      try {
-        const r = await trainer.train(req, report);
-        return Comlink.transfer(r, buffers(r.update, r.residual, r.controlVariate));
-      } finally {
-        (onProgress as unknown as { [Comlink.releaseProxy]?: () => void } | undefined)?.[Comlink.releaseProxy]?.();
-      }
-    }),
-  validate: (model: ArrayBuffer) => guarded(() => trainer.validate(model)),
-  predict: (model: ArrayBuffer, x: Float32Array, xShape: number[]) =>
-    guarded(async () => {
-      const p = await trainer.predict(model, x, xShape);
-      return Comlink.transfer(p, buffers(p.buffer as ArrayBuffer));
-    }),
-  abort: (reason?: string) => guarded(() => trainer.abort(reason)),
-  memory: () => guarded(() => trainer.memory()),
-  dispose: () => guarded(() => trainer.dispose()),
-  /** The active tfjs backend (for tests and the benchmark). */
-  backend: async () => tf.getBackend(),
-};
-
-/** What the worker exposes (the trainer API plus `backend()`). */
 export type ExposedTrainer = typeof exposed;
 
 Comlink.expose(exposed);

@@ -28,8 +28,12 @@ export interface CloseInfo {
 export interface ConnectionHandlers {
   /** A valid control message arrived. */
   onMessage(message: Message): void;
-  /** Something arrived that is not a valid message (or binary data the client never expects). */
-  onBadInput(error: FedError): void;
+  /**
+   * Something arrived that is not a valid message (or binary data the client never expects). `taskId` names the
+   * task when it was a task message whose fields are out of bounds (e.g. `localEpochs: 1e6`), so the combiner can
+   * be told at once that the task is refused.
+   */
+  onBadInput(error: FedError, taskId?: string): void;
 }
 
 /**
@@ -221,7 +225,7 @@ export class Connection {
       }
       const r = parseMessage(data);
       if (!r.ok) {
-        this.handlers.onBadInput(r.error);
+        this.handlers.onBadInput(r.error, refusedTaskId(data));
         return;
       }
       for (const w of [...this.#waiters]) {
@@ -240,4 +244,15 @@ export class Connection {
       }
     }
   }
+}
+
+/** The `taskId` of an invalid task message (a string of a sane length), to name it when refusing it. */
+function refusedTaskId(text: string): string | undefined {
+  try {
+    const v = JSON.parse(text) as { kind?: unknown; taskId?: unknown } | null;
+    if ((v?.kind === 'task.train' || v?.kind === 'task.validate') && typeof v.taskId === 'string' && v.taskId.length <= 256) return v.taskId;
+  } catch {
+    // Not JSON: nothing to name.
+  }
+  return undefined;
 }

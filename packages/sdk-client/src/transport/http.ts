@@ -136,15 +136,27 @@ export async function discover(clientId: string, ctx: HttpContext): Promise<Disc
 /**
  * Downloads a blob (model frame or package bundle) and verifies its SHA-256 against the reference.
  * A mismatch rejects with `mismatchCode` (`HASH_MISMATCH` for models, `PACKAGE_INVALID` for packages): the bytes
- * are never used. A length different from `ref.bytes` is refused the same way.
+ * are never used. A length different from `ref.bytes` is refused the same way, and the read stops one byte past
+ * `ref.bytes` (memory follows the reference, not the server). A reference announcing more than `maxBytes` is
+ * refused (`FRAME_TOO_LARGE`) before anything is fetched. `checkUrl` vets the resolved URL first (its origin).
  * @example
  * ```ts
- * const bytes = await fetchVerified(task.model, 'HASH_MISMATCH', { httpBase, fetch, timeoutMs: 60_000 });
+ * const bytes = await fetchVerified(task.model, 'HASH_MISMATCH', { httpBase, fetch, timeoutMs: 60_000 }, 512 * 2 ** 20);
  * ```
  */
-export async function fetchVerified(ref: BlobRef, mismatchCode: 'HASH_MISMATCH' | 'PACKAGE_INVALID', ctx: HttpContext): Promise<Uint8Array> {
+export async function fetchVerified(
+  ref: BlobRef,
+  mismatchCode: 'HASH_MISMATCH' | 'PACKAGE_INVALID',
+  ctx: HttpContext,
+  maxBytes: number,
+  checkUrl?: (url: string) => void,
+): Promise<Uint8Array> {
   const url = resolveHttpUrl(ref.url, ctx.httpBase);
+  checkUrl?.(url);
   const what = `GET ${url}`;
+  if (ref.bytes > maxBytes) {
+    throw fedError('FRAME_TOO_LARGE', `${what}: the reference announces ${ref.bytes} bytes, more than this client's limit of ${maxBytes} (limits.maxModelBytes / maxPackageBytes); not downloaded`);
+  }
   const mismatch = (sha: string, bytes: number): FedError =>
     fedError(
       mismatchCode,

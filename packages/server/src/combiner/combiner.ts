@@ -289,7 +289,10 @@ export class Combiner {
         return this.validation ? this.validation.received(conn, msg) : refuseValidation(conn, msg);
       case 'error':
         this.log.info({ clientId: conn.clientId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
-        if (msg.ref) this.control.round?.gaveUp(conn.clientId as string, msg.ref);
+        if (msg.ref) {
+          this.control.round?.gaveUp(conn.clientId as string, msg.ref);
+          this.validation?.gaveUp(conn.clientId as string, msg.ref);
+        }
         return;
       default:
         sendClientError(conn, fedError('BAD_MESSAGE', `a client may not send '${msg.kind}'`));

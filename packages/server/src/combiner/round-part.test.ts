@@ -41,6 +41,43 @@ describe('closing a round part', () => {
   });
 });
 
+describe('a client that refuses its task', () => {
+  it('frees its slot at once when it reports a typed refusal naming the task (the SDK does for out-of-bounds settings)', async () => {
+    const server = await setup();
+    await connect(server, { clientId: 'a', onTrain: () => ONES });
+    await connect(server, {
+      clientId: 'b',
+      onTrain: (task, { client }) => {
+        client.send({ v: 1, kind: 'error', code: 'BAD_CONFIG', message: 'settings.learningRate 1000000000 is above 10; the task is refused', ref: task.taskId });
+        return null;
+      },
+    });
+    // A one-minute deadline: the round can only finish within the wait below because b's refusal frees its slot.
+    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 60_000, encoding: 'f32' });
+    const { status, round: r } = await firstRoundWhenDone(server, s.id, 20_000);
+    expect(status).toBe('completed');
+    expect(r.updates).toBe(1);
+  });
+
+  it('frees its validation slot at once when it refuses the validation task (the SDK caps validations per round)', async () => {
+    const server = await setup();
+    await connect(server, { clientId: 'a', onTrain: () => ONES, onValidate: () => ({ numExamples: 5, metrics: { accuracy: 0.5 } }) });
+    const b = await connect(server, {
+      clientId: 'b',
+      onTrain: () => TWOS,
+      onValidate: (task) => {
+        b.send({ v: 1, kind: 'error', code: 'CONFLICT', message: 'round validated 1 model(s) already; validation task refused', ref: task.taskId });
+        return null;
+      },
+    });
+    // A one-minute validation deadline: the round can only finish within the wait below because b's refusal frees its slot.
+    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, validate: true, validateTimeoutMs: 60_000, encoding: 'f32' });
+    const { status, round: r } = await firstRoundWhenDone(server, s.id, 20_000);
+    expect(status).toBe('completed');
+    expect(r.updates).toBe(2);
+  });
+});
+
 describe('reconnect grace', () => {
   it('keeps the slot of a lone client that drops mid-upload; its resumed upload counts, the partial one never does', async () => {
     // Default grace (15 s): without it the drop would close the round at once with no update (a failed round).

@@ -45,6 +45,8 @@ export class ValidationPart {
   private readonly expected: Set<string>;
   private readonly taskIds: Map<string, string>;
   private readonly done = new Set<string>();
+  /** Clients that refused their task (a typed `error` naming it): not waited for, not asked again. */
+  private readonly refused = new Set<string>();
   private readonly metrics = new MetricMeans();
   private numExamples = 0;
   private count = 0;
@@ -77,7 +79,14 @@ export class ValidationPart {
   /** A client (re)joined: it gets its task if it still owes a result. */
   rejoined(conn: ClientConn): void {
     const id = conn.clientId as string;
-    if (!this.closed && this.expected.has(id) && !this.done.has(id)) this.sendTask(conn);
+    if (!this.closed && this.expected.has(id) && !this.done.has(id) && !this.refused.has(id)) this.sendTask(conn);
+  }
+
+  /** The client reported that it will not answer task `taskId` (e.g. its validations-per-round cap): do not wait for it. */
+  gaveUp(clientId: string, taskId: string): void {
+    if (this.closed || this.taskIds.get(clientId) !== taskId || this.done.has(clientId)) return;
+    this.refused.add(clientId);
+    this.maybeFinish();
   }
 
   private sendTask(conn: ClientConn): void {
@@ -112,7 +121,7 @@ export class ValidationPart {
   maybeFinish(): void {
     if (this.closed) return;
     for (const id of this.expected) {
-      if (this.done.has(id)) continue;
+      if (this.done.has(id) || this.refused.has(id)) continue;
       const conn = this.deps.client(id);
       if (conn && !conn.closed) return;
     }
@@ -126,7 +135,7 @@ export class ValidationPart {
     if (this.timer) clearTimeout(this.timer);
     this.deps.ended(this);
     for (const id of this.expected) {
-      if (this.done.has(id)) continue;
+      if (this.done.has(id) || this.refused.has(id)) continue;
       this.deps.client(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.start.roundId, reason: 'validation closed' });
     }
     if (report) {

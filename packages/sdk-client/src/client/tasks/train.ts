@@ -8,6 +8,7 @@ import { requireCache, type ClientContext } from '../context.js';
 import type { ActiveTask } from '../dispatcher.js';
 import type { Downloads } from '../downloads.js';
 import { randomId } from '../ids.js';
+import { boundsFor, checkSettings } from '../settings-bounds.js';
 import type { TrainerHost } from '../trainer-host.js';
 import type { Uploader } from '../uploader.js';
 
@@ -54,6 +55,10 @@ export async function runTrain(parts: TrainParts, task: MessageOf<'task.train'>,
   }
   // Received before a reload, a restart or a cut and not trained to the end: this run resumes it.
   if ((await cache.getPendingTask(cid))?.task.roundId === task.roundId) reporter.emit('round', { ...base, taskId: active.taskId, phase: 'resumed' });
+  // Settings outside the bounds (the client's, tightened by the package's) are refused before anything runs;
+  // the dispatcher tells the combiner at once.
+  const bounds = boundsFor((await downloads.package(task.package, signal)).manifest, ctx.options.settingsBounds, timeouts.trainMs);
+  checkSettings(task.settings, bounds);
   reporter.emit('round', { ...base, taskId: active.taskId, phase: 'started' });
   await cache.putPendingTask({ clientId: cid, task, storedAt: Date.now() });
 
@@ -64,8 +69,9 @@ export async function runTrain(parts: TrainParts, task: MessageOf<'task.train'>,
   const residualKey = `topk|${cid}|${task.sessionId}`;
   const controlKey = `scaffold|${cid}|${task.sessionId}`;
   const strategyRef = BlobRefSchema.safeParse(task.settings.strategy['tensors']);
-  const timeoutMs = Math.min(timeouts.trainMs, Math.max(0, task.deadline - Date.now()) + 60_000);
+  const timeoutMs = Math.min(bounds.maxTrainMs, Math.max(0, task.deadline - Date.now()) + 60_000);
   const result = await host.run(task.package, signal, async (t) => {
+    checkSettings(task.settings, bounds, host.examples);
     const model = await downloads.model(task.model, signal);
     const residual = task.settings.encoding === 'topk' ? (await cache.getResidual(residualKey))?.data : undefined;
     const control = (await cache.getResidual(controlKey))?.data;

@@ -3,7 +3,7 @@
  * blobs, and a `ws` WebSocket server acting as the combiner. Every message the client sends is validated with the
  * codec's `parseMessage`; uploads are reassembled with the codec's `ChunkAssembler`. Test-only.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ChunkAssembler, encodeMessage, parseMessage, sha256Hex, type BlobRef, type Message, type MessageInput, type MessageKind, type MessageOf } from '@fedweb/codec';
@@ -25,6 +25,10 @@ export class FakeServer {
   /** Named in `welcome` as the round in which this client's update was already counted. */
   countedRoundId: string | undefined;
   heartbeatMs = 60_000;
+  /** Answers an HTTP request itself when it returns true (a misbehaving server: endless bodies, lies, ...). */
+  intercept: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  /** Authorization headers received over HTTP, in order. */
+  readonly authorizations: (string | undefined)[] = [];
   /** Send `welcome` on `hello` (turn off to answer by hand). */
   autoWelcome = true;
   current: WebSocket | undefined;
@@ -38,12 +42,15 @@ export class FakeServer {
     private readonly wss: WebSocketServer,
   ) {}
 
-  static async start(): Promise<FakeServer> {
+  /** `perMessageDeflate`: the combiner may compress its messages (to test the client's inflate bound). */
+  static async start(opts: { perMessageDeflate?: boolean } = {}): Promise<FakeServer> {
     const http = createServer();
-    const wss = new WebSocketServer({ noServer: true });
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: opts.perMessageDeflate ?? false });
     const s = new FakeServer(http, wss);
     http.on('request', (req, res) => {
       s.requests.push(`${req.method} ${req.url}`);
+      s.authorizations.push(req.headers.authorization);
+      if (s.intercept?.(req, res)) return;
       if (req.method === 'POST' && req.url === '/api/discover') {
         s.discoverCount++;
         req.resume();

@@ -1,6 +1,7 @@
 /**
  * The page the FedClient browser tests drive: embeds FedClient exactly as a web page would (public entry
- * `@fedweb/sdk-client`), on the same origin as the fedweb server that serves it. Query: `?backend=`, `?data=`.
+ * `@fedweb/sdk-client`), on the same origin as the fedweb server that serves it. Query: `?backend=`, `?data=`,
+ * `?trainMs=`, `?fastRetry`.
  * Exposes `window.fedwebPage` for the test: recorded events, and a way to kill the trainer worker.
  */
 import { FedClient, createWorkerTrainer, type BackendChoice, type Dataset, type FedClientEvents, type WorkerTrainerHandle } from '@fedweb/sdk-client';
@@ -78,9 +79,13 @@ const events: Recorded[] = [];
 const plain = (p: unknown): unknown =>
   p instanceof Error ? { code: (p as { code?: string }).code, message: p.message } : p && typeof p === 'object' ? JSON.parse(JSON.stringify(p, (_k, v) => (v instanceof Error ? { code: (v as { code?: string }).code, message: v.message } : v))) : p;
 
+// `?trainMs=`: the training timeout; `?fastRetry`: a short reconnect backoff (the kiosk tests' hostile servers).
+const trainMs = Number(q.get('trainMs') ?? 0);
 const client = new FedClient({
   server: location.origin,
   backend: (q.get('backend') ?? 'auto') as BackendChoice,
+  ...(trainMs > 0 ? { timeouts: { trainMs } } : {}),
+  ...(q.has('fastRetry') ? { backoff: { baseMs: 20, maxMs: 200 } } : {}),
   data: { load: loadDigits },
   // The default trainer, kept at hand so the test can kill its worker.
   trainer: () => {
