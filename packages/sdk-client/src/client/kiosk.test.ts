@@ -302,7 +302,7 @@ describe('kiosk: settings are checked (point 6)', () => {
     const { h, client, ev } = await joinedClient();
     const t = h.task('r1', { settings: { localEpochs: 3, batchSize: 2, learningRate: 0.1 } });
     const manifest = { name: 'mlp', version: '1', sha256: t.package.sha256, bytes: t.package.bytes, bounds: { maxLocalEpochs: 2 } };
-    h.server.blobs.set('/api/packages/active', new TextEncoder().encode(JSON.stringify({ package: { sha256: t.package.sha256, manifest } })));
+    h.server.blobs.set(`/api/packages/${t.package.sha256}/manifest`, new TextEncoder().encode(JSON.stringify(manifest)));
     h.server.send(t);
     const told = await h.server.next('error', (m) => m.ref === 't-r1');
     expect(told.message).toMatch(/localEpochs 3 is above 2 \(maxLocalEpochs/);

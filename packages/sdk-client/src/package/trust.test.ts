@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, type FedError } from '@fedweb/codec';
 import { generatePackageKeyPair, signPackageManifest, startServer, type FedServer, type PackageKeyPair } from '@fedweb/server';
-import { FedClient } from '../node/index.js';
+import { createInProcessTrainer, FedClient } from '../node/index.js';
 
 const g = globalThis as { __fedwebEvaluated?: string[] };
 const root = await mkdtemp(join(tmpdir(), 'fedweb-signing-'));
@@ -45,6 +45,8 @@ async function run(pkg: { manifest: Record<string, unknown>; bundle: Uint8Array;
     id: `c-${tag}`,
     cache: false,
     backend: 'cpu',
+    // In this process, so the test sees the bundle's global mark (the default Node trainer is a worker_thread).
+    trainer: () => createInProcessTrainer(),
     ...(keys ? { trustedPackageKeys: keys } : {}),
     data: { load: () => ({ x: new Float32Array(4), xShape: [2], y: new Int32Array(2), yShape: [] }) },
     logger: { warn: () => {} },

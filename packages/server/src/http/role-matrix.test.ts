@@ -95,7 +95,10 @@ const clientHello = (id: string) => ({ kind: 'hello', clientId: id, capabilities
 /** One request per endpoint; `id` is the client or combiner id the caller claims. */
 const PROBES: Record<string, (caller: Caller, id: string) => Promise<Outcome>> = {
   'GET /.well-known/jwks.json': (c) => http('GET', '/.well-known/jwks.json', c),
+  'GET /': (c) => http('GET', '/', c),
+  'GET /about': (c) => http('GET', '/about', c),
   'GET /dashboard': (c) => http('GET', '/dashboard', c),
+  'GET /healthz': (c) => http('GET', '/healthz', c),
   'GET /api/status': (c) => http('GET', '/api/status', c),
   'POST /api/discover': (c, id) => http('POST', '/api/discover', c, { clientId: id }),
   'GET /api/clients': (c) => http('GET', '/api/clients', c),
