@@ -86,6 +86,22 @@ describe('ApiClient against a real server', () => {
   });
 });
 
+describe('the session seed', () => {
+  it('is shown to operators and not to viewers (list and detail)', async () => {
+    const t = await startTestServer({ secret: SECRET, seed: SEED });
+    cleanups.push(t.cleanup);
+    const operator = new ApiClient({ baseUrl: t.server.url, token: await issueToken({ secret: SECRET, role: 'operator', sub: 'ops' }) });
+    const viewer = new ApiClient({ baseUrl: t.server.url, token: await issueToken({ secret: SECRET, role: 'viewer', sub: 'v' }) });
+    const s = await operator.startSession({ rounds: 1, seed: 12345 });
+    expect((await operator.getSession(s.id)).session.config.seed).toBe(12345);
+    expect((await operator.listSessions()).find((x) => x.id === s.id)?.config.seed).toBe(12345);
+    const seen = await viewer.getSession(s.id);
+    expect(seen.session.config).not.toHaveProperty('seed');
+    expect(seen.session.config.rounds).toBe(1);
+    expect((await viewer.listSessions()).find((x) => x.id === s.id)?.config).not.toHaveProperty('seed');
+  });
+});
+
 describe('ApiClient against a hostile server', () => {
   it('refuses garbage, wrong shapes, oversized bodies and proxy pages with typed errors', async () => {
     const base = await hostileServer((path) => {

@@ -92,7 +92,8 @@ export const StatusResponseSchema = z
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 
 /**
- * A session as the API returns it (the server's `SessionRecord`).
+ * A session as the API returns it (the server's `SessionRecord`). `config.seed` is absent for callers that may not
+ * operate sessions (viewers): the server does not show them its sampling seed.
  * @example
  * ```ts
  * const s: SessionView = SessionViewSchema.parse(body.session);
@@ -103,7 +104,7 @@ export const SessionViewSchema = z
     id,
     name: z.string().max(200).nullable(),
     status: z.enum(['running', 'paused', 'completed', 'stopped', 'failed']),
-    config: SessionConfigSchema.loose(),
+    config: SessionConfigSchema.extend({ seed: SessionConfigSchema.shape.seed.unwrap().optional() }).loose(),
     packageSha: sha256,
     initialModelId: id,
     currentModelId: id,

@@ -2,10 +2,25 @@
  * `/api/sessions`: list, start, read (with rounds, metrics and the live round), pause, resume, stop.
  */
 import type { FastifyInstance } from 'fastify';
-import { authorize } from '../../auth.js';
+import { authorize, grantsOf, type Principal } from '../../auth.js';
+import type { SessionRecord } from '../../store/types.js';
 import { principalOf } from '../plumbing.js';
 import { IdParam, parseBody as parse } from '../schemas.js';
 import type { RouteContext } from './context.js';
+
+/**
+ * A session as `principal` may see it: the sampling `seed` of its config only for those who may operate sessions
+ * (viewers and clients learn nothing from which clients a round sampled; DP noise never comes from it anyway).
+ * @example
+ * ```ts
+ * return { sessions: sessions.map((s) => sessionFor(principalOf(req), s)) };
+ * ```
+ */
+export function sessionFor(principal: Principal, session: SessionRecord): SessionRecord {
+  if (grantsOf(principal.role).has('operate')) return session;
+  const { seed: _seed, ...config } = session.config;
+  return { ...session, config: config as SessionRecord['config'] };
+}
 
 /**
  * Registers the session routes.
@@ -18,8 +33,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
   const { controller, state } = ctx;
 
   app.get('/api/sessions', async (req) => {
-    authorize(principalOf(req), 'read');
-    return { sessions: await controller.listSessions() };
+    const who = principalOf(req);
+    authorize(who, 'read');
+    return { sessions: (await controller.listSessions()).map((s) => sessionFor(who, s)) };
   });
 
   app.post('/api/sessions', async (req, reply) => {
@@ -29,10 +45,11 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
   });
 
   app.get('/api/sessions/:id', async (req) => {
-    authorize(principalOf(req), 'read');
+    const who = principalOf(req);
+    authorize(who, 'read');
     const { id } = parse(IdParam, req.params, 'params');
     const detail = await controller.getSession(id);
-    return { ...detail, metrics: await state.listMetrics(id) };
+    return { ...detail, session: sessionFor(who, detail.session), metrics: await state.listMetrics(id) };
   });
 
   const actions = { pause: (id: string) => controller.pauseSession(id), resume: (id: string) => controller.resumeSession(id), stop: (id: string) => controller.stopSession(id) };
