@@ -38,6 +38,7 @@ export {
   type DecodeFrameOptions,
 } from './frame.js';
 export { encodeFrame, type EncodeFrameOptions } from './frame-encode.js';
+export { frameStats, type FrameStats } from './frame-stats.js';
 export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, quantizeInt8, dequantizeInt8, type Int8Quantized } from './quantize.js';
 export { selectTopK, ErrorFeedback, type TopK } from './topk.js';
 export { fflateCompressor, createCompressionStreamCompressor, deflateRawSync, inflateRawSync, DEFLATE_LEVEL } from './compress.js';

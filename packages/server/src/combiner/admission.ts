@@ -274,20 +274,14 @@ export const SUM_LIMIT = 2 ** 112;
  */
 async function screen(c: Collector, msg: MessageOf<'update'>, frame: Uint8Array): Promise<{ msg: MessageOf<'update'>; frame: Uint8Array }> {
   const { tools, maxUpdateNorm, clipUpdateNorm, exampleCap } = c.limits;
-  const tensors = await tools.decode(frame); // NON_FINITE for NaN or Infinity
-  let sq = 0;
-  let maxAbs = 0;
-  for (const t of tensors) {
-    for (let i = 0; i < t.data.length; i++) {
-      const v = t.data[i] as number;
-      sq += v * v;
-      if (Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
-    }
-  }
-  const norm = Math.sqrt(sq);
+  // Read from the payload (int8 blocks through their scales): no f32 copy of the update on the hot path.
+  const stats = await tools.stats(frame); // NON_FINITE for NaN or Infinity, SHAPE_MISMATCH
+  let maxAbs = stats.maxAbs;
+  const norm = Math.sqrt(stats.sumSq);
   c.tally.stats.add(msg.numExamples, norm);
   if (maxUpdateNorm !== undefined && norm > maxUpdateNorm) {
     if (!clipUpdateNorm) throw fedError('NORM_EXCEEDED', `update L2 norm ${norm.toPrecision(4)} exceeds ${maxUpdateNorm.toPrecision(4)}`);
+    const tensors = await tools.decode(frame);
     const scale = maxUpdateNorm / norm;
     for (const t of tensors) for (let i = 0; i < t.data.length; i++) t.data[i] = (t.data[i] as number) * scale;
     frame = await encodeFrame(tensors, { encoding: 'f32' });

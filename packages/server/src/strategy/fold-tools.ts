@@ -2,7 +2,7 @@
  * The host side of {@link FoldTools}: combiners build one per round from the global layout and hand it to
  * `strategy.foldUpdate`, so strategies never touch compressors, frame parsing or limits themselves.
  */
-import { decodeFrame, fedError, foldInto } from '@fedweb/codec';
+import { decodeFrame, fedError, foldInto, frameStats, readFrameHeader } from '@fedweb/codec';
 import type { Compressor, FrameLimits, NamedTensor, TensorSpec } from '@fedweb/codec';
 import type { FoldTools } from './types.js';
 
@@ -47,7 +47,26 @@ export function createFoldTools(opts: FoldToolsOptions): FoldTools {
       const tensors = await decodeFrame(frame, decodeOpts);
       return checkAgainstLayout(tensors, layout, specs, prefixes);
     },
+    async stats(frame) {
+      checkNamesAndShapes(readFrameHeader(frame, limits).tensors, layout, specs, prefixes);
+      return frameStats(frame, decodeOpts);
+    },
   };
+}
+
+/** The names and shapes `decode` accepts (the layout, each once, plus prefixed extras), from a frame's header. */
+function checkNamesAndShapes(entries: ReadonlyArray<{ name: string; shape: number[] }>, layout: TensorSpec[], specs: Map<string, TensorSpec>, prefixes: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) throw fedError('SHAPE_MISMATCH', `tensor '${e.name}' appears twice in the update`);
+    seen.add(e.name);
+    const prefix = specs.has(e.name) ? '' : prefixes.find((p) => e.name.startsWith(p));
+    const spec = prefix === undefined ? undefined : specs.get(e.name.slice(prefix.length));
+    if (!spec) throw fedError('SHAPE_MISMATCH', `update has unexpected tensor '${e.name}' (not in the model layout)`);
+    const same = e.shape.length === spec.shape.length && e.shape.every((d, i) => d === spec.shape[i]);
+    if (!same) throw fedError('SHAPE_MISMATCH', `tensor '${e.name}' has shape [${e.shape.join(',')}], expected [${spec.shape.join(',')}]`);
+  }
+  for (const spec of layout) if (!seen.has(spec.name)) throw fedError('SHAPE_MISMATCH', `update lacks tensor '${spec.name}'`);
 }
 
 function checkAgainstLayout(

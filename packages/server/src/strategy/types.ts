@@ -62,6 +62,11 @@ export interface FoldTools {
   foldInto(acc: Float32Array, frame: Uint8Array, weight: number): Promise<void>;
   /** Decodes `frame` into named f32 tensors (validated against the layout; extra tensors allowed by name prefix). */
   decode(frame: Uint8Array): Promise<NamedTensor[]>;
+  /**
+   * Validates `frame` like `decode` (names, shapes, finiteness) and returns the sum of squares and the largest
+   * magnitude of its values, read from the payload without decoding it to f32 (the combiner's bounds check).
+   */
+  stats(frame: Uint8Array): Promise<{ sumSq: number; maxAbs: number }>;
 }
 
 export interface ServerStepResult<State> {
