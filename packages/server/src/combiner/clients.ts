@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Capabilities, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
 import { authorizeClientId, type Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
-import { guard, wsPeer, type Peer } from '../transport.js';
+import { guard, releaseUpgrade, wsPeer, type Peer } from '../transport.js';
 
 /** One client socket (joined once `clientId` is set). */
 export interface ClientConn {
@@ -133,9 +133,11 @@ export class ClientHub {
   /**
    * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
    * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
-   * `raw`: the upgraded TCP socket, whose bytes are counted until `hello` is accepted (`maxPreAuthBytes`).
+   * `raw`: the upgraded TCP socket (of a Fastify route), whose bytes are counted until `hello` is accepted
+   * (`maxPreAuthBytes`); the HTTP request of its upgrade is let go ({@link releaseUpgrade}).
    */
   attach(ws: WebSocket, httpToken?: string, raw?: Socket): void {
+    if (raw) releaseUpgrade(ws, raw, this.opts.log);
     if (this.closing) {
       ws.close(1001, 'combiner shutting down');
       return;
@@ -217,6 +219,7 @@ export class ClientHub {
       return;
     }
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
     const old = this.byId.get(hello.clientId);
     if (old && old !== conn) {
       // A reconnect with the same id replaces the old socket (no ghost); its partial upload is dropped.
