@@ -145,8 +145,11 @@ export class ClientHub {
     const now = Date.now();
     const conn: ClientConn = { peer: null as unknown as Peer, clientId: null, capabilities: {}, connectedAt: now, lastSeen: now, closed: false, helloTimer: null };
     let helloPending = false;
+    // Methods, not arrow-function properties: tsx (keepNames) gives each such closure its own `name` property,
+    // a few hundred bytes per idle socket.
+    const hub = this;
     conn.peer = wsPeer(ws, this.opts.log, {
-      message: (msg) => {
+      message(msg) {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) {
           if (msg.kind !== 'hello' || helloPending) {
@@ -154,19 +157,21 @@ export class ClientHub {
             return;
           }
           helloPending = true;
-          void this.onHello(conn, msg, httpToken).finally(() => {
+          void hub.onHello(conn, msg, httpToken).finally(() => {
             helloPending = false;
           });
           return;
         }
-        this.onMessage(conn, msg);
+        hub.onMessage(conn, msg);
       },
-      binary: (bytes) => {
+      binary(bytes) {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) return sendClientError(conn, fedError('BAD_MESSAGE', 'the first message must be hello'));
-        this.events.binary(conn, bytes);
+        hub.events.binary(conn, bytes);
       },
-      close: () => this.onClosed(conn),
+      close() {
+        hub.onClosed(conn);
+      },
     });
     conn.helloTimer = setTimeout(() => {
       if (conn.clientId === null && !conn.closed) {
