@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Capabilities, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
 import { authorizeClientId, type Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
-import { guard, wsPeer, type Peer } from '../transport.js';
+import { guard, releaseUpgrade, wsPeer, type Peer } from '../transport.js';
 
 /** One client socket (joined once `clientId` is set). */
 export interface ClientConn {
@@ -133,9 +133,11 @@ export class ClientHub {
   /**
    * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
    * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
-   * `raw`: the upgraded TCP socket, whose bytes are counted until `hello` is accepted (`maxPreAuthBytes`).
+   * `raw`: the upgraded TCP socket (of a Fastify route), whose bytes are counted until `hello` is accepted
+   * (`maxPreAuthBytes`); the HTTP request of its upgrade is let go ({@link releaseUpgrade}).
    */
   attach(ws: WebSocket, httpToken?: string, raw?: Socket): void {
+    if (raw) releaseUpgrade(ws, raw, this.opts.log);
     if (this.closing) {
       ws.close(1001, 'combiner shutting down');
       return;
@@ -143,8 +145,11 @@ export class ClientHub {
     const now = Date.now();
     const conn: ClientConn = { peer: null as unknown as Peer, clientId: null, capabilities: {}, connectedAt: now, lastSeen: now, closed: false, helloTimer: null };
     let helloPending = false;
+    // Methods, not arrow-function properties: tsx (keepNames) gives each such closure its own `name` property,
+    // a few hundred bytes per idle socket.
+    const hub = this;
     conn.peer = wsPeer(ws, this.opts.log, {
-      message: (msg) => {
+      message(msg) {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) {
           if (msg.kind !== 'hello' || helloPending) {
@@ -152,19 +157,21 @@ export class ClientHub {
             return;
           }
           helloPending = true;
-          void this.onHello(conn, msg, httpToken).finally(() => {
+          void hub.onHello(conn, msg, httpToken).finally(() => {
             helloPending = false;
           });
           return;
         }
-        this.onMessage(conn, msg);
+        hub.onMessage(conn, msg);
       },
-      binary: (bytes) => {
+      binary(bytes) {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) return sendClientError(conn, fedError('BAD_MESSAGE', 'the first message must be hello'));
-        this.events.binary(conn, bytes);
+        hub.events.binary(conn, bytes);
       },
-      close: () => this.onClosed(conn),
+      close() {
+        hub.onClosed(conn);
+      },
     });
     conn.helloTimer = setTimeout(() => {
       if (conn.clientId === null && !conn.closed) {
@@ -217,6 +224,7 @@ export class ClientHub {
       return;
     }
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
     const old = this.byId.get(hello.clientId);
     if (old && old !== conn) {
       // A reconnect with the same id replaces the old socket (no ghost); its partial upload is dropped.
