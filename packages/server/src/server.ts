@@ -14,14 +14,14 @@ import { join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { fedError, toFedError, type Message, type MessageOf } from '@fedweb/codec';
+import { fedError, toFedError } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
-import { authorize, authorizeCombinerId, createAuthenticator, type Authenticator } from './auth.js';
+import { authorize, createAuthenticator } from './auth.js';
 import { deriveSigningKey, loadSigningKey, verifyKeyOf, type SigningKey } from './auth-keys.js';
 import { Combiner, type CombinerOptions } from './combiner/combiner.js';
 import { Controller } from './controller/controller.js';
 import type { DiscoveryPolicy } from './discovery/policy.js';
-import { CombinerRegistry, type CombinerHandle } from './discovery/registry.js';
+import { CombinerRegistry } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
@@ -36,7 +36,8 @@ import { openStores } from './store/open.js';
 import { acquireLeaderLease, type LeaderLease } from './store/pg-lease.js';
 import type { S3BlobStoreOptions } from './store/s3-blob-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
-import { createMemoryLink, guard, helloDeadline, wsPeer, type Peer, type PeerHandlers } from './transport.js';
+import { createMemoryLink, guard, helloDeadline, keepAlive, wsPeer, type Peer } from './transport.js';
+import { combinerLinkHandlers } from './discovery/combiner-link.js';
 
 /** A Fastify plugin to register on the server, with its options. */
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
@@ -148,97 +149,6 @@ export async function readPackageDir(dir: string): Promise<{ manifest: unknown; 
   } catch (e) {
     throw fedError('PACKAGE_INVALID', `cannot read the package folder ${dir} (package.mjs, manifest.json, seed-model.fwf): ${(e as Error).message}`);
   }
-}
-
-/**
- * Accepts one combiner link on the controller side (WebSocket or the embedded in-process pair): the first
- * message must be `combiner.hello` with a combiner token for that id, or an admin token (not needed for the
- * embedded link); a hello for an id that is live is refused (CONFLICT).
- */
-function combinerLinkHandlers(
-  registry: CombinerRegistry,
-  auth: Authenticator,
-  log: Logger,
-  embedded: boolean,
-  httpToken: string | undefined,
-  getPeer: () => Peer,
-): PeerHandlers {
-  let handle: CombinerHandle | null = null;
-  let helloPending = false;
-  const queue: Array<{ msg?: Message; bin?: Uint8Array }> = [];
-  const flush = (): void => {
-    for (const item of queue.splice(0)) {
-      if (!handle) return;
-      if (item.msg) registry.handleMessage(handle, item.msg);
-      else if (item.bin) registry.handleBinary(handle, item.bin);
-    }
-  };
-  const onHello = async (hello: MessageOf<'combiner.hello'>): Promise<void> => {
-    try {
-      if (!embedded) authorizeCombinerId(await auth.verify(hello.token ?? httpToken), hello.combinerId);
-      handle = registry.register(hello, getPeer(), embedded);
-      flush();
-    } catch (e) {
-      const err = toFedError(e);
-      log.warn({ combinerId: hello.combinerId, code: err.code }, `combiner refused: ${err.message}`);
-      getPeer().send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000) });
-      getPeer().close(4401, err.code);
-    } finally {
-      helloPending = false;
-    }
-  };
-  return {
-    message(msg) {
-      if (handle) return registry.handleMessage(handle, msg);
-      if (helloPending) {
-        if (queue.length < 1000) queue.push({ msg });
-        return;
-      }
-      if (msg.kind !== 'combiner.hello') {
-        getPeer().send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: 'the first message must be combiner.hello' });
-        return;
-      }
-      helloPending = true;
-      void onHello(msg);
-    },
-    binary(bytes) {
-      if (handle) return registry.handleBinary(handle, bytes);
-      if (helloPending && queue.length < 1000) queue.push({ bin: bytes });
-    },
-    close() {
-      if (handle) registry.drop(handle, 'link closed');
-    },
-  };
-}
-
-/**
- * Pings a socket every `ms`; terminates it when the previous ping got no pong (dead peer, half-open TCP).
- * @example
- * ```ts
- * const stop = keepAlive(socket, 10_000);
- * ```
- */
-export function keepAlive(ws: WebSocket, ms: number): () => void {
-  let alive = true;
-  ws.on('pong', () => {
-    alive = true;
-  });
-  const timer = setInterval(() => {
-    if (!alive) {
-      ws.terminate();
-      return;
-    }
-    alive = false;
-    try {
-      ws.ping();
-    } catch {
-      ws.terminate();
-    }
-  }, ms);
-  timer.unref();
-  const stop = (): void => clearInterval(timer);
-  ws.on('close', stop);
-  return stop;
 }
 
 /**

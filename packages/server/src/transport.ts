@@ -315,3 +315,33 @@ export async function sendChunks(peer: Peer, chunks: Uint8Array[]): Promise<void
 export function chunkFrame(frame: Uint8Array, uploadId: string, chunkSize?: number): Uint8Array[] {
   return splitIntoChunks(frame, chunkSize === undefined ? { uploadId } : { uploadId, chunkSize });
 }
+
+/**
+ * Pings a socket every `ms`; terminates it when the previous ping got no pong (dead peer, half-open TCP).
+ * @example
+ * ```ts
+ * const stop = keepAlive(socket, 10_000);
+ * ```
+ */
+export function keepAlive(ws: WebSocket, ms: number): () => void {
+  let alive = true;
+  ws.on('pong', () => {
+    alive = true;
+  });
+  const timer = setInterval(() => {
+    if (!alive) {
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    try {
+      ws.ping();
+    } catch {
+      ws.terminate();
+    }
+  }, ms);
+  timer.unref();
+  const stop = (): void => clearInterval(timer);
+  ws.on('close', stop);
+  return stop;
+}

@@ -14,9 +14,8 @@ import { deriveSigningKey, fetchVerifyKey, JWKS_PATH, loadVerifyKey, verifyKeyOf
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from '../http/connections.js';
 import { installErrorHandling, requestToken } from '../http/plumbing.js';
 import { serverLoggerOptions, type Logger, type LogLevel } from '../log.js';
-import { keepAlive } from '../server.js';
 import { sha256Node } from '../store/fs-blob-store.js';
-import { guard, wsPeer } from '../transport.js';
+import { guard, keepAlive, wsPeer } from '../transport.js';
 import { Combiner, type CombinerOptions } from './combiner.js';
 
 export interface CombinerProcessOptions {
