@@ -85,5 +85,7 @@ export function boundedRecord<V extends z.ZodType>(value: V, opts: { maxKeys?: n
       if (n > maxKeys) return ctx.addIssue({ code: 'custom', message: `${n} keys, at most ${maxKeys} allowed` });
       if (valueDepth(v, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_JSON_DEPTH} levels` });
     })
-    .pipe(z.record(z.string().max(maxKeyLength, `keys have at most ${maxKeyLength} characters`), value));
+    .pipe(z.record(z.string().max(maxKeyLength, `keys have at most ${maxKeyLength} characters`), value))
+    // The key bound, for the JSON Schema of the protocol reference (the custom check itself has no JSON form).
+    .meta({ maxProperties: maxKeys });
 }
