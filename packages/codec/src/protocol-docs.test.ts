@@ -161,7 +161,8 @@ describe('protocol docs: every example goes through the real schemas and decoder
       expect(frame, `${where(group[0]!.block)}: chunks ${asm.missing().join(', ')} of upload ${first.uploadId} are missing`).not.toBeNull();
       const announced = messages.map((m) => JSON.parse(m.text) as Record<string, unknown>).find((m) => m.kind === 'update' && m.uploadId === first.uploadId);
       expect(announced, `${where(group[0]!.block)}: no \`\`\`json message update announces upload ${first.uploadId}`).toBeDefined();
-      expect({ sha256: announced!.sha256, byteLength: announced!.byteLength, chunkCount: announced!.chunkCount }).toEqual({
+      const what = `${where(group[0]!.block)}: the update example announcing ${first.uploadId} must describe the frame its chunks carry`;
+      expect({ sha256: announced!.sha256, byteLength: announced!.byteLength, chunkCount: announced!.chunkCount }, what).toEqual({
         sha256: await codec.sha256Hex(frame!),
         byteLength: frame!.length,
         chunkCount: group.length,
