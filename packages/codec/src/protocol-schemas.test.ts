@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { MESSAGE_KINDS, messageSchemas, protocolFiles } from '../scripts/protocol-schemas.js';
-import { MessageSchema } from './messages.js';
+import { MessageSchema, PROTOCOL_VERSION as v } from './messages.js';
 
 const docs = fileURLToPath(new URL('../docs/', import.meta.url));
 const REGENERATE = 'regenerate with `npx tsx packages/codec/scripts/protocol-schemas.ts` and commit the result';
@@ -45,19 +45,19 @@ describe('protocol reference (generated)', () => {
     for (const [path, text] of files) if (path.startsWith('schemas/')) ajv.addSchema(JSON.parse(text) as object);
     const anyMessage = ajv.getSchema('message.json')!;
     const sha = 'ab'.repeat(32);
-    const update = { v: 1, kind: 'update', taskId: 't1', roundId: 'r1', uploadId: 'u1', numExamples: 3, sha256: sha, byteLength: 10, chunkCount: 1 };
+    const update = { v, kind: 'update', taskId: 't1', roundId: 'r1', uploadId: 'u1', numExamples: 3, sha256: sha, byteLength: 10, chunkCount: 1 };
     const cases: [unknown, boolean][] = [
       [update, true],
       [{ ...update, metrics: { loss: 0.5 } }, true],
       [{ ...update, extra: 1 }, false],
-      [{ ...update, v: 2 }, false],
+      [{ ...update, v: v + 1 }, false],
       [{ ...update, sha256: sha.toUpperCase() }, false],
       [{ ...update, numExamples: 0 }, false],
       [{ ...update, numExamples: 1.5 }, false],
       [{ ...update, metrics: Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`m${i}`, i])) }, false],
-      [{ v: 1, kind: 'heartbeat', t: 1 }, true],
-      [{ v: 1, kind: 'heartbeat' }, false],
-      [{ v: 1, kind: 'nope' }, false],
+      [{ v, kind: 'heartbeat', t: 1 }, true],
+      [{ v, kind: 'heartbeat' }, false],
+      [{ v, kind: 'nope' }, false],
     ];
     for (const [msg, ok] of cases) {
       expect(MessageSchema.safeParse(msg).success, `zod on ${JSON.stringify(msg).slice(0, 80)}`).toBe(ok);
