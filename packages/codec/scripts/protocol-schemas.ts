@@ -120,8 +120,9 @@ export function protocolFiles(): Map<string, string> {
 /** AsyncAPI 3.0 for the client WebSocket, from the client's side: what it sends and what it receives. */
 function asyncApi(): JsonObject {
   const client = messageSchemas().filter(({ kind }) => ['client->combiner', 'combiner->client', 'any'].includes(MESSAGE_KINDS[kind].direction));
-  const ref = (kind: string) => ({ $ref: `#/channels/combiner/messages/${kind.replace('.', '_')}` });
-  const sent = client.filter(({ kind }) => MESSAGE_KINDS[kind].direction !== 'combiner->client').map(({ kind }) => ref(kind));
+  const key = (kind: string) => kind.replace(/\./g, '_');
+  const ref = (kind: string) => ({ $ref: `#/channels/combiner/messages/${key(kind)}` });
+  const sent = client.filter(({ kind }) => MESSAGE_KINDS[kind].direction !== 'combiner->client').map(({ kind }) => ref(kind)).concat(ref('chunk'));
   const received = client.filter(({ kind }) => MESSAGE_KINDS[kind].direction !== 'client->combiner').map(({ kind }) => ref(kind));
   return {
     asyncapi: '3.0.0',
@@ -135,12 +136,17 @@ function asyncApi(): JsonObject {
       combiner: {
         address: '/ws/client',
         title: 'The combiner socket (the URL comes from POST /api/discover)',
-        messages: Object.fromEntries(
-          client.map(({ kind }) => [
-            kind.replace('.', '_'),
-            { name: kind, summary: MESSAGE_KINDS[kind].summary, contentType: 'application/json', payload: { $ref: `schemas/${kind}.json` } },
-          ]),
-        ),
+        messages: {
+          ...Object.fromEntries(
+            client.map(({ kind }) => [key(kind), { name: kind, summary: MESSAGE_KINDS[kind].summary, contentType: 'application/json', payload: { $ref: `schemas/${kind}.json` } }]),
+          ),
+          chunk: {
+            name: 'chunk',
+            summary: 'A binary WebSocket message: one FWC1 chunk of the frame announced by the preceding `update` (docs/BINARY.md#chunks).',
+            contentType: 'application/octet-stream',
+            payload: { type: 'string', format: 'binary' },
+          },
+        },
       },
     },
     operations: {
