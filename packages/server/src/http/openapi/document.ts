@@ -94,10 +94,25 @@ class SchemaSet {
     const out: Record<string, Json> = {};
     for (const [id, s] of Object.entries(schemas)) {
       const { $schema: _s, $id: _i, ...rest } = s as Json;
-      out[id] = rest;
+      out[id] = withoutEmptyAdditional(rest) as Json;
     }
     return out;
   }
+}
+
+/**
+ * Drops `additionalProperties: {}` (what a `.loose()` object gives): the same meaning as leaving it out, and docs
+ * pages would otherwise show `additionalProp1` in every example.
+ */
+function withoutEmptyAdditional(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyAdditional);
+  if (!value || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'additionalProperties' && v && typeof v === 'object' && Object.keys(v).length === 0) continue;
+    out[k] = withoutEmptyAdditional(v);
+  }
+  return out;
 }
 
 /** Path or query parameters from a zod object (the query's `token` is the `tokenQuery` security scheme). */
@@ -126,7 +141,12 @@ function errorResponses(doc: RouteDoc, errorRef: Json): Record<string, Json> {
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     out[String(status)] = {
       description: list.map((c) => `\`${c}\`: ${status === 415 ? 'the body is not `application/json`' : ERROR_CODES[c].summary}`).join('; '),
-      content: { 'application/json': { schema: { allOf: [errorRef, { properties: { code: { enum: list } } }] } } },
+      content: {
+        'application/json': {
+          schema: { allOf: [errorRef, { properties: { code: { enum: list } } }] },
+          example: { kind: 'error', code: list[0], message: status === 415 ? 'unsupported content type (send application/json)' : ERROR_CODES[list[0]!].summary },
+        },
+      },
     };
   }
   out.default = { description: 'Any other failure (`INTERNAL`, `STORAGE`, `UNAVAILABLE`, ...), with the HTTP status of its code.', content: { 'application/json': { schema: errorRef } } };

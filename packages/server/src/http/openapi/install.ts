@@ -26,12 +26,11 @@ const OPENAPI_DOC: RouteDoc = {
  * Collects every route registered from now on and serves `/openapi.json` and `/docs`.
  * @example
  * ```ts
- * const openapi = installOpenApi(app); // before the routes
- * registerApi(app, deps);
- * openapi.routes(); // [{ method: 'GET', url: '/api/status', doc }, ...]
+ * installOpenApi(app); // before the routes
+ * registerApi(app, deps); // GET /openapi.json now documents them
  * ```
  */
-export function installOpenApi(app: FastifyInstance): { routes(): readonly CollectedRoute[] } {
+export function installOpenApi(app: FastifyInstance): void {
   const routes: CollectedRoute[] = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) {
@@ -44,5 +43,4 @@ export function installOpenApi(app: FastifyInstance): { routes(): readonly Colle
     return reply.header('Cache-Control', 'no-cache').send(doc);
   });
   registerDocsPage(app);
-  return { routes: () => routes };
 }
