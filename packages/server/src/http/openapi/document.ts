@@ -127,7 +127,7 @@ function parameters(schema: z.ZodObject, where: 'path' | 'query'): Json[] {
 }
 
 /** The error answers of a route: the codes its access and inputs imply plus its own, grouped by HTTP status. */
-function errorResponses(doc: RouteDoc, errorRef: Json): Record<string, Json> {
+function errorResponses(doc: RouteDoc, apiErrorRef: Json, errorRef: Json = apiErrorRef): Record<string, Json> {
   const codes = new Set<ErrorCode>(doc.errors ?? []);
   if (doc.access !== 'public') codes.add('UNAUTHORIZED');
   if (doc.access !== 'public' && doc.access !== 'token') codes.add('FORBIDDEN');
@@ -139,13 +139,18 @@ function errorResponses(doc: RouteDoc, errorRef: Json): Record<string, Json> {
   if (doc.body) byStatus.set(415, ['BAD_CONFIG']);
   const out: Record<string, Json> = {};
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    // The auth hook answers 401/403 for every /api/* route before its handler runs: always the API's error body.
+    const ref = status === 401 || status === 403 ? apiErrorRef : errorRef;
     out[String(status)] = {
       description: list.map((c) => `\`${c}\`: ${status === 415 ? 'the body is not `application/json`' : ERROR_CODES[c].summary}`).join('; '),
       content: {
-        'application/json': {
-          schema: { allOf: [errorRef, { properties: { code: { enum: list } } }] },
-          example: { kind: 'error', code: list[0], message: status === 415 ? 'unsupported content type (send application/json)' : ERROR_CODES[list[0]!].summary },
-        },
+        'application/json':
+          ref === apiErrorRef
+            ? {
+                schema: { allOf: [ref, { properties: { code: { enum: list } } }] },
+                example: { kind: 'error', code: list[0], message: status === 415 ? 'unsupported content type (send application/json)' : ERROR_CODES[list[0]!].summary },
+              }
+            : { schema: ref },
       },
     };
   }
@@ -162,7 +167,7 @@ function operation(route: CollectedRoute, doc: RouteDoc, inputs: SchemaSet, outp
     const schema = r.schema ? outputs.ref(r.schema, `${pascal(opId)}${status}`) : r.contentType ? { type: 'string', contentMediaType: type } : undefined;
     responses[status] = { description: r.description, ...(schema ? { content: { [type]: { schema } } } : {}) };
   }
-  Object.assign(responses, errorResponses(doc, errorRef));
+  Object.assign(responses, errorResponses(doc, errorRef, doc.errorSchema ? outputs.ref(doc.errorSchema, `${pascal(opId)}Error`) : errorRef));
   return {
     operationId: opId,
     tags: [doc.tag],

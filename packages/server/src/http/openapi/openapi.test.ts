@@ -1,6 +1,6 @@
 /**
  * `/openapi.json` against a real server (auth on, a static site served): it validates as OpenAPI 3.1
- * (`@readme/openapi-parser`), documents every route Fastify registered (a route without `config.doc` fails here,
+ * (`@readme/openapi-parser`), documents every route Fastify registered (the simulation's plugin routes too) (a route without `config.doc` fails here,
  * by name), and the roles it documents are the README's role x endpoint matrix (which role-matrix.test.ts checks
  * against real requests). `/docs` and its assets are served from node_modules, without a token.
  */
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FedServer } from '../../server.js';
+import { simRoutes } from '../../sim/routes.js';
 import { startTestServer } from '../../testing/harness.js';
 import { MATRIX_COLUMNS, readRoleMatrix, registeredRoutes } from '../../testing/routes.js';
 
@@ -31,7 +32,7 @@ let doc: Doc;
 beforeAll(async () => {
   site = await mkdtemp(join(tmpdir(), 'fedweb-openapi-site-'));
   await writeFile(join(site, 'index.html'), '<!doctype html><title>site</title>');
-  const t = await startTestServer({ secret: 'a-test-secret-of-enough-length', logger: false, staticDir: site });
+  const t = await startTestServer({ secret: 'a-test-secret-of-enough-length', logger: false, staticDir: site, plugins: [simRoutes({ clients: 2 })] });
   server = t.server;
   cleanup = t.cleanup;
   const res = await fetch(`${server.url}/openapi.json`); // no token: the document is public
@@ -84,17 +85,22 @@ describe('/openapi.json', () => {
   it("documents each route's roles as the README's role x endpoint matrix says", () => {
     const matrix = readRoleMatrix();
     for (const [route, op] of documented()) {
-      const row = matrix.get(route);
-      expect(row, `${route} has no row in the README's matrix`).toBeDefined();
       const role = op['x-fedweb-role'];
       const isPublic = role.access === 'public';
+      expect(op.security, `${route}: security`).toEqual(isPublic ? [] : [{ bearerAuth: [] }, { tokenQuery: [] }]);
+      if (!isPublic) expect(Object.keys(op.responses), `${route}: 401`).toContain('401');
+      const row = matrix.get(route);
+      // The README: "Routes added by plugins (e.g. the simulation's /api/sim/*) need any valid token", without rows.
+      if (!row && route.startsWith('GET /api/sim/')) {
+        expect(role.access, route).toBe('token');
+        continue;
+      }
+      expect(row, `${route} has no row in the README's matrix`).toBeDefined();
       for (const caller of MATRIX_COLUMNS) {
         const allowed = isPublic || (caller !== 'none' && role.roles.includes(caller));
         expect(row![caller].startsWith('✓'), `${route} as ${caller}`).toBe(allowed);
       }
       expect(MATRIX_COLUMNS.some((c) => row![c].includes('own id')), `${route}: ownId`).toBe(Boolean(role.ownId));
-      expect(op.security, `${route}: security`).toEqual(isPublic ? [] : [{ bearerAuth: [] }, { tokenQuery: [] }]);
-      if (!isPublic) expect(Object.keys(op.responses), `${route}: 401`).toContain('401');
     }
     expect(doc.components.securitySchemes).toHaveProperty('bearerAuth', expect.objectContaining({ type: 'http', scheme: 'bearer' }));
   });
@@ -114,6 +120,10 @@ describe('/openapi.json', () => {
     const clients = doc.paths['/api/clients']!.get!;
     expect(clients.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['query:limit', 'query:after']);
     expect(doc.paths['/api/models/{id}']!.get!.responses['200']!.content).toHaveProperty('application/octet-stream');
+    // The simulation's handlers answer their own error body; the auth hook's 401 is still the API's.
+    const sim = doc.paths['/api/sim/shard']!.get!;
+    expect(sim.responses['400']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/GetApiSimShardError' });
+    expect(JSON.stringify(sim.responses['401'])).toContain('#/components/schemas/ApiError');
     // A token may go in the query; the security scheme says so, not a parameter of every operation.
     expect(doc.components.securitySchemes).toHaveProperty('tokenQuery', expect.objectContaining({ in: 'query', name: 'token' }));
   });

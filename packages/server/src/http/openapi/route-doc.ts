@@ -58,6 +58,8 @@ export interface RouteDoc {
    * `BAD_CONFIG` from params/query/body, 413/415 from a body), e.g. `['NOT_FOUND']`.
    */
   errors?: ErrorCode[];
+  /** The error body when it is not the API's `{ kind: 'error', code, message }` (the simulation's routes). */
+  errorSchema?: z.ZodType;
   /** A WebSocket endpoint: documented as its `GET` upgrade; the messages are the codec's. */
   websocket?: boolean;
 }
