@@ -8,9 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FedServer } from '../../server.js';
 import { simRoutes } from '../../sim/routes.js';
+import { issueToken } from '../../auth.js';
 import { startTestServer } from '../../testing/harness.js';
 import { MATRIX_COLUMNS, readRoleMatrix, registeredRoutes } from '../../testing/routes.js';
 
@@ -28,11 +30,12 @@ let server: FedServer;
 let cleanup: () => Promise<void>;
 let site: string;
 let doc: Doc;
+const SECRET = 'a-test-secret-of-enough-length';
 
 beforeAll(async () => {
   site = await mkdtemp(join(tmpdir(), 'fedweb-openapi-site-'));
   await writeFile(join(site, 'index.html'), '<!doctype html><title>site</title>');
-  const t = await startTestServer({ secret: 'a-test-secret-of-enough-length', logger: false, staticDir: site, plugins: [simRoutes({ clients: 2 })] });
+  const t = await startTestServer({ secret: SECRET, logger: false, staticDir: site, plugins: [simRoutes({ clients: 2 })], seed: [{ name: 'w0', shape: [2], data: new Float32Array([1, 2]) }] });
   server = t.server;
   cleanup = t.cleanup;
   const res = await fetch(`${server.url}/openapi.json`); // no token: the document is public
@@ -126,6 +129,43 @@ describe('/openapi.json', () => {
     expect(JSON.stringify(sim.responses['401'])).toContain('#/components/schemas/ApiError');
     // A token may go in the query; the security scheme says so, not a parameter of every operation.
     expect(doc.components.securitySchemes).toHaveProperty('tokenQuery', expect.objectContaining({ in: 'query', name: 'token' }));
+  });
+});
+
+describe('documented responses', () => {
+  it('accept what the server really answers (JSON Schema 2020-12, Ajv)', async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    // The operation's schema, with the document's components beside it so its `#/components/...` refs resolve.
+    const compile = (id: string, schema: unknown) => ajv.compile({ $id: id, components: doc.components, allOf: [schema] });
+    const admin = await issueToken({ secret: SECRET, role: 'admin', sub: 'root' });
+    const session = await (await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ rounds: 1 }) })).json();
+    expect(session).toHaveProperty('session.id');
+    const pkg = (await (await fetch(`${server.url}/api/packages/active`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { package: { sha256: string } };
+    const calls: Array<[string, string, number]> = [
+      ['/api/status', '/api/status', 200],
+      ['/api/sessions', '/api/sessions', 200],
+      [`/api/sessions/${(session as { session: { id: string } }).session.id}`, '/api/sessions/{id}', 200],
+      ['/api/sessions/nope', '/api/sessions/{id}', 404],
+      ['/api/models', '/api/models', 200],
+      ['/api/clients?limit=5', '/api/clients', 200],
+      ['/api/combiners', '/api/combiners', 200],
+      ['/api/packages/active', '/api/packages/active', 200],
+      [`/api/packages/${pkg.package.sha256}/manifest`, '/api/packages/{sha256}/manifest', 200],
+      ['/healthz', '/healthz', 200],
+      ['/.well-known/jwks.json', '/.well-known/jwks.json', 200],
+      ['/api/sim/info', '/api/sim/info', 200],
+      ['/api/sim/shard', '/api/sim/shard', 400],
+    ];
+    for (const [url, path, status] of calls) {
+      const res = await fetch(`${server.url}${url}`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(res.status, url).toBe(status);
+      const schema = doc.paths[path]!.get!.responses[String(status)]!.content!['application/json']!.schema;
+      const check = compile(`check:${url}`, schema);
+      expect(check(await res.json()), `${url}: ${ajv.errorsText(check.errors)}`).toBe(true);
+    }
+    // And the check can fail: a body of the wrong shape is refused.
+    const wrong = compile('wrong', doc.paths['/api/status']!.get!.responses['200']!.content!['application/json']!.schema);
+    expect(wrong({ kind: 'status' })).toBe(false);
   });
 });
 
