@@ -5,7 +5,7 @@
  * reads `/api/status` in the browser, like the dashboard.
  */
 import type { FastifyInstance } from 'fastify';
-import type { RouteDoc } from './openapi/route-doc.js';
+import { htmlPageDoc } from './openapi/route-doc.js';
 
 /**
  * The landing page's HTML. `demo`: a static site is served at `/` (link to it).
@@ -76,13 +76,7 @@ served over <code>https://</code> or from <code>localhost</code>; a page on anot
 export function registerLanding(app: FastifyInstance, o: { demo: boolean; auth: boolean }): void {
   const html = landingHtml(o);
   const send = async (_req: unknown, reply: import('fastify').FastifyReply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
-  const doc = (where: string): RouteDoc => ({
-    tag: 'pages',
-    summary: `The landing page (HTML)${where}`,
-    description: 'What this server is, links to the dashboard, the API and its reference, and how clients connect.',
-    access: 'public',
-    responses: { 200: { description: 'the page', contentType: 'text/html' } },
-  });
+  const doc = (where: string) => htmlPageDoc(`The landing page (HTML)${where}`, 'What this server is, links to the dashboard, the API and its reference, and how clients connect.');
   app.get('/about', { config: { doc: doc('') } }, send);
   if (!o.demo) app.get('/', { config: { doc: doc(', when no static site is served at /') } }, send);
 }

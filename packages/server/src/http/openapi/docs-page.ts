@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { fedError } from '@fedweb/codec';
 import { parseBody } from '../schemas.js';
-import type { RouteDoc } from './route-doc.js';
+import { htmlPageDoc } from './route-doc.js';
 
 const DIST = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -52,13 +52,7 @@ const ASSETS: Record<string, { type: string; load: () => Promise<string | Buffer
 
 const AssetParam = z.object({ asset: z.string().max(64) });
 
-const DOCS_DOC: RouteDoc = {
-  tag: 'docs',
-  summary: 'This API reference (HTML)',
-  description: 'Swagger UI over `/openapi.json`; its assets come from this server, so it works offline.',
-  access: 'public',
-  responses: { 200: { description: 'the page', contentType: 'text/html' } },
-};
+const DOCS_DOC = htmlPageDoc('This API reference (HTML)', 'Swagger UI over `/openapi.json`; its assets come from this server, so it works offline.', 'docs');
 
 /**
  * Registers `/docs` and its assets (`/docs/:asset`), read from node_modules once and kept in memory.

@@ -72,6 +72,17 @@ declare module 'fastify' {
 }
 
 /**
+ * The doc of a public HTML page (the dashboard, the landing page, `/docs`).
+ * @example
+ * ```ts
+ * app.get('/dashboard', { config: { doc: htmlPageDoc('The dashboard (HTML)', 'Reads the API with a token.') } }, send);
+ * ```
+ */
+export function htmlPageDoc(summary: string, description: string, tag = 'pages'): RouteDoc {
+  return { tag, summary, description, access: 'public', responses: { 200: { description: 'the page', contentType: 'text/html' } } };
+}
+
+/**
  * The roles that may call a route with this access (`[]` for public routes: no token at all).
  * @example
  * ```ts
