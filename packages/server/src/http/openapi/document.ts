@@ -36,7 +36,13 @@ const SECURITY_SCHEMES = {
   tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The same JWT as `?token=` (for browsers, which cannot set headers on a WebSocket).' },
 } as const;
 
-/** Fastify's `/a/:id` as OpenAPI's `/a/{id}`. */
+/**
+ * Fastify's `/a/:id` as OpenAPI's `/a/{id}`.
+ * @example
+ * ```ts
+ * openApiPath('/api/sessions/:id/pause') // '/api/sessions/{id}/pause'
+ * ```
+ */
 export function openApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }

@@ -99,7 +99,7 @@ export function rolesFor(access: Access): Role[] {
  * The sentence the docs page shows about who may call a route.
  * @example
  * ```ts
- * roleSentence({ access: 'read' }) // 'Requires a bearer token whose role grants `read`: admin, operator, viewer.'
+ * roleSentence({ access: 'read' }) // 'Requires a bearer token whose role grants `read`: admin, operator, viewer. With auth off ...'
  * ```
  */
 export function roleSentence(doc: Pick<RouteDoc, 'access' | 'ownId'>): string {
