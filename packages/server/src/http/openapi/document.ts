@@ -202,6 +202,8 @@ export function buildOpenApi(routes: readonly CollectedRoute[], info: OpenApiInf
   const outputs = new SchemaSet('output', names, taken);
   const inputs = new SchemaSet('input', names, taken);
   const errorRef = outputs.ref(responseSchemas.ApiErrorSchema, 'ApiError');
+  // Every response schema is a component, so one nested in another (SessionView in SessionList) is a $ref.
+  for (const [schema, name] of names) if (Object.values(responseSchemas).includes(schema as never)) outputs.ref(schema, name);
   const paths: Record<string, Record<string, Json>> = {};
   const tags = new Set<string>();
   for (const route of routes) {
