@@ -88,7 +88,14 @@ export async function publicJwks(key: SigningKey): Promise<JSONWebKeySet> {
 }
 
 const Ed25519Jwk = z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().min(40).max(64), kid: z.string().max(128).optional() }).loose();
-const JwksSchema = z.object({ keys: z.array(Ed25519Jwk).min(1).max(16) });
+/**
+ * A JWK Set of Ed25519 public keys (what `GET /.well-known/jwks.json` serves).
+ * @example
+ * ```ts
+ * JwksSchema.parse(await publicJwks(key)).keys[0]!.kid;
+ * ```
+ */
+export const JwksSchema = z.object({ keys: z.array(Ed25519Jwk).min(1).max(16) });
 
 /**
  * A verifier from a JWKS (validated: Ed25519 public keys only, never a private part).

@@ -24,6 +24,8 @@ import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from './http/connections.js';
+import { installOpenApi } from './http/openapi/install.js';
+import { HEALTHZ_DOC, WS_CLIENT_DOC, WS_COMBINER_DOC } from './http/openapi/server-routes.js';
 import { installAuthHook, installErrorHandling, requestToken } from './http/plumbing.js';
 import { serverLoggerOptions, type Logger, type LogLevel } from './log.js';
 import { AUTH_OFF_WARNING, checkExposure } from './http/exposure.js';
@@ -243,6 +245,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   });
 
   installErrorHandling(app);
+  installOpenApi(app); // first: it collects every route registered after it
   installJsonBodyParser(app, { maxDepth: opts.maxJsonDepth });
   app.addHook('onSend', async (req, reply, payload) => {
     void reply.headers(COOP_COEP);
@@ -262,7 +265,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   }
   installAuthHook(app, auth);
   // Liveness: this process answers (a standby answers it too, see http/standby.ts); readiness is `/api/status`.
-  app.get('/healthz', async () => ({ kind: 'health', role: 'leader' }));
+  app.get('/healthz', { config: { doc: HEALTHZ_DOC } }, async () => ({ kind: 'health', role: 'leader' }));
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, ...(signingKey ? { signingKey } : {}), startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
   registerLanding(app, { demo: Boolean(opts.staticDir), auth: auth.enabled });
@@ -272,6 +275,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     '/ws/combiner',
     {
       websocket: true,
+      config: { doc: WS_COMBINER_DOC },
       // Combiners are Node processes and can send headers: refuse the upgrade itself without a valid token.
       preValidation: async (req) => {
         if (auth.enabled) authorize(await auth.verify(requestToken(req)), 'combine');
@@ -313,7 +317,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       close: () => c.handleControllerClosed(),
     });
     c.attachController(combinerSide);
-    app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
+    app.get('/ws/client', { websocket: true, config: { doc: WS_CLIENT_DOC } }, (socket: WebSocket, req: FastifyRequest) => {
       guard(log, 'attach client', () => c.attachClient(socket, requestToken(req), req.socket));
     });
   }

@@ -4,7 +4,7 @@
  * field a caller reads is typed and bounded. Browser-safe: zod and the codec only.
  */
 import { z } from 'zod';
-import { CapabilitiesSchema, ComputePackageManifestSchema } from '@fedweb/codec';
+import { CapabilitiesSchema, ComputePackageManifestSchema, ERROR_CODE_NAMES } from '@fedweb/codec';
 import { SessionConfigSchema } from '../config.js';
 
 const id = z.string().min(1).max(256);
@@ -343,3 +343,20 @@ export const CombinerListSchema = z.object({ combiners: z.array(CombinerViewSche
  */
 export const IssuedTokenSchema = z.object({ kind: z.literal('token'), token: z.string().min(1), role: z.string(), sub: z.string(), exp: z.number().int() }).loose();
 export type IssuedToken = z.infer<typeof IssuedTokenSchema>;
+
+/**
+ * Every REST error: `{ kind: 'error', code, message }`, with the HTTP status of `code` in the codec's error table.
+ * @example
+ * ```ts
+ * ApiErrorSchema.parse({ kind: 'error', code: 'NOT_FOUND', message: 'no model m1' });
+ * ```
+ */
+export const ApiErrorSchema = z.object({ kind: z.literal('error'), code: z.enum(ERROR_CODE_NAMES), message: z.string().max(64 * 1024) }).loose();
+/**
+ * `GET /healthz`: the process answers (`role`: `leader`, `standby`, or a combiner's own health).
+ * @example
+ * ```ts
+ * HealthResponseSchema.parse({ kind: 'health', role: 'leader' });
+ * ```
+ */
+export const HealthResponseSchema = z.object({ kind: z.literal('health'), role: z.string().max(32).optional() }).loose();

@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { htmlPageDoc } from './openapi/route-doc.js';
 import { registerClientRoutes } from './routes/clients.js';
 import { registerCombinerRoutes } from './routes/combiners.js';
 import { routeContext, type ApiDeps } from './routes/context.js';
@@ -33,5 +34,6 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   registerPackageRoutes(app, ctx);
   registerCombinerRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
-  app.get('/dashboard', async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
+  const dashboardDoc = htmlPageDoc('The dashboard (HTML)', 'Reads the API with the token of `/dashboard#token=<jwt>` (auth on).');
+  app.get('/dashboard', { config: { doc: dashboardDoc } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
 }

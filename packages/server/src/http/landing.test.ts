@@ -20,6 +20,7 @@ describe('the landing page', () => {
     expect(html).toContain('fedweb server');
     expect(html).toContain('href="/dashboard"');
     expect(html).toContain('href="/api/status"');
+    expect(html).toContain('href="/docs"');
     expect(html).toContain('new FedClient');
     expect(html).toContain('/dashboard#token=');
     expect(html).not.toContain('Auth is off');

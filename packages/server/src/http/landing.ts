@@ -5,6 +5,7 @@
  * reads `/api/status` in the browser, like the dashboard.
  */
 import type { FastifyInstance } from 'fastify';
+import { htmlPageDoc } from './openapi/route-doc.js';
 
 /**
  * The landing page's HTML. `demo`: a static site is served at `/` (link to it).
@@ -38,7 +39,7 @@ ${o.auth ? '' : '<p class="warn"><strong>Auth is off</strong> (no <code>--secret
 <h2>Links</h2>
 <ul>
   <li><a href="/dashboard">Dashboard</a>: sessions, rounds, clients and combiners, live${o.auth ? ' (open it as <code>/dashboard#token=&lt;jwt&gt;</code>, a viewer token is enough)' : ''}.</li>
-  <li><a href="/api/status">/api/status</a>: the REST API's status (JSON). The API: <code>/api/sessions</code>, <code>/api/models</code>, <code>/api/packages/active</code>, <code>/api/clients</code>, <code>/api/combiners</code>, <code>POST /api/discover</code>; documented in the server README's "REST API" section (packages/server/README.md) and typed by <code>@fedweb/server/client</code>.</li>
+  <li><a href="/api/status">/api/status</a>: the REST API's status (JSON). The API: <code>/api/sessions</code>, <code>/api/models</code>, <code>/api/packages/active</code>, <code>/api/clients</code>, <code>/api/combiners</code>, <code>POST /api/discover</code>; every route, its parameters, answers and required role in the <a href="/docs">API reference</a> (<a href="/openapi.json">/openapi.json</a>, OpenAPI 3.1), typed by <code>@fedweb/server/client</code>.</li>
   ${o.demo ? '<li><a href="/">The demo</a>: the site this server serves at <code>/</code>.</li>' : '<li class="muted">No site is served at <code>/</code> (start with <code>--static &lt;dir&gt;</code> to serve one, e.g. the demo).</li>'}
 </ul>
 <h2>Connect a client</h2>
@@ -75,6 +76,7 @@ served over <code>https://</code> or from <code>localhost</code>; a page on anot
 export function registerLanding(app: FastifyInstance, o: { demo: boolean; auth: boolean }): void {
   const html = landingHtml(o);
   const send = async (_req: unknown, reply: import('fastify').FastifyReply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
-  app.get('/about', send);
-  if (!o.demo) app.get('/', send);
+  const doc = (where: string) => htmlPageDoc(`The landing page (HTML)${where}`, 'What this server is, links to the dashboard, the API and its reference, and how clients connect.');
+  app.get('/about', { config: { doc: doc('') } }, send);
+  if (!o.demo) app.get('/', { config: { doc: doc(', when no static site is served at /') } }, send);
 }

@@ -3,42 +3,24 @@
  * cell over real HTTP and WebSockets against a server with auth on; and the table lists every route the server
  * registers (a new route without a row fails here).
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { issueToken, type Role } from '../auth.js';
 import type { FedServer } from '../server.js';
 import { startTestServer, until } from '../testing/harness.js';
+import { MATRIX_COLUMNS, readRoleMatrix, registeredRoutes, type MatrixCaller } from '../testing/routes.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
-const COLUMNS = ['admin', 'operator', 'viewer', 'combiner', 'client', 'none'] as const;
-type Caller = (typeof COLUMNS)[number];
+const COLUMNS = MATRIX_COLUMNS;
+type Caller = MatrixCaller;
 type Outcome = 'allowed' | 'forbidden' | 'unauthorized';
 const SUB: Record<Caller, string> = { admin: 'root', operator: 'ops', viewer: 'eyes', combiner: 'c-matrix', client: 'kiosk-1', none: 'anon-1' };
-
-/** The README's matrix: endpoint -> caller -> cell text. */
-function readMatrix(): Map<string, Record<Caller, string>> {
-  const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('### Threat model: principals, roles and tokens');
-  if (start < 0) throw new Error('the README has no "Threat model: principals, roles and tokens" section');
-  const rest = readme.slice(start + 10);
-  const end = rest.search(/\n##+ /);
-  const rows = new Map<string, Record<Caller, string>>();
-  for (const line of (end < 0 ? rest : rest.slice(0, end)).split('\n')) {
-    const m = /^\| `([^`]+)` \|(.*)\|\s*$/.exec(line);
-    if (!m) continue;
-    const cells = m[2]!.split('|').map((c) => c.trim());
-    if (cells.length !== COLUMNS.length) throw new Error(`README matrix row '${m[1]}' has ${cells.length} cells`);
-    rows.set(m[1]!, Object.fromEntries(COLUMNS.map((c, i) => [c, cells[i]!])) as Record<Caller, string>);
-  }
-  return rows;
-}
 
 const expected = (cell: string): Outcome => (cell.startsWith('✓') ? 'allowed' : cell === '✗' ? 'forbidden' : cell === '401' ? 'unauthorized' : (() => { throw new Error(`unknown matrix cell '${cell}'`); })());
 const ofStatus = (status: number): Outcome => (status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'allowed');
 const ofCode = (code: string | undefined): Outcome => (code === 'UNAUTHORIZED' ? 'unauthorized' : code === 'FORBIDDEN' ? 'forbidden' : 'allowed');
 
-const MATRIX = readMatrix();
+const MATRIX = readRoleMatrix();
 let server: FedServer;
 let cleanup: () => Promise<void>;
 let pkgSha = '';
@@ -99,6 +81,9 @@ const PROBES: Record<string, (caller: Caller, id: string) => Promise<Outcome>> =
   'GET /about': (c) => http('GET', '/about', c),
   'GET /dashboard': (c) => http('GET', '/dashboard', c),
   'GET /healthz': (c) => http('GET', '/healthz', c),
+  'GET /openapi.json': (c) => http('GET', '/openapi.json', c),
+  'GET /docs': (c) => http('GET', '/docs', c),
+  'GET /docs/:asset': (c) => http('GET', '/docs/init.js', c),
   'GET /api/status': (c) => http('GET', '/api/status', c),
   'POST /api/discover': (c, id) => http('POST', '/api/discover', c, { clientId: id }),
   'GET /api/clients': (c) => http('GET', '/api/clients', c),
@@ -123,20 +108,7 @@ const PROBES: Record<string, (caller: Caller, id: string) => Promise<Outcome>> =
 
 describe('role x endpoint matrix (README)', () => {
   it('the README table has a row for every route the server registers, and a probe for every row', () => {
-    const tree = server.app.printRoutes({ commonPrefix: false });
-    const routes = new Set<string>();
-    const stack: string[] = [];
-    for (const line of tree.split('\n')) {
-      const m = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+) \(([^)]+)\)$/.exec(line);
-      if (!m) continue;
-      const depth = m[1]!.length / 4;
-      stack[depth] = m[2]!;
-      const path = stack.slice(0, depth + 1).join('');
-      for (const method of m[3]!.split(', ')) {
-        if (method === 'HEAD' || method === 'OPTIONS') continue;
-        routes.add(path.startsWith('/ws/') ? `WS ${path}` : `${method} ${path}`);
-      }
-    }
+    const routes = registeredRoutes(server.app);
     expect([...routes].sort()).toEqual([...MATRIX.keys()].sort());
     expect(Object.keys(PROBES).sort()).toEqual([...MATRIX.keys()].sort());
   });

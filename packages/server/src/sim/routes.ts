@@ -16,6 +16,7 @@ import { fedError, isFedError, toFedError } from '@fedweb/codec';
 import { encodeShard, type ShardMeta } from '@fedweb/codec';
 import { gather, loadMnist, NUM_CLASSES, type MnistSet } from './mnist.js';
 import { createRng, shuffleInPlace } from '@fedweb/codec';
+import { SIM_INFO_DOC, SIM_SHARD_DOC, SIM_TESTSET_DOC } from './route-docs.js';
 import { formatSplit, labelHistogram, parseSplit, partition, type SplitSpec } from './split.js';
 
 export interface SimOptions {
@@ -116,7 +117,7 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
       return reply.code(status).header('x-fedweb-simulation', 'true').send({ error: err.toJSON(), simulation: true });
     };
 
-    app.get('/api/sim/shard', async (request, reply) => {
+    app.get('/api/sim/shard', { config: { doc: SIM_SHARD_DOC } }, async (request, reply) => {
       try {
         const query = request.query as Record<string, unknown>;
         const client = query['client'];
@@ -173,7 +174,7 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
       }
     });
 
-    app.get('/api/sim/testset', async (request, reply) => {
+    app.get('/api/sim/testset', { config: { doc: SIM_TESTSET_DOC } }, async (request, reply) => {
       try {
         const raw = (request.query as Record<string, unknown>)['n'];
         const { test } = getSim();
@@ -207,7 +208,7 @@ export function simRoutes(options: SimOptions = {}): FastifyPluginAsync {
       }
     });
 
-    app.get('/api/sim/info', async (_request, reply) => {
+    app.get('/api/sim/info', { config: { doc: SIM_INFO_DOC } }, async (_request, reply) => {
       const s = sim;
       return reply.header('x-fedweb-simulation', 'true').send({
         simulation: true,

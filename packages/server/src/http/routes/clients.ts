@@ -4,9 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { authorize, authorizeClientId } from '../../auth.js';
+import { ClientListSchema, DiscoverResponseSchema } from '../../api-client/responses.js';
 import type { ClientSeenRecord } from '../../store/types.js';
 import { principalOf, wsUrlFor } from '../plumbing.js';
 import { ClientsQuery, DiscoverSchema, parseBody as parse } from '../schemas.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import type { RouteContext } from './context.js';
 
 /**
@@ -19,7 +21,17 @@ import type { RouteContext } from './context.js';
 export function registerClientRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { registry, state } = ctx;
 
-  app.post('/api/discover', async (req) => {
+  const discoverDoc: RouteDoc = {
+    tag: 'clients',
+    summary: 'Assign a combiner to a client',
+    description: 'The discovery policy picks the combiner; the client then dials `url` (a WebSocket).',
+    access: 'discover',
+    ownId: 'client',
+    body: DiscoverSchema,
+    responses: { 200: { description: 'the combiner and the WebSocket URL to dial', schema: DiscoverResponseSchema } },
+    errors: ['UNAVAILABLE'],
+  };
+  app.post('/api/discover', { config: { doc: discoverDoc } }, async (req) => {
     const body = parse(DiscoverSchema, req.body, 'body');
     const principal = principalOf(req);
     authorize(principal, 'discover');
@@ -28,7 +40,15 @@ export function registerClientRoutes(app: FastifyInstance, ctx: RouteContext): v
     return { combinerId: handle.id, url: wsUrlFor(handle.url, req) };
   });
 
-  app.get('/api/clients', async (req) => {
+  const clientsDoc: RouteDoc = {
+    tag: 'clients',
+    summary: 'List clients seen (one page)',
+    description: 'In id order: `limit` 1..1000 (default 100), `next` is the `after` of the next page (null on the last).',
+    access: 'read',
+    query: ClientsQuery,
+    responses: { 200: { description: 'a page of clients, and how many are online', schema: ClientListSchema } },
+  };
+  app.get('/api/clients', { config: { doc: clientsDoc } }, async (req) => {
     authorize(principalOf(req), 'read');
     const { limit, after } = parse(ClientsQuery, req.query, 'query');
     // The page is the first `limit` ids after `after` among stored and live clients (one more tells if there is a next).

@@ -3,6 +3,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { authorize } from '../../auth.js';
+import { CombinerListSchema } from '../../api-client/responses.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf, wsUrlFor } from '../plumbing.js';
 import type { RouteContext } from './context.js';
 
@@ -14,7 +16,13 @@ import type { RouteContext } from './context.js';
  * ```
  */
 export function registerCombinerRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get('/api/combiners', async (req) => {
+  const doc: RouteDoc = {
+    tag: 'combiners',
+    summary: 'List live combiners',
+    access: 'read',
+    responses: { 200: { description: 'each combiner, the URL clients dial and how many clients it holds', schema: CombinerListSchema } },
+  };
+  app.get('/api/combiners', { config: { doc } }, async (req) => {
     authorize(principalOf(req), 'read');
     return {
       combiners: ctx.registry.list().map((c) => ({

@@ -3,12 +3,14 @@
  * by its SHA-256 (immutable: a package never changes).
  */
 import type { FastifyInstance } from 'fastify';
-import { fedError } from '@fedweb/codec';
+import { ComputePackageManifestSchema, fedError } from '@fedweb/codec';
+import { PackageEnvelopeSchema } from '../../api-client/responses.js';
 import { authorize } from '../../auth.js';
 import { packageRef } from '../../controller/packages.js';
 import { modelRef } from '../../controller/trail.js';
 import { sha256Node } from '../../store/fs-blob-store.js';
 import type { PackageRecord } from '../../store/types.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf, sendImmutable } from '../plumbing.js';
 import { PackageUploadSchema, parseBody as parse, ShaParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -45,7 +47,17 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
   // base64 grows the body by 4/3 (RFC 4648 §4), plus room for the manifest and the seed model.
   const bodyLimit = Math.ceil(ctx.maxPackageBytes * 1.37) + 1024 * 1024;
 
-  app.post('/api/packages', { bodyLimit }, async (req, reply) => {
+  const notModified = { description: 'not modified (`If-None-Match` matched the ETag)' };
+  const uploadDoc: RouteDoc = {
+    tag: 'packages',
+    summary: 'Upload a compute package',
+    description: 'The manifest, the ES module bundle and the seed model (base64). Checks the manifest, the bundle\'s SHA-256 and the seed model; `activate` (default true) makes it the active package.',
+    access: 'operate',
+    body: PackageUploadSchema,
+    responses: { 201: { description: 'the stored package', schema: PackageEnvelopeSchema } },
+    errors: ['PACKAGE_INVALID', 'BAD_FRAME', 'NON_FINITE'],
+  };
+  app.post('/api/packages', { bodyLimit, config: { doc: uploadDoc } }, async (req, reply) => {
     authorize(principalOf(req), 'operate');
     const body = parse(PackageUploadSchema, req.body, 'body');
     const rec = await controller.uploadPackage({
@@ -57,7 +69,14 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
     return reply.status(201).send({ package: packageView(rec, await state.getModel(rec.seedModelId)) });
   });
 
-  app.get('/api/packages/active', async (req) => {
+  const activeDoc: RouteDoc = {
+    tag: 'packages',
+    summary: 'The active compute package',
+    access: 'download',
+    responses: { 200: { description: 'the package, with where to download its bundle and seed model', schema: PackageEnvelopeSchema } },
+    errors: ['NOT_FOUND'],
+  };
+  app.get('/api/packages/active', { config: { doc: activeDoc } }, async (req) => {
     authorize(principalOf(req), 'download');
     const pkg = await state.getActivePackage();
     if (!pkg) throw fedError('NOT_FOUND', 'no compute package uploaded yet');
@@ -73,14 +92,32 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
   };
 
   // The manifest's ETag is the SHA-256 of the exact JSON bytes served.
-  app.get('/api/packages/:sha256/manifest', async (req, reply) => {
+  const manifestDoc: RouteDoc = {
+    tag: 'packages',
+    summary: "A stored package's manifest",
+    description: 'Any uploaded package by its bundle\'s SHA-256, not only the active one; immutable, `ETag` = SHA-256 of the JSON bytes served.',
+    access: 'download',
+    params: ShaParam,
+    responses: { 200: { description: 'the manifest', schema: ComputePackageManifestSchema }, 304: notModified },
+    errors: ['NOT_FOUND'],
+  };
+  app.get('/api/packages/:sha256/manifest', { config: { doc: manifestDoc } }, async (req, reply) => {
     authorize(principalOf(req), 'download');
     const pkg = await stored(req.params);
     const bytes = new TextEncoder().encode(JSON.stringify(pkg.manifest));
     return sendImmutable(req, reply, sha256Node(bytes), bytes, 'application/json; charset=utf-8');
   });
 
-  app.get('/api/packages/:sha256', async (req, reply) => {
+  const bundleDoc: RouteDoc = {
+    tag: 'packages',
+    summary: "A stored package's bundle",
+    description: 'The ES module; immutable, `ETag: "<sha256>"`.',
+    access: 'download',
+    params: ShaParam,
+    responses: { 200: { description: 'the bundle', contentType: 'text/javascript' }, 304: notModified },
+    errors: ['NOT_FOUND'],
+  };
+  app.get('/api/packages/:sha256', { config: { doc: bundleDoc } }, async (req, reply) => {
     authorize(principalOf(req), 'download');
     const pkg = await stored(req.params);
     return ctx.serveBlob(req, reply, pkg.sha256, 'text/javascript; charset=utf-8');

@@ -3,9 +3,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { authorize, grantsOf, type Principal } from '../../auth.js';
+import { SessionDetailSchema, SessionEnvelopeSchema, SessionListSchema } from '../../api-client/responses.js';
 import type { SessionRecord } from '../../store/types.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf } from '../plumbing.js';
-import { IdParam, parseBody as parse } from '../schemas.js';
+import { IdParam, parseBody as parse, StartSessionSchema } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 /**
@@ -32,19 +34,39 @@ export function sessionFor(principal: Principal, session: SessionRecord): Sessio
 export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { controller, state } = ctx;
 
-  app.get('/api/sessions', async (req) => {
+  const seedNote = 'The config\'s sampling `seed` is shown only to roles that may operate sessions.';
+  const listDoc: RouteDoc = { tag: 'sessions', summary: 'List sessions', description: seedNote, access: 'read', responses: { 200: { description: 'every session', schema: SessionListSchema } } };
+  app.get('/api/sessions', { config: { doc: listDoc } }, async (req) => {
     const who = principalOf(req);
     authorize(who, 'read');
     return { sessions: (await controller.listSessions()).map((s) => sessionFor(who, s)) };
   });
 
-  app.post('/api/sessions', async (req, reply) => {
+  const startDoc: RouteDoc = {
+    tag: 'sessions',
+    summary: 'Start a session',
+    description: 'The session config (every field optional, defaults shown) and an optional id. One session runs at a time.',
+    access: 'operate',
+    body: StartSessionSchema,
+    responses: { 201: { description: 'the started session', schema: SessionEnvelopeSchema } },
+    errors: ['CONFLICT', 'NOT_FOUND'],
+  };
+  app.post('/api/sessions', { config: { doc: startDoc } }, async (req, reply) => {
     authorize(principalOf(req), 'operate');
     const session = await controller.startSession(req.body ?? {});
     return reply.status(201).send({ session });
   });
 
-  app.get('/api/sessions/:id', async (req) => {
+  const getDoc: RouteDoc = {
+    tag: 'sessions',
+    summary: 'Read a session',
+    description: `The session, its rounds, the round in progress and its metric rows. ${seedNote}`,
+    access: 'read',
+    params: IdParam,
+    responses: { 200: { description: 'the session in detail', schema: SessionDetailSchema } },
+    errors: ['NOT_FOUND'],
+  };
+  app.get('/api/sessions/:id', { config: { doc: getDoc } }, async (req) => {
     const who = principalOf(req);
     authorize(who, 'read');
     const { id } = parse(IdParam, req.params, 'params');
@@ -52,9 +74,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
     return { ...detail, session: sessionFor(who, detail.session), metrics: await state.listMetrics(id) };
   });
 
-  const actions = { pause: (id: string) => controller.pauseSession(id), resume: (id: string) => controller.resumeSession(id), stop: (id: string) => controller.stopSession(id) };
-  for (const [action, run] of Object.entries(actions)) {
-    app.post(`/api/sessions/:id/${action}`, async (req) => {
+  const actions = {
+    pause: { run: (id: string) => controller.pauseSession(id), what: 'Pause a running session (the round in flight finishes)' },
+    resume: { run: (id: string) => controller.resumeSession(id), what: 'Resume a paused session' },
+    stop: { run: (id: string) => controller.stopSession(id), what: 'Stop a session (the round in flight is aborted)' },
+  };
+  for (const [action, { run, what }] of Object.entries(actions)) {
+    const doc: RouteDoc = { tag: 'sessions', summary: what, access: 'operate', params: IdParam, responses: { 200: { description: 'the session', schema: SessionEnvelopeSchema } }, errors: ['NOT_FOUND', 'CONFLICT'] };
+    app.post(`/api/sessions/:id/${action}`, { config: { doc } }, async (req) => {
       authorize(principalOf(req), 'operate');
       const { id } = parse(IdParam, req.params, 'params');
       return { session: await run(id) };

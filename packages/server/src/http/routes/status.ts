@@ -4,8 +4,19 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { listStrategies } from '../../strategy/index.js';
+import { StatusResponseSchema } from '../../api-client/responses.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf } from '../plumbing.js';
 import type { RouteContext } from './context.js';
+
+/**
+ * The server's version, as `/api/status` and `/openapi.json` report it.
+ * @example
+ * ```ts
+ * SERVER_VERSION // '0.1.0'
+ * ```
+ */
+export const SERVER_VERSION = '0.1.0';
 
 /**
  * Registers the status route.
@@ -16,7 +27,14 @@ import type { RouteContext } from './context.js';
  */
 export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { controller, registry, state } = ctx;
-  app.get('/api/status', async (req) => {
+  const doc: RouteDoc = {
+    tag: 'status',
+    summary: 'Server status',
+    description: 'Version, auth on/off, uptime, combiners, clients online, the active session and its live round, the active package, the strategies on offer. Readiness: a leader answers it, a standby does not.',
+    access: 'token',
+    responses: { 200: { description: 'the status', schema: StatusResponseSchema } },
+  };
+  app.get('/api/status', { config: { doc } }, async (req) => {
     principalOf(req); // any valid token (every role) may read the status
     const sessions = await state.listSessions();
     const active = sessions.find((s) => s.status === 'running' || s.status === 'paused') ?? null;
@@ -24,7 +42,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): v
     const combiners = registry.list();
     return {
       kind: 'status',
-      version: '0.1.0',
+      version: SERVER_VERSION,
       auth: ctx.authEnabled,
       uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
       combiners: combiners.length,

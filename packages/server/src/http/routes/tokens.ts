@@ -7,7 +7,9 @@ import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { fedError } from '@fedweb/codec';
 import { authorize, DEFAULT_TOKEN_TTL, issueToken, ROLES, TokenTtlSchema } from '../../auth.js';
-import { JWKS_PATH, publicJwks } from '../../auth-keys.js';
+import { IssuedTokenSchema } from '../../api-client/responses.js';
+import { JWKS_PATH, JwksSchema, publicJwks } from '../../auth-keys.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf } from '../plumbing.js';
 import { parseBody } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -32,12 +34,28 @@ export const IssueTokenSchema = z.object({
  */
 export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { signingKey } = ctx;
-  app.get(JWKS_PATH, async (_req, reply) => {
+  const jwksDoc: RouteDoc = {
+    tag: 'tokens',
+    summary: "The controller's token public key (JWKS)",
+    description: 'External combiners verify client tokens with it. 404 when auth is off.',
+    access: 'public',
+    responses: { 200: { description: 'the Ed25519 public key as a JWK Set', schema: JwksSchema } },
+    errors: ['NOT_FOUND'],
+  };
+  app.get(JWKS_PATH, { config: { doc: jwksDoc } }, async (_req, reply) => {
     if (!signingKey) throw fedError('NOT_FOUND', 'auth is off on this controller: there is no token key');
     return reply.header('Cache-Control', 'public, max-age=300').send(await publicJwks(signingKey));
   });
 
-  app.post('/api/tokens', async (req, reply) => {
+  const issueDoc: RouteDoc = {
+    tag: 'tokens',
+    summary: 'Issue a token',
+    description: 'A token for a role and subject, signed with the controller\'s key; `ttl` defaults per role (admin 1h, operator 12h, viewer 7d, combiner 365d, client 30d). BAD_CONFIG when auth is off.',
+    access: 'issue',
+    body: IssueTokenSchema,
+    responses: { 201: { description: 'the token and what it says', schema: IssuedTokenSchema } },
+  };
+  app.post('/api/tokens', { config: { doc: issueDoc } }, async (req, reply) => {
     authorize(principalOf(req), 'issue');
     if (!signingKey) throw fedError('BAD_CONFIG', 'auth is off on this controller: start it with --secret or --token-key to issue tokens');
     const body = parseBody(IssueTokenSchema, req.body, 'body');
