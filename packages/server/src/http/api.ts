@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerClientRoutes } from './routes/clients.js';
 import { registerCombinerRoutes } from './routes/combiners.js';
 import { routeContext, type ApiDeps } from './routes/context.js';
@@ -33,5 +34,6 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   registerPackageRoutes(app, ctx);
   registerCombinerRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   app.get('/dashboard', async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
 }

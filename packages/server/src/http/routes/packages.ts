@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { fedError } from '@fedweb/codec';
 import { authorize } from '../../auth.js';
+import { actorOf, auditPackage } from '../../controller/audit.js';
 import { packageRef } from '../../controller/packages.js';
 import { modelRef } from '../../controller/trail.js';
 import { sha256Node } from '../../store/fs-blob-store.js';
@@ -46,7 +47,8 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
   const bodyLimit = Math.ceil(ctx.maxPackageBytes * 1.37) + 1024 * 1024;
 
   app.post('/api/packages', { bodyLimit }, async (req, reply) => {
-    authorize(principalOf(req), 'operate');
+    const who = principalOf(req);
+    authorize(who, 'operate');
     const body = parse(PackageUploadSchema, req.body, 'body');
     const rec = await controller.uploadPackage({
       manifest: body.manifest,
@@ -54,6 +56,7 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
       seedModel: fromBase64(body.seedModel, 'seedModel'),
       activate: body.activate,
     });
+    await auditPackage({ state, log: req.log }, actorOf(who), rec);
     return reply.status(201).send({ package: packageView(rec, await state.getModel(rec.seedModelId)) });
   });
 

@@ -3,9 +3,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { authorize, grantsOf, type Principal } from '../../auth.js';
+import { actorOf, recordAudit } from '../../controller/audit.js';
 import type { SessionRecord } from '../../store/types.js';
 import { principalOf } from '../plumbing.js';
-import { IdParam, parseBody as parse } from '../schemas.js';
+import { IdParam, parseBody as parse, RollbackSchema } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 /**
@@ -39,8 +40,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
   });
 
   app.post('/api/sessions', async (req, reply) => {
-    authorize(principalOf(req), 'operate');
+    const who = principalOf(req);
+    authorize(who, 'operate');
     const session = await controller.startSession(req.body ?? {});
+    await recordAudit({ state, log: req.log }, actorOf(who), 'session.start', session.id, { rounds: session.config.rounds, strategy: session.config.strategy.name, packageSha: session.packageSha, initialModelId: session.initialModelId });
     return reply.status(201).send({ session });
   });
 
@@ -55,9 +58,22 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
   const actions = { pause: (id: string) => controller.pauseSession(id), resume: (id: string) => controller.resumeSession(id), stop: (id: string) => controller.stopSession(id) };
   for (const [action, run] of Object.entries(actions)) {
     app.post(`/api/sessions/:id/${action}`, async (req) => {
-      authorize(principalOf(req), 'operate');
+      const who = principalOf(req);
+      authorize(who, 'operate');
       const { id } = parse(IdParam, req.params, 'params');
-      return { session: await run(id) };
+      const session = await run(id);
+      await recordAudit({ state, log: req.log }, actorOf(who), `session.${action as keyof typeof actions}`, id, { completedRounds: session.completedRounds, modelId: session.currentModelId });
+      return { session };
     });
   }
+
+  app.post('/api/sessions/:id/rollback', async (req) => {
+    const who = principalOf(req);
+    authorize(who, 'operate');
+    const { id } = parse(IdParam, req.params, 'params');
+    const { modelId } = parse(RollbackSchema, req.body ?? {}, 'body');
+    const { session, previousModelId } = await controller.rollbackSession(id, modelId);
+    await recordAudit({ state, log: req.log }, actorOf(who), 'session.rollback', id, { modelId, previousModelId, completedRounds: session.completedRounds });
+    return { session: sessionFor(who, session), previousModelId };
+  });
 }
