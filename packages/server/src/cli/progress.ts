@@ -51,7 +51,7 @@ export function barLine(label: string, done: number, total: number | null, width
 export function progressBar(out: Out, label: string, now: () => number = Date.now): { update: ProgressFn; done: () => void } | undefined {
   const tty = out.progress;
   if (!tty?.isTTY) return undefined;
-  let last = 0;
+  let last = -Infinity;
   let pending = '';
   const draw = (text: string): void => void tty.write(`\r${text}\x1b[K`);
   return {

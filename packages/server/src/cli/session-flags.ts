@@ -194,7 +194,7 @@ export function flagHelp(flags: readonly ConfigFlag[]): string {
   const left = (f: ConfigFlag): string =>
     `--${f.flag}${f.kind === 'boolean' ? '' : f.kind === 'list' ? ' <value>...' : ` <${f.kind === 'enum' ? 'choice' : f.kind}>`}`;
   const right = (f: ConfigFlag): string => {
-    const parts: string[] = f.kind === 'list' ? ['repeatable;'] : f.kind === 'boolean' ? ['(--no-' + f.flag + ' to unset)'] : [];
+    const parts: string[] = f.kind === 'list' ? ['repeatable;'] : [];
     if (f.choices) parts.push(f.choices.join(' | '));
     if (f.min !== undefined || f.max !== undefined) parts.push(`${f.min ?? ''}..${f.max ?? ''}`);
     if (f.defaultValue !== undefined && f.kind !== 'json') parts.push(`(default ${JSON.stringify(f.defaultValue)})`);

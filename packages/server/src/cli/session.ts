@@ -35,7 +35,8 @@ session start:
                           training, validation) and each round as it ends; exit code 1 unless it completed
   --wait-every-ms <n>     how often --wait asks the server (default 1000)
 
-session config (every field of the schema; generated from it, see the README's "Session config"):
+session config (every field of the schema, generated from it; see the README's "Session config"). Nested fields
+are dotted flags; a boolean is --flag or --no-flag; a list flag is repeated; <json> takes a JSON value:
 ${flagHelp(SESSION_FLAGS)}`;
 
 /** The columns of a session list. */
