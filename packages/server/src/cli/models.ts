@@ -3,11 +3,11 @@
  * terminal), and rolling a session back to an earlier model of its trail.
  */
 import { writeFile } from 'node:fs/promises';
-import { fedError } from '@fedweb/codec';
+import { fedError, formatBytes } from '@fedweb/codec';
 import type { ApiClient, ModelView } from '../api-client/index.js';
 import { JSON_HELP, JSON_OPTION, need, num, parse, remote, REMOTE_HELP, REMOTE_OPTIONS } from './args.js';
 import { show, table, when, type Column, type Out } from './output.js';
-import { humanBytes, progressBar } from './progress.js';
+import { progressBar } from './progress.js';
 
 /** The help text of `fedweb models`. */
 export const MODELS_HELP = `usage: fedweb models list [--session <id>] [--json]
@@ -86,13 +86,13 @@ export async function cmdModels(args: string[], out: Out): Promise<number> {
       const id = need(positionals, 0, 'fedweb models download <model-id> [-o file]');
       const file = values.out ?? `${id}.fwf`;
       const n = await download(out, `model ${id}`, file, (o) => api.downloadModel(id, { ...transfer, ...o }));
-      return out.line(`model ${id}: ${humanBytes(n)} written to ${file}`), 0;
+      return out.line(`model ${id}: ${formatBytes(n)} written to ${file}`), 0;
     }
     case 'blob': {
       const sha = need(positionals, 0, 'fedweb models blob <sha256> [-o file]');
       const file = values.out ?? `${sha}.bin`;
       const n = await download(out, `blob ${sha.slice(0, 12)}`, file, (o) => api.downloadBlob(sha, { ...transfer, ...o }));
-      return out.line(`blob ${sha}: ${humanBytes(n)} written to ${file}`), 0;
+      return out.line(`blob ${sha}: ${formatBytes(n)} written to ${file}`), 0;
     }
     case 'rollback': {
       const id = need(positionals, 0, 'fedweb models rollback <model-id> [--session <id>]');

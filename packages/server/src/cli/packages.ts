@@ -3,14 +3,14 @@
  * (with a progress bar on a terminal), show the active one, a stored one's manifest, download a bundle (REST).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { fedError } from '@fedweb/codec';
+import { fedError, formatBytes } from '@fedweb/codec';
 import type { PackageView } from '../api-client/index.js';
 import { generatePackageKeyPair, signPackageDir } from '../package-signing.js';
 import { readPackageDir } from '../server.js';
 import { JSON_HELP, JSON_OPTION, need, num, parse, remote, REMOTE_HELP, REMOTE_OPTIONS } from './args.js';
 import { download } from './models.js';
 import { show, table, when, type Column, type Out } from './output.js';
-import { humanBytes, progressBar } from './progress.js';
+import { progressBar } from './progress.js';
 
 /** The help text of `fedweb package`. */
 export const PACKAGE_HELP = `usage: fedweb package build <entry.ts> [options]
@@ -81,7 +81,7 @@ async function remoteAction(action: string, args: string[], out: Out): Promise<n
       const sha = need(positionals, 0, 'fedweb package download <sha256> [-o file]');
       const file = values.out ?? `${sha.slice(0, 16)}.mjs`;
       const n = await download(out, `package ${sha.slice(0, 12)}`, file, (o) => api.downloadPackage(sha, { timeoutMs, ...o }));
-      return out.line(`package ${sha}: ${humanBytes(n)} written to ${file}`), 0;
+      return out.line(`package ${sha}: ${formatBytes(n)} written to ${file}`), 0;
     }
   }
 }

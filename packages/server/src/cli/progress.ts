@@ -2,27 +2,9 @@
  * A progress bar for long transfers (model downloads, package uploads), drawn on stderr only when it is a
  * terminal (a pipe or a log file gets nothing), redrawn at most every 100 ms.
  */
+import { formatBytes } from '@fedweb/codec';
 import type { ProgressFn } from '../api-client/index.js';
 import type { Out } from './output.js';
-
-/**
- * Bytes for people: `512 B`, `1.5 KiB`, `12.0 MiB`.
- * @example
- * ```ts
- * humanBytes(1536) // '1.5 KiB'
- * ```
- */
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}
 
 /**
  * One line of the bar: `label [#####.....]  42% 4.2 MiB / 10.0 MiB` (no bar when the total is unknown).
@@ -32,10 +14,10 @@ export function humanBytes(n: number): string {
  * ```
  */
 export function barLine(label: string, done: number, total: number | null, width = 30): string {
-  if (!total) return `${label} ${humanBytes(done)}`;
+  if (!total) return `${label} ${formatBytes(done)}`;
   const frac = Math.min(1, done / total);
   const filled = Math.round(frac * width);
-  return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}% ${humanBytes(done)} / ${humanBytes(total)}`;
+  return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}% ${formatBytes(done)} / ${formatBytes(total)}`;
 }
 
 /**
