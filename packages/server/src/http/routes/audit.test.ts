@@ -4,6 +4,7 @@ import { ApiClient } from '../../api-client/index.js';
 import { issueToken } from '../../auth.js';
 import { serverFixture } from '../../../test/fixture.js';
 import { tempDir } from '../../testing/harness.js';
+import { pgTestSchema } from '../../testing/pg.js';
 import { makeTestPackage, writePackageDir } from '../../testing/package.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
@@ -71,5 +72,18 @@ describe('GET /api/audit', () => {
       ['package.activate', 'local', null],
       ['package.upload', 'local', null],
     ]);
+  });
+
+  it('keeps the log in PostgreSQL when the state is there, across a controller restart', async () => {
+    const pgs = pgTestSchema('audit');
+    f.defer(pgs.drop);
+    const first = await f.start({ stateUrl: pgs.url });
+    const api = new ApiClient({ baseUrl: first.server.url });
+    await api.startSession({ id: 'pg1', rounds: 1 });
+    await api.stopSession('pg1');
+    await first.server.close();
+    const second = await f.setup({ stateUrl: pgs.url, seed: null });
+    const { entries } = await new ApiClient({ baseUrl: second.url }).listAudit({ action: 'session.stop' });
+    expect(entries.map((e) => [e.action, e.target, e.actor])).toEqual([['session.stop', 'pg1', 'anonymous']]);
   });
 });
