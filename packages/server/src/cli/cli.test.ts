@@ -7,7 +7,7 @@ import { issueToken } from '../auth.js';
 import { serverFixture } from '../../test/fixture.js';
 import { tempDir, until } from '../testing/harness.js';
 import { makeTestPackage, writePackageDir } from '../testing/package.js';
-import { main } from './main.js';
+import { main, REST_COMMANDS } from './main.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
 const SEED = [{ name: 'w0', shape: [3], data: new Float32Array([1, 2, 3]) }];
@@ -106,5 +106,35 @@ describe('fedweb CLI against a real server', () => {
     const stopped = await waiting;
     expect(stopped.code).toBe(1);
     expect(stopped.out).toMatch(/session w-stop stopped$/);
+  });
+});
+
+describe('fedweb CLI surface', () => {
+  it('has a command for every REST route the server registers', async () => {
+    const server = await f.setup();
+    const routes = new Set<string>();
+    const stack: string[] = [];
+    for (const line of server.app.printRoutes({ commonPrefix: false }).split('\n')) {
+      const m = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+) \(([^)]+)\)$/.exec(line);
+      if (!m) continue;
+      const depth = m[1]!.length / 4;
+      stack[depth] = m[2]!;
+      const path = stack.slice(0, depth + 1).join('');
+      if (!path.startsWith('/api/') && !path.startsWith('/.well-known/')) continue;
+      for (const method of m[3]!.split(', ')) if (method !== 'HEAD' && method !== 'OPTIONS') routes.add(`${method} ${path}`);
+    }
+    expect([...routes].sort()).toEqual(Object.keys(REST_COMMANDS).sort());
+  });
+
+  it('answers --help for every command, and the top-level help names every command group', async () => {
+    const top = (await cli(['--help'])).out;
+    for (const group of ['server', 'combiner', 'token', 'status', 'session', 'rounds', 'models', 'package', 'clients', 'combiners', 'tokens', 'audit']) {
+      expect(top).toMatch(new RegExp(`^  ${group} `, 'm'));
+      const help = await cli([group, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.out).toMatch(/^usage: fedweb /);
+    }
+    await expect(cli(['nope'])).rejects.toThrow(/unknown command 'nope'/);
+    await expect(cli(['models', 'nope'])).rejects.toMatchObject({ code: 'BAD_CONFIG' });
   });
 });

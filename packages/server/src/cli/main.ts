@@ -40,6 +40,34 @@ REST (--url, --token or FEDWEB_URL, FEDWEB_TOKEN; --json on every read):
 
 Run 'fedweb <command> --help' for the options of a command.`;
 
+/**
+ * The command of every REST route (a test compares this with the routes a server registers, so a new route
+ * without a command fails there). Routes no operator calls by hand are listed with why.
+ */
+export const REST_COMMANDS: Readonly<Record<string, string>> = {
+  'GET /api/status': 'fedweb status',
+  'POST /api/discover': 'fedweb clients discover <client-id>',
+  'GET /api/clients': 'fedweb clients list',
+  'GET /api/combiners': 'fedweb combiners list',
+  'GET /api/sessions': 'fedweb session list',
+  'POST /api/sessions': 'fedweb session start',
+  'GET /api/sessions/:id': 'fedweb session status <id>; fedweb rounds list|show <id>',
+  'POST /api/sessions/:id/pause': 'fedweb session pause <id>',
+  'POST /api/sessions/:id/resume': 'fedweb session resume <id>',
+  'POST /api/sessions/:id/stop': 'fedweb session stop <id>',
+  'POST /api/sessions/:id/rollback': 'fedweb models rollback <model-id>; fedweb session rollback <id> <model-id>',
+  'GET /api/models': 'fedweb models list',
+  'GET /api/models/:id': 'fedweb models download <id>',
+  'GET /api/blobs/:sha256': 'fedweb models blob <sha256>',
+  'POST /api/packages': 'fedweb package upload <dir>',
+  'GET /api/packages/active': 'fedweb package active',
+  'GET /api/packages/:sha256': 'fedweb package download <sha256>',
+  'GET /api/packages/:sha256/manifest': 'fedweb package manifest <sha256>',
+  'POST /api/tokens': 'fedweb tokens issue',
+  'GET /.well-known/jwks.json': 'fedweb tokens jwks',
+  'GET /api/audit': 'fedweb audit',
+};
+
 const COMMANDS: Record<string, (args: string[], out: Out) => Promise<number>> = {
   server: cmdServer,
   start: cmdServer,
