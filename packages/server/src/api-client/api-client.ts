@@ -42,6 +42,14 @@ import {
 
 const enc = encodeURIComponent;
 
+/** `?k=v&...` of the defined values, or `''` when there are none. */
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
 /**
  * The REST client. Every method throws a FedError: the server's code when it answered with an error body,
  * the status's code otherwise, `BAD_MESSAGE` when the answer is not what the API promises.
@@ -261,11 +269,7 @@ export class ApiClient {
    * ```
    */
   listClients(o: CallOptions & { after?: string; limit?: number } = {}): Promise<{ clients: ClientView[]; online: number; next: string | null }> {
-    const q = new URLSearchParams();
-    if (o.limit !== undefined) q.set('limit', String(o.limit));
-    if (o.after !== undefined) q.set('after', o.after);
-    const qs = q.toString();
-    return requestJson(this.call(`/api/clients${qs ? `?${qs}` : ''}`, o), ClientListSchema);
+    return requestJson(this.call(`/api/clients${query({ limit: o.limit, after: o.after })}`, o), ClientListSchema);
   }
 
   /**
@@ -341,13 +345,7 @@ export class ApiClient {
    * ```
    */
   listAudit(q: CallOptions & { limit?: number; cursor?: string; action?: AuditAction; since?: number | string } = {}): Promise<AuditPage> {
-    const p = new URLSearchParams();
-    if (q.limit !== undefined) p.set('limit', String(q.limit));
-    if (q.cursor !== undefined) p.set('cursor', q.cursor);
-    if (q.action !== undefined) p.set('action', q.action);
-    if (q.since !== undefined) p.set('since', String(q.since));
-    const qs = p.toString();
-    return requestJson(this.call(`/api/audit${qs ? `?${qs}` : ''}`, q), AuditPageSchema);
+    return requestJson(this.call(`/api/audit${query({ limit: q.limit, cursor: q.cursor, action: q.action, since: q.since })}`, q), AuditPageSchema);
   }
 
   /**
