@@ -62,7 +62,7 @@ describe('npm start', () => {
   });
 
   it('tells the page the centralized reference for its data (2 shards of 4,000 digits: all 8,000 in play)', async () => {
-    const info = (await (await fetch(`${base}/api/sim/info`)).json()) as { numShards: number; reference: { accuracy: number; note: string } | null };
+    const info = await new ApiClient({ baseUrl: base }).request<{ numShards: number; reference: { accuracy: number; note: string } | null }>('/api/sim/info');
     expect(info.numShards).toBe(2);
     expect(info.reference?.accuracy).toBeGreaterThan(0.9);
     expect(info.reference?.note).toMatch(/same 8,000 digits/);
@@ -87,6 +87,7 @@ describe('npm start', () => {
   });
 
   it('serves simulation shards, flagged as such', async () => {
+    // A raw fetch on purpose: the header itself is what is checked.
     const res = await fetch(`${base}/api/sim/shard?client=start-test`);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-fedweb-simulation')).toBe('true');

@@ -68,6 +68,7 @@ export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta,
 export { createRng, hashSeed, mixSeed, shuffleInPlace, type Rng } from './prng.js';
 export { backoffDelay, Backoff, type BackoffOptions } from './backoff.js';
 export { abortReason, sleep, withTimeout } from './deadline.js';
+export { formatBytes } from './format.js';
 export {
   DEFAULT_HTTP_TIMEOUT_MS,
   DEFAULT_MAX_RESPONSE_BYTES,

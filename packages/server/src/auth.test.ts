@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TOKEN_TTL, issueToken, ROLES } from './auth.js';
 import { deriveSigningKey, JWKS_PATH, loadSigningKey } from './auth-keys.js';
 import { ApiClient } from './api-client/api-client.js';
-import { main } from './cli.js';
+import { main } from './cli/main.js';
 import { redactUrl } from './log.js';
 import { serverFixture } from '../test/fixture.js';
 import { tempDir } from './testing/harness.js';

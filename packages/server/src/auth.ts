@@ -1,7 +1,7 @@
 /**
  * JWT auth (EdDSA / Ed25519 via `jose`; the key pair lives in auth-keys.ts). Roles and their grants (the README's
  * "Threat model: principals, roles and tokens" has the role x endpoint matrix):
- *  - `admin`:    everything, and alone issues tokens (`POST /api/tokens`);
+ *  - `admin`:    everything, and alone issues tokens (`POST /api/tokens`) and reads the audit log (`GET /api/audit`);
  *  - `operator`: sessions and packages, reading everything, downloading models and packages;
  *  - `viewer`:   reading status, sessions, models, clients, combiners;
  *  - `combiner`: registering as the combiner its `sub` names (`/ws/combiner`), downloading models and packages;
@@ -141,10 +141,10 @@ export async function verifyToken(verifyKey: VerifyKey, token: string | undefine
 }
 
 /** The permissions checked by routes and sockets. */
-export type Permission = 'read' | 'operate' | 'discover' | 'download' | 'join' | 'combine' | 'issue';
+export type Permission = 'read' | 'operate' | 'discover' | 'download' | 'join' | 'combine' | 'issue' | 'audit';
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'operate', 'discover', 'download', 'join', 'combine', 'issue']),
+  admin: new Set(['read', 'operate', 'discover', 'download', 'join', 'combine', 'issue', 'audit']),
   operator: new Set(['read', 'operate', 'download']),
   viewer: new Set(['read', 'download']),
   combiner: new Set(['download', 'combine']),

@@ -36,7 +36,7 @@ describe('process failures', () => {
     const a = await client(url, 'a', { ...ONES, delayMs: 150 });
     const b = await client(url, 'b', { ...TWOS, delayMs: 150 });
     // Start the session with the CLI's REST client.
-    const starter = spawnCli(['session', 'start', '--url', url, '--id', 'crash1', '--rounds', '5', '--clients-required', '2', '--encoding', 'f32', '--round-timeout-ms', '20000']);
+    const starter = spawnCli(['session', 'start', '--url', url, '--id', 'crash1', '--rounds', '5', '--clients-required', '2', '--encoding', 'f32', '--round-timeout-ms', '20000', '--json']);
     await starter.waitFor(/"id": "crash1"/);
     await until(async () => (await api<{ session: SessionRecord }>(url, '/api/sessions/crash1')).session.completedRounds >= 2, 30_000, 'two committed rounds');
 

@@ -23,6 +23,7 @@ import { Controller } from './controller/controller.js';
 import type { DiscoveryPolicy } from './discovery/policy.js';
 import { CombinerRegistry } from './discovery/registry.js';
 import { registerApi } from './http/api.js';
+import { auditPackage, LOCAL_ACTOR } from './controller/audit.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { installOpenApi } from './http/openapi/install.js';
 import { HEALTHZ_DOC, WS_CLIENT_DOC, WS_COMBINER_DOC } from './http/openapi/server-routes.js';
@@ -337,6 +338,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   if (opts.computePackage) {
     const pkg = await readPackageDir(opts.computePackage.dir);
     const rec = await controller.uploadPackage(pkg);
+    await auditPackage({ state, log }, LOCAL_ACTOR, rec);
     log.info({ name: rec.name, version: rec.version, sha256: rec.sha256 }, 'compute package loaded from folder');
   }
   await controller.init();

@@ -58,6 +58,11 @@ describe('ApiClient against a real server', () => {
     const bytes = await admin.downloadModel(s.initialModelId);
     expect(await sha256Hex(bytes)).toBe(seed!.sha256);
     expect([...flattenTensors(await decodeFrame(bytes))]).toEqual([1, 2]);
+    // The same bytes as a content-addressed blob, and the package bundle by its hash.
+    expect(await admin.downloadBlob(seed!.sha256)).toEqual(bytes);
+    expect(await sha256Hex(await admin.downloadPackage(uploaded.sha256))).toBe(uploaded.sha256);
+    await expect(admin.downloadBlob('NOT-A-HASH')).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    expect((await admin.jwks()).keys).toHaveLength(1);
 
     expect(await admin.discover('kiosk-1')).toEqual({ combinerId: 'embedded', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/ws\/client$/) });
     expect(await admin.listClients()).toEqual({ clients: [], online: 0, next: null });

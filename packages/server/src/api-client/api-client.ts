@@ -6,107 +6,48 @@
  * the code of the codec's error table. Browser-safe: no `node:` import, no Fastify; the demo bundles it.
  */
 import type { z } from 'zod';
-import { ComputePackageManifestSchema, fedError, httpCall, requestJson, type Capabilities, type ComputePackageManifest, type FetchLike, type HttpCall } from '@fedweb/codec';
-import type { PackageUploadSchema, StartSessionSchema } from '../http/schemas.js';
+import { ComputePackageManifestSchema, fedError, httpCall, requestJson, type Capabilities, type ComputePackageManifest, type HttpCall } from '@fedweb/codec';
+import { eitherSignal, toBase64, type ApiClientOptions, type CallOptions, type PackageUploadInput, type StartSessionInput, type TransferOptions } from './options.js';
+import { progressFetch } from './progress-fetch.js';
+import type { AuditAction } from '../http/schemas.js';
 import type { IssueTokenSchema } from '../http/routes/tokens.js';
 import {
+  AuditPageSchema,
   ClientListSchema,
   CombinerListSchema,
   DiscoverResponseSchema,
   IssuedTokenSchema,
+  JwksSchema,
   ModelListSchema,
   PackageEnvelopeSchema,
   SessionDetailSchema,
   SessionEnvelopeSchema,
+  RollbackResponseSchema,
   SessionListSchema,
   StatusResponseSchema,
+  type AuditEntryView,
+  type AuditPage,
   type ClientView,
   type CombinerView,
   type DiscoverResponse,
   type IssuedToken,
+  type Jwks,
   type ModelView,
   type PackageView,
+  type RollbackResponse,
   type SessionDetail,
   type SessionView,
   type StatusResponse,
 } from './responses.js';
 
-/**
- * How to reach the controller.
- * @example
- * ```ts
- * const opts: ApiClientOptions = { baseUrl: 'https://fl.example.com', token: process.env.FEDWEB_TOKEN, timeoutMs: 10_000 };
- * ```
- */
-export interface ApiClientOptions {
-  /** The controller's HTTP origin (and base path), e.g. `http://127.0.0.1:8080`; `''` = same origin (a page). */
-  baseUrl: string;
-  /** Bearer token (when the server runs with auth). */
-  token?: string | undefined;
-  /** Per-call timeout, default 10 s (package uploads default to 120 s). */
-  timeoutMs?: number;
-  /** Cancels every call of this client (each call may add its own). */
-  signal?: AbortSignal | undefined;
-  /** Default the global `fetch`. */
-  fetch?: FetchLike;
-  /** Extra `RequestInit` fields for every call (e.g. `{ cache: 'no-store' }` in a page). */
-  init?: HttpCall['init'];
-}
-
-/**
- * Per-call overrides.
- * @example
- * ```ts
- * await client.status({ timeoutMs: 2000, signal: AbortSignal.timeout(5000) });
- * ```
- */
-export interface CallOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-/**
- * The body of `POST /api/sessions`: the session config (every field optional) and an optional id.
- * @example
- * ```ts
- * const config: StartSessionInput = { id: 'mnist-1', rounds: 5, clientsRequired: 2 };
- * ```
- */
-export type StartSessionInput = z.input<typeof StartSessionSchema>;
-
-/**
- * A package upload: the bundle and seed model as bytes (the client base64-encodes them).
- * @example
- * ```ts
- * const input: PackageUploadInput = { manifest, bundle: await readFile('package.mjs'), seedModel, activate: true };
- * ```
- */
-export type PackageUploadInput = Omit<z.input<typeof PackageUploadSchema>, 'bundle' | 'seedModel'> & { bundle: Uint8Array; seedModel: Uint8Array };
-
-/**
- * Base64 of bytes without Node's Buffer (browsers, workers and Node alike).
- * @example
- * ```ts
- * toBase64(new Uint8Array([1, 2, 3])); // 'AQID'
- * ```
- */
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
 const enc = encodeURIComponent;
 
-/** A signal that aborts when either does (`AbortSignal.any` where the platform has it: Node 20.3+, Safari 17.4+). */
-function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
-  const ctl = new AbortController();
-  for (const s of [a, b]) {
-    if (s.aborted) ctl.abort(s.reason);
-    else s.addEventListener('abort', () => ctl.abort(s.reason), { once: true });
-  }
-  return ctl.signal;
+/** `?k=v&...` of the defined values, or `''` when there are none. */
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
 }
 
 /**
@@ -128,7 +69,9 @@ export class ApiClient {
   }
 
   /** The call description for `path` (shared by every method and {@link ApiClient.request}). */
-  private call(path: string, o: CallOptions & { method?: string; json?: unknown; maxBytes?: number } = {}): HttpCall {
+  private call(path: string, o: TransferOptions & { method?: string; json?: unknown; maxBytes?: number; direction?: 'up' | 'down' } = {}): HttpCall {
+    const base = this.opts.fetch ?? ((url: string, init?: RequestInit) => fetch(url, init));
+    const f = o.onProgress ? progressFetch(base, o.onProgress, o.direction ?? 'down') : this.opts.fetch;
     const signal = o.signal && this.opts.signal ? eitherSignal(o.signal, this.opts.signal) : (o.signal ?? this.opts.signal);
     return {
       url: `${this.baseUrl}${path}`,
@@ -137,7 +80,7 @@ export class ApiClient {
       token: this.opts.token,
       timeoutMs: o.timeoutMs ?? this.opts.timeoutMs ?? 10_000,
       signal,
-      ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+      ...(f ? { fetch: f } : {}),
       ...(this.opts.init ? { init: this.opts.init } : {}),
       ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
     };
@@ -242,6 +185,18 @@ export class ApiClient {
     return this.sessionAction(id, 'stop', o);
   }
 
+  /**
+   * `POST /api/sessions/:id/rollback`: the session's next round starts from `modelId`, an earlier model of its
+   * trail (a round in flight is aborted). Returns the session and the model it was at.
+   * @example
+   * ```ts
+   * const { session, previousModelId } = await api.rollbackSession('mnist-1', 'mnist-1.m2');
+   * ```
+   */
+  rollbackSession(id: string, modelId: string, o?: CallOptions): Promise<RollbackResponse> {
+    return requestJson(this.call(`/api/sessions/${enc(id)}/rollback`, { ...o, json: { modelId } }), RollbackResponseSchema);
+  }
+
   private async sessionAction(id: string, action: 'pause' | 'resume' | 'stop', o?: CallOptions): Promise<SessionView> {
     return (await requestJson(this.call(`/api/sessions/${enc(id)}/${action}`, { ...o, method: 'POST' }), SessionEnvelopeSchema)).session;
   }
@@ -262,9 +217,10 @@ export class ApiClient {
    * @example
    * ```ts
    * const frame = await api.downloadModel(session.currentModelId);
+   * const big = await api.downloadModel('s1.m9', { maxBytes: 2 ** 30, onProgress: (done, total) => console.log(done, total) });
    * ```
    */
-  async downloadModel(id: string, o: CallOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
+  async downloadModel(id: string, o: TransferOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
     return (await httpCall({ ...this.call(`/api/models/${enc(id)}`, o), timeoutMs: o.timeoutMs ?? this.opts.timeoutMs ?? 60_000 })).bytes;
   }
 
@@ -272,12 +228,12 @@ export class ApiClient {
    * `POST /api/packages`: uploads a compute package (bytes base64-encoded here) and, by default, activates it.
    * @example
    * ```ts
-   * const pkg = await api.uploadPackage({ manifest, bundle, seedModel });
+   * const pkg = await api.uploadPackage({ manifest, bundle, seedModel }, { onProgress: (sent, total) => console.log(sent, total) });
    * ```
    */
-  async uploadPackage(input: PackageUploadInput, o: CallOptions = {}): Promise<PackageView> {
+  async uploadPackage(input: PackageUploadInput, o: TransferOptions = {}): Promise<PackageView> {
     const json = { manifest: input.manifest, bundle: toBase64(input.bundle), seedModel: toBase64(input.seedModel), ...(input.activate !== undefined ? { activate: input.activate } : {}) };
-    return (await requestJson({ ...this.call('/api/packages', { ...o, json }), timeoutMs: o.timeoutMs ?? this.opts.timeoutMs ?? 120_000 }, PackageEnvelopeSchema)).package;
+    return (await requestJson({ ...this.call('/api/packages', { ...o, json, direction: 'up' }), timeoutMs: o.timeoutMs ?? this.opts.timeoutMs ?? 120_000 }, PackageEnvelopeSchema)).package;
   }
 
   /**
@@ -313,11 +269,7 @@ export class ApiClient {
    * ```
    */
   listClients(o: CallOptions & { after?: string; limit?: number } = {}): Promise<{ clients: ClientView[]; online: number; next: string | null }> {
-    const q = new URLSearchParams();
-    if (o.limit !== undefined) q.set('limit', String(o.limit));
-    if (o.after !== undefined) q.set('after', o.after);
-    const qs = q.toString();
-    return requestJson(this.call(`/api/clients${qs ? `?${qs}` : ''}`, o), ClientListSchema);
+    return requestJson(this.call(`/api/clients${query({ limit: o.limit, after: o.after })}`, o), ClientListSchema);
   }
 
   /**
@@ -357,5 +309,70 @@ export class ApiClient {
    */
   async issueToken(input: z.input<typeof IssueTokenSchema>, o?: CallOptions): Promise<IssuedToken> {
     return requestJson(this.call('/api/tokens', { ...o, json: input }), IssuedTokenSchema);
+  }
+
+  /**
+   * `GET /api/blobs/:sha256`: a content-addressed blob (e.g. SCAFFOLD's control variate), at most `maxBytes`.
+   * @example
+   * ```ts
+   * const bytes = await api.downloadBlob(ref.sha256);
+   * ```
+   */
+  async downloadBlob(sha256: string, o: TransferOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw fedError('BAD_CONFIG', `'${sha256}' is not a lowercase hex SHA-256`);
+    return (await httpCall({ ...this.call(`/api/blobs/${sha256}`, o), timeoutMs: o.timeoutMs ?? this.opts.timeoutMs ?? 60_000 })).bytes;
+  }
+
+  /**
+   * `GET /api/packages/:sha256`: a stored package's ES module bundle.
+   * @example
+   * ```ts
+   * const bundle = await api.downloadPackage(pkg.sha256);
+   * ```
+   */
+  async downloadPackage(sha256: string, o: TransferOptions & { maxBytes?: number } = {}): Promise<Uint8Array> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw fedError('BAD_CONFIG', `'${sha256}' is not a lowercase hex SHA-256`);
+    return (await httpCall({ ...this.call(`/api/packages/${sha256}`, o), timeoutMs: o.timeoutMs ?? this.opts.timeoutMs ?? 60_000 })).bytes;
+  }
+
+  /**
+   * `GET /api/audit` (admin only): one page of the audit log, newest first; `next` is the `cursor` of the
+   * following page (null on the last). Filters: one `action`, entries at or after `since` (epoch ms or ISO date).
+   * @example
+   * ```ts
+   * const { entries, next } = await admin.listAudit({ limit: 50, action: 'session.start' });
+   * if (next) await admin.listAudit({ cursor: next });
+   * ```
+   */
+  listAudit(q: CallOptions & { limit?: number; cursor?: string; action?: AuditAction; since?: number | string } = {}): Promise<AuditPage> {
+    return requestJson(this.call(`/api/audit${query({ limit: q.limit, cursor: q.cursor, action: q.action, since: q.since })}`, q), AuditPageSchema);
+  }
+
+  /**
+   * The whole audit log (with the same filters), newest first, following `next` page after page.
+   * @example
+   * ```ts
+   * for await (const e of admin.allAudit({ action: 'token.issue' })) console.log(e.actor, e.target);
+   * ```
+   */
+  async *allAudit(q: CallOptions & { limit?: number; action?: AuditAction; since?: number | string } = {}): AsyncGenerator<AuditEntryView> {
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.listAudit({ ...q, limit: q.limit ?? 1000, ...(cursor !== undefined ? { cursor } : {}) });
+      yield* page.entries;
+      if (page.next === null) return;
+      cursor = page.next;
+    }
+  }
+
+  /**
+   * `GET /.well-known/jwks.json`: the controller's public token key (NOT_FOUND with auth off).
+   * @example
+   * ```ts
+   * const { keys } = await api.jwks();
+   * ```
+   */
+  jwks(o?: CallOptions): Promise<Jwks> {
+    return requestJson(this.call('/.well-known/jwks.json', o), JwksSchema);
   }
 }

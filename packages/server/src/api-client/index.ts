@@ -9,7 +9,9 @@
  * const { clientsOnline } = await api.status();
  * ```
  */
-export { ApiClient, toBase64, type ApiClientOptions, type CallOptions, type PackageUploadInput, type StartSessionInput } from './api-client.js';
+export { ApiClient } from './api-client.js';
+export { toBase64, type ApiClientOptions, type CallOptions, type PackageUploadInput, type ProgressFn, type StartSessionInput, type TransferOptions } from './options.js';
+export { progressFetch } from './progress-fetch.js';
 export * from './responses.js';
-export { StartSessionSchema, PackageUploadSchema, DiscoverSchema } from '../http/schemas.js';
+export { StartSessionSchema, PackageUploadSchema, DiscoverSchema, RollbackSchema, AuditQuery, AUDIT_ACTIONS, type AuditAction } from '../http/schemas.js';
 export { SessionConfigSchema, type SessionConfig, type SessionConfigInput } from '../config.js';

@@ -103,6 +103,14 @@ export class Controller extends EventEmitter {
     return this.sessions.stop(id);
   }
 
+  /**
+   * Starts the session's next round from an earlier model of its trail (a round in flight is aborted).
+   * @throws FedError NOT_FOUND, CONFLICT (the session has ended, or the model is not in its trail).
+   */
+  rollbackSession(id: string, modelId: string): Promise<{ session: SessionRecord; previousModelId: string }> {
+    return this.sessions.rollback(id, modelId);
+  }
+
   getSession(id: string): Promise<{ session: SessionRecord; rounds: RoundRecord[]; live: LiveRound | null }> {
     return this.sessions.get(id);
   }

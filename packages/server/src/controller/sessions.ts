@@ -135,6 +135,32 @@ export class Sessions {
     return this.emitSession(id);
   }
 
+  /**
+   * Rolls a running or paused session back to an earlier model of its trail (one of its own models, or the model
+   * it started from): the next round trains that model and its commit names it as the parent. A round in flight
+   * ends `aborted` (nothing of it is committed); the strategy state and the rounds count are kept. Returns the
+   * session and the model it was at before.
+   * @throws FedError NOT_FOUND (no such session or model), CONFLICT (the session has ended, or the model is not in its trail).
+   */
+  async rollback(id: string, modelId: string): Promise<{ session: SessionRecord; previousModelId: string }> {
+    const s = await this.must(id);
+    if (s.status !== 'running' && s.status !== 'paused') throw fedError('CONFLICT', `session ${id} is ${s.status}: start a new session with initialModelId '${modelId}' instead`);
+    const model = await this.deps.state.getModel(modelId);
+    if (!model) throw fedError('NOT_FOUND', `no model ${modelId}`);
+    if (model.sessionId !== id && model.id !== s.initialModelId) throw fedError('CONFLICT', `model ${modelId} is not in the trail of session ${id}`);
+    const rt = this.runtimes.get(id);
+    if (rt?.loop) {
+      rt.abort.abort('rolled back');
+      await rt.loop;
+    }
+    await this.deps.state.updateSession(id, { currentModelId: modelId });
+    this.deps.log.info({ sessionId: id, modelId, previousModelId: s.currentModelId }, 'session rolled back: the next round trains an earlier model');
+    const after = await this.must(id);
+    if (after.status === 'running') this.launch(id);
+    emit(this.deps, 'session', after);
+    return { session: after, previousModelId: s.currentModelId };
+  }
+
   /** A session, its rounds and its live round. */
   async get(id: string): Promise<{ session: SessionRecord; rounds: RoundRecord[]; live: LiveRound | null }> {
     const session = await this.must(id);

@@ -9,6 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { htmlPageDoc } from './openapi/route-doc.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerClientRoutes } from './routes/clients.js';
 import { registerCombinerRoutes } from './routes/combiners.js';
 import { routeContext, type ApiDeps } from './routes/context.js';
@@ -34,6 +35,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   registerPackageRoutes(app, ctx);
   registerCombinerRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   const dashboardDoc = htmlPageDoc('The dashboard (HTML)', 'Reads the API with the token of `/dashboard#token=<jwt>` (auth on).');
   app.get('/dashboard', { config: { doc: dashboardDoc } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
 }

@@ -68,6 +68,48 @@ export const ClientsQuery = z.object({
 export const ModelsQuery = z.object({ sessionId: z.string().max(128).optional(), token: z.string().optional() });
 
 /**
+ * Body of `POST /api/sessions/:id/rollback`: the model of the session's trail its next round starts from.
+ * @example
+ * ```ts
+ * RollbackSchema.parse({ modelId: 'mnist-1.m2' });
+ * ```
+ */
+export const RollbackSchema = z.object({ modelId: z.string().min(1).max(128) }).strict();
+
+/**
+ * The operator actions the audit log records (`GET /api/audit?action=`).
+ * @example
+ * ```ts
+ * AUDIT_ACTIONS.includes('session.rollback') // true
+ * ```
+ */
+export const AUDIT_ACTIONS = ['session.start', 'session.pause', 'session.resume', 'session.stop', 'session.rollback', 'package.upload', 'package.activate', 'token.issue'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** A time as epoch ms (digits) or an ISO 8601 date (`2026-12-03T08:00:00Z`). */
+const EpochOrIso = z
+  .string()
+  .max(64)
+  .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)))
+  .refine((n) => Number.isFinite(n), 'epoch ms or an ISO 8601 date');
+
+/**
+ * Query of `GET /api/audit`: a page of at most `limit` entries (default 100, at most 1000), newest first, older
+ * than `cursor` (the `next` of the previous page), of one `action`, at or after `since`.
+ * @example
+ * ```ts
+ * AuditQuery.parse({ limit: '20', action: 'session.start', since: '2026-12-01T00:00:00Z' });
+ * ```
+ */
+export const AuditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().regex(/^[1-9][0-9]{0,15}$/, 'the next of a previous page').optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  since: EpochOrIso.optional(),
+  token: z.string().optional(),
+});
+
+/**
  * Parses a request part, or throws `code` (default BAD_CONFIG) naming the first field that is wrong.
  * @example
  * ```ts

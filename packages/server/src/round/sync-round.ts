@@ -76,8 +76,10 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
     }),
   );
   const abort = async (): Promise<void> => {
-    for (const h of perCombiner.keys()) h.peer.send({ v: 1, kind: 'round.abort', roundId, reason: 'session stopped' });
-    if (!deps.isClosed()) await finishRound(deps, rt, s, { ...record, status: 'aborted', reason: 'session stopped' }, false);
+    // A stop aborts without a reason; a rollback says so ('rolled back').
+    const reason = typeof signal.reason === 'string' ? `session ${signal.reason}` : 'session stopped';
+    for (const h of perCombiner.keys()) h.peer.send({ v: 1, kind: 'round.abort', roundId, reason });
+    if (!deps.isClosed()) await finishRound(deps, rt, s, { ...record, status: 'aborted', reason }, false);
   };
   if (signal.aborted || deps.isClosed()) return abort();
 

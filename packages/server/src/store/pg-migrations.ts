@@ -106,6 +106,20 @@ CREATE TABLE metrics (
     sql: `ALTER TABLE clients ADD COLUMN contributed_at BIGINT;
 CREATE INDEX clients_gc ON clients (last_seen) WHERE contributed_at IS NULL;`,
   },
+  {
+    version: 3,
+    description: 'audit: operator actions (who, what, when)',
+    sql: `CREATE TABLE audit (
+  id BIGSERIAL PRIMARY KEY,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_action ON audit (action, id);`,
+  },
 ];
 
 /** The schema version this build writes. */

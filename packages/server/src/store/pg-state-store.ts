@@ -8,8 +8,8 @@ import type pg from 'pg';
 import { fedError } from '@fedweb/codec';
 import { openPgPool, parsePgTarget, PG_DEFAULT_RETRIES, withPgRetry, type PgConnectOptions } from './pg-connect.js';
 import { migratePg } from './pg-migrations.js';
-import { JSON_FIELDS, json, SESSION_COLUMNS, toClient, toModel, toPackage, toRound, toSession, type Row } from './rows.js';
-import type { ClientPage, ClientSeenRecord, MetricRow, ModelRecord, PackageRecord, RoundCommit, RoundRecord, SessionRecord, StateStore } from './types.js';
+import { JSON_FIELDS, json, SESSION_COLUMNS, toAudit, toClient, toModel, toPackage, toRound, toSession, type Row } from './rows.js';
+import type { AuditEntry, AuditQuery, AuditRecord, ClientPage, ClientSeenRecord, MetricRow, ModelRecord, PackageRecord, RoundCommit, RoundRecord, SessionRecord, StateStore } from './types.js';
 
 const SESSION_INSERT = `INSERT INTO sessions (id, name, status, config, package_sha, initial_model_id, current_model_id, completed_rounds, strategy_state, strategy_state_sha, error, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
@@ -241,6 +241,26 @@ export class PgStateStore implements StateStore {
       name: r.name as string,
       value: r.value as number,
     }));
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
+    // Not retried: a retry after a lost reply would log the action twice.
+    const { rows } = await withPgRetry('append audit', 0, () =>
+      this.pool.query('INSERT INTO audit (at, actor, role, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id', [
+        entry.at, entry.actor, entry.role, entry.action, entry.target, json(entry.detail),
+      ]),
+    );
+    return { id: Number((rows[0] as Row).id), ...entry };
+  }
+
+  async listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    const rows = await this.rows(
+      'list audit',
+      `SELECT * FROM audit WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR action = $2) AND ($3::bigint IS NULL OR at >= $3)
+       ORDER BY id DESC LIMIT $4`,
+      [q.before ?? null, q.action ?? null, q.since ?? null, q.limit],
+    );
+    return rows.map(toAudit);
   }
 
   async close(): Promise<void> {

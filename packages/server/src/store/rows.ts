@@ -2,7 +2,7 @@
  * Row <-> record mapping shared by the SQL state stores (SQLite and PostgreSQL write the same columns: JSON as
  * text, epoch ms as integers, `active` as 0/1).
  */
-import type { ClientSeenRecord, ModelRecord, PackageRecord, RoundRecord, SessionRecord } from './types.js';
+import type { AuditRecord, ClientSeenRecord, ModelRecord, PackageRecord, RoundRecord, SessionRecord } from './types.js';
 
 export type Row = Record<string, unknown>;
 export const json = (v: unknown): string => JSON.stringify(v ?? null);
@@ -103,3 +103,15 @@ export const SESSION_COLUMNS: Record<string, string> = {
 };
 export const JSON_FIELDS = new Set(['config', 'strategyState']);
 
+
+export function toAudit(r: Row): AuditRecord {
+  return {
+    id: Number(r.id),
+    at: Number(r.at),
+    actor: r.actor as string,
+    role: strOrNull(r.role),
+    action: r.action as string,
+    target: strOrNull(r.target),
+    detail: parse(r.detail, {}),
+  };
+}

@@ -109,6 +109,20 @@ CREATE TABLE metrics (
     sql: `ALTER TABLE clients ADD COLUMN contributed_at INTEGER;
 CREATE INDEX clients_gc ON clients (last_seen) WHERE contributed_at IS NULL;`,
   },
+  {
+    version: 4,
+    description: 'audit: operator actions (who, what, when)',
+    sql: `CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_action ON audit (action, id);`,
+  },
 ];
 
 /** The schema version this build writes. */
@@ -122,6 +136,7 @@ function legacyVersion(db: Database.Database): number {
   const hasSessions = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").get();
   if (!hasSessions) return 0;
   const has = (table: string, column: string): boolean => (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").get()) return 4;
   if (has('clients', 'contributed_at')) return 3;
   return has('rounds', 'timings') ? 2 : 1;
 }

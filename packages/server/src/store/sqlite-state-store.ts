@@ -5,9 +5,12 @@
  */
 import Database from 'better-sqlite3';
 import { fedError } from '@fedweb/codec';
-import { JSON_FIELDS, json, SESSION_COLUMNS, toClient, toModel, toPackage, toRound, toSession, type Row } from './rows.js';
+import { JSON_FIELDS, json, SESSION_COLUMNS, toAudit, toClient, toModel, toPackage, toRound, toSession, type Row } from './rows.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import type {
+  AuditEntry,
+  AuditQuery,
+  AuditRecord,
   ClientPage,
   ClientSeenRecord,
   MetricRow,
@@ -108,6 +111,11 @@ export class SqliteStateStore implements StateStore {
          ON CONFLICT(session_id, round, scope, name) DO UPDATE SET value = excluded.value`,
       ),
       listMetrics: db.prepare('SELECT * FROM metrics WHERE session_id = ? ORDER BY round, scope, name'),
+      appendAudit: db.prepare('INSERT INTO audit (at, actor, role, action, target, detail) VALUES (@at, @actor, @role, @action, @target, @detail)'),
+      listAudit: db.prepare(
+        `SELECT * FROM audit WHERE (@before IS NULL OR id < @before) AND (@action IS NULL OR action = @action) AND (@since IS NULL OR at >= @since)
+         ORDER BY id DESC LIMIT @limit`,
+      ),
     };
   }
 
@@ -271,6 +279,19 @@ export class SqliteStateStore implements StateStore {
         name: r.name as string,
         value: r.value as number,
       })),
+    );
+  }
+
+  appendAudit(entry: AuditEntry): Promise<AuditRecord> {
+    return this.run('append audit', () => {
+      const info = this.stmts.appendAudit.run({ ...entry, detail: json(entry.detail) });
+      return { id: Number(info.lastInsertRowid), ...entry };
+    });
+  }
+
+  listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.run('list audit', () =>
+      (this.stmts.listAudit.all({ before: q.before ?? null, action: q.action ?? null, since: q.since ?? null, limit: q.limit }) as Row[]).map(toAudit),
     );
   }
 

@@ -186,4 +186,27 @@ describe.each(ENGINES)('StateStore contract: $name', (engine) => {
     expect(await store.getPackage('0'.repeat(64))).toBeNull();
     expect(await store.getActivePackage()).toBeNull();
   });
+
+  it('appends audit entries and pages them newest first, by action and time, across reopen', async () => {
+    const file = await engine.location();
+    let store = await engine.open(file);
+    const a = await store.appendAudit({ at: 100, actor: 'ops', role: 'operator', action: 'session.start', target: 's1', detail: { rounds: 3 } });
+    const b = await store.appendAudit({ at: 200, actor: 'local', role: null, action: 'package.upload', target: 'c'.repeat(64), detail: {} });
+    const c = await store.appendAudit({ at: 300, actor: 'ops', role: 'operator', action: 'session.stop', target: 's1', detail: {} });
+    expect(a.id).toBeLessThan(b.id);
+    expect(b.id).toBeLessThan(c.id);
+    await store.close();
+    store = await engine.open(file);
+    cleanups.push(() => store.close());
+    const d = await store.appendAudit({ at: 400, actor: 'root', role: 'admin', action: 'session.start', target: 's2', detail: { nested: { k: [1, 'x'] } } });
+    expect(d.id).toBeGreaterThan(c.id);
+    expect((await store.listAudit({ limit: 10 })).map((e) => e.id)).toEqual([d.id, c.id, b.id, a.id]);
+    expect(await store.listAudit({ limit: 1 })).toEqual([d]);
+    // The next page starts below the last id seen.
+    expect((await store.listAudit({ limit: 2, before: c.id })).map((e) => e.action)).toEqual(['package.upload', 'session.start']);
+    expect(await store.listAudit({ limit: 10, action: 'session.start' })).toEqual([d, a]);
+    expect((await store.listAudit({ limit: 10, since: 300 })).map((e) => e.at)).toEqual([400, 300]);
+    expect(await store.listAudit({ limit: 10, action: 'session.start', since: 150, before: d.id })).toEqual([]);
+    expect((await store.listAudit({ limit: 10 }))[2]).toEqual({ id: b.id, at: 200, actor: 'local', role: null, action: 'package.upload', target: 'c'.repeat(64), detail: {} });
+  });
 });

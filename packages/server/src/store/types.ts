@@ -120,6 +120,35 @@ export interface MetricRow {
   value: number;
 }
 
+/**
+ * One operator action in the audit log: who (a token's subject and role; `anonymous` with auth off, `local` for
+ * the server process itself, e.g. `--package` at start), what (`action` on `target`, a small JSON `detail`), when.
+ */
+export interface AuditRecord {
+  /** Increasing with every entry (the paging cursor). */
+  id: number;
+  /** Epoch ms. */
+  at: number;
+  actor: string;
+  role: string | null;
+  /** `session.start`, `session.pause`, `session.resume`, `session.stop`, `session.rollback`, `package.upload`, `package.activate`, `token.issue`. */
+  action: string;
+  /** The id acted on: a session id, a package SHA-256, a token's subject. */
+  target: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** An audit entry before the store numbers it. */
+export type AuditEntry = Omit<AuditRecord, 'id'>;
+
+/** A page of `listAudit`, newest first: ids below `before`, at or after `since` (epoch ms), of one `action`; at most `limit`. */
+export interface AuditQuery {
+  limit: number;
+  before?: number;
+  action?: string;
+  since?: number;
+}
+
 /** The atomic write at step 7 of the round: model row, round row, session progress and metrics. */
 export interface RoundCommit {
   model: ModelRecord | null;
@@ -167,6 +196,11 @@ export interface StateStore {
   pruneClients(before: number): Promise<number>;
 
   listMetrics(sessionId: string): Promise<MetricRow[]>;
+
+  /** Appends an operator action to the audit log; returns it with its id. */
+  appendAudit(entry: AuditEntry): Promise<AuditRecord>;
+  /** Audit entries, newest first (see {@link AuditQuery}). */
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ComputePackageManifestSchema, fedError } from '@fedweb/codec';
 import { PackageEnvelopeSchema } from '../../api-client/responses.js';
 import { authorize } from '../../auth.js';
+import { actorOf, auditPackage } from '../../controller/audit.js';
 import { packageRef } from '../../controller/packages.js';
 import { modelRef } from '../../controller/trail.js';
 import { sha256Node } from '../../store/fs-blob-store.js';
@@ -58,7 +59,8 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
     errors: ['PACKAGE_INVALID', 'BAD_FRAME', 'NON_FINITE'],
   };
   app.post('/api/packages', { bodyLimit, config: { doc: uploadDoc } }, async (req, reply) => {
-    authorize(principalOf(req), 'operate');
+    const who = principalOf(req);
+    authorize(who, 'operate');
     const body = parse(PackageUploadSchema, req.body, 'body');
     const rec = await controller.uploadPackage({
       manifest: body.manifest,
@@ -66,6 +68,7 @@ export function registerPackageRoutes(app: FastifyInstance, ctx: RouteContext): 
       seedModel: fromBase64(body.seedModel, 'seedModel'),
       activate: body.activate,
     });
+    await auditPackage({ state, log: req.log }, actorOf(who), rec);
     return reply.status(201).send({ package: packageView(rec, await state.getModel(rec.seedModelId)) });
   });
 

@@ -3,11 +3,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { authorize, grantsOf, type Principal } from '../../auth.js';
-import { SessionDetailSchema, SessionEnvelopeSchema, SessionListSchema } from '../../api-client/responses.js';
+import { RollbackResponseSchema, SessionDetailSchema, SessionEnvelopeSchema, SessionListSchema } from '../../api-client/responses.js';
+import { actorOf, recordAudit } from '../../controller/audit.js';
 import type { SessionRecord } from '../../store/types.js';
 import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf } from '../plumbing.js';
-import { IdParam, parseBody as parse, StartSessionSchema } from '../schemas.js';
+import { IdParam, parseBody as parse, RollbackSchema, StartSessionSchema } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 /**
@@ -52,8 +53,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
     errors: ['CONFLICT', 'NOT_FOUND'],
   };
   app.post('/api/sessions', { config: { doc: startDoc } }, async (req, reply) => {
-    authorize(principalOf(req), 'operate');
+    const who = principalOf(req);
+    authorize(who, 'operate');
     const session = await controller.startSession(req.body ?? {});
+    await recordAudit({ state, log: req.log }, actorOf(who), 'session.start', session.id, { rounds: session.config.rounds, strategy: session.config.strategy.name, packageSha: session.packageSha, initialModelId: session.initialModelId });
     return reply.status(201).send({ session });
   });
 
@@ -82,9 +85,32 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RouteContext): 
   for (const [action, { run, what }] of Object.entries(actions)) {
     const doc: RouteDoc = { tag: 'sessions', summary: what, access: 'operate', params: IdParam, responses: { 200: { description: 'the session', schema: SessionEnvelopeSchema } }, errors: ['NOT_FOUND', 'CONFLICT'] };
     app.post(`/api/sessions/:id/${action}`, { config: { doc } }, async (req) => {
-      authorize(principalOf(req), 'operate');
+      const who = principalOf(req);
+      authorize(who, 'operate');
       const { id } = parse(IdParam, req.params, 'params');
-      return { session: await run(id) };
+      const session = await run(id);
+      await recordAudit({ state, log: req.log }, actorOf(who), `session.${action as keyof typeof actions}`, id, { completedRounds: session.completedRounds, modelId: session.currentModelId });
+      return { session };
     });
   }
+
+  const rollbackDoc: RouteDoc = {
+    tag: 'sessions',
+    summary: 'Roll back to an earlier model of the trail',
+    description: 'The next round starts from `modelId` (one of this session\'s models, or the model it started from); a round in flight is aborted. Audited.',
+    access: 'operate',
+    params: IdParam,
+    body: RollbackSchema,
+    responses: { 200: { description: 'the session and the model it was at', schema: RollbackResponseSchema } },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  };
+  app.post('/api/sessions/:id/rollback', { config: { doc: rollbackDoc } }, async (req) => {
+    const who = principalOf(req);
+    authorize(who, 'operate');
+    const { id } = parse(IdParam, req.params, 'params');
+    const { modelId } = parse(RollbackSchema, req.body ?? {}, 'body');
+    const { session, previousModelId } = await controller.rollbackSession(id, modelId);
+    await recordAudit({ state, log: req.log }, actorOf(who), 'session.rollback', id, { modelId, previousModelId, completedRounds: session.completedRounds });
+    return { session: sessionFor(who, session), previousModelId };
+  });
 }

@@ -10,6 +10,7 @@ import { authorize, DEFAULT_TOKEN_TTL, issueToken, ROLES, TokenTtlSchema } from 
 import { IssuedTokenSchema } from '../../api-client/responses.js';
 import { JWKS_PATH, JwksSchema, publicJwks } from '../../auth-keys.js';
 import type { RouteDoc } from '../openapi/route-doc.js';
+import { actorOf, recordAudit } from '../../controller/audit.js';
 import { principalOf } from '../plumbing.js';
 import { parseBody } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -56,10 +57,14 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): vo
     responses: { 201: { description: 'the token and what it says', schema: IssuedTokenSchema } },
   };
   app.post('/api/tokens', { config: { doc: issueDoc } }, async (req, reply) => {
-    authorize(principalOf(req), 'issue');
+    const who = principalOf(req);
+    authorize(who, 'issue');
     if (!signingKey) throw fedError('BAD_CONFIG', 'auth is off on this controller: start it with --secret or --token-key to issue tokens');
     const body = parseBody(IssueTokenSchema, req.body, 'body');
     const token = await issueToken({ key: signingKey, role: body.role, sub: body.sub, expiresIn: body.ttl ?? DEFAULT_TOKEN_TTL[body.role] });
-    return reply.status(201).send({ kind: 'token', token, role: body.role, sub: body.sub, exp: decodeJwt(token).exp });
+    const exp = decodeJwt(token).exp;
+    // The token itself never enters the log: only whom it was issued to, as what, until when.
+    await recordAudit({ state: ctx.state, log: req.log }, actorOf(who), 'token.issue', body.sub, { role: body.role, exp });
+    return reply.status(201).send({ kind: 'token', token, role: body.role, sub: body.sub, exp });
   });
 }

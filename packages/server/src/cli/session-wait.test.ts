@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestServer } from './testing/harness.js';
-import { ApiClient } from './api-client/index.js';
+import { startTestServer } from '../testing/harness.js';
+import { ApiClient } from '../api-client/index.js';
 import { followSession, progressLine } from './session-wait.js';
 
 const SEED = [{ name: 'w0', shape: [2], data: new Float32Array([1, 2]) }];

@@ -3,8 +3,8 @@
  * online, the round's training, its validation) whenever that changes, and each round as it ends.
  */
 import { sleep } from '@fedweb/codec';
-import type { ApiClient } from './api-client/index.js';
-import type { LiveRoundView, RoundView } from './api-client/responses.js';
+import type { ApiClient } from '../api-client/index.js';
+import type { LiveRoundView, RoundView } from '../api-client/responses.js';
 
 /**
  * The progress line for the round in progress, or null when there is none.
