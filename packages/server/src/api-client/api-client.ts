@@ -12,12 +12,10 @@ import { progressFetch } from './progress-fetch.js';
 import type { AuditAction } from '../http/schemas.js';
 import type { IssueTokenSchema } from '../http/routes/tokens.js';
 import {
-  AuditPageSchema,
   ClientListSchema,
   CombinerListSchema,
   DiscoverResponseSchema,
   IssuedTokenSchema,
-  JwksSchema,
   ModelListSchema,
   PackageEnvelopeSchema,
   SessionDetailSchema,
@@ -25,13 +23,10 @@ import {
   RollbackResponseSchema,
   SessionListSchema,
   StatusResponseSchema,
-  type AuditEntryView,
-  type AuditPage,
   type ClientView,
   type CombinerView,
   type DiscoverResponse,
   type IssuedToken,
-  type Jwks,
   type ModelView,
   type PackageView,
   type RollbackResponse,
@@ -39,6 +34,7 @@ import {
   type SessionView,
   type StatusResponse,
 } from './responses.js';
+import { AuditPageSchema, JwksSchema, type AuditEntryView, type AuditPage, type Jwks } from './admin-responses.js';
 
 const enc = encodeURIComponent;
 

@@ -13,5 +13,6 @@ export { ApiClient } from './api-client.js';
 export { toBase64, type ApiClientOptions, type CallOptions, type PackageUploadInput, type ProgressFn, type StartSessionInput, type TransferOptions } from './options.js';
 export { progressFetch } from './progress-fetch.js';
 export * from './responses.js';
+export * from './admin-responses.js';
 export { StartSessionSchema, PackageUploadSchema, DiscoverSchema, RollbackSchema, AuditQuery, AUDIT_ACTIONS, type AuditAction } from '../http/schemas.js';
 export { SessionConfigSchema, type SessionConfig, type SessionConfigInput } from '../config.js';

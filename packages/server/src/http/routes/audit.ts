@@ -4,7 +4,7 @@
  * written by the routes that act (controller/audit.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { AuditPageSchema } from '../../api-client/responses.js';
+import { AuditPageSchema } from '../../api-client/admin-responses.js';
 import { authorize } from '../../auth.js';
 import type { RouteDoc } from '../openapi/route-doc.js';
 import { principalOf } from '../plumbing.js';
