@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ERROR_CODE_NAMES, fedError, type FedError } from './errors.js';
 import { boundedRecord, jsonDepth, MAX_JSON_DEPTH } from './limits.js';
 import { PackageSignatureSchema } from './package-signature.js';
+import { DeviceConditionsSchema, WITHDRAW_REASONS } from './conditions.js';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -52,6 +53,11 @@ export const TrainSettingsSchema = z.object({
   strategy: boundedRecord(z.unknown()).default({}),
   /** Free-form settings from the compute package / session, passed to the package's `train`. */
   extra: boundedRecord(z.unknown()).default({}),
+  /**
+   * The session's device conditions (battery, connection, visibility): a client that stops meeting them while it
+   * has this task sends `withdraw` and stops training. Absent: none (older servers; selection only).
+   */
+  conditions: DeviceConditionsSchema.optional(),
 });
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 export type TrainSettingsInput = z.input<typeof TrainSettingsSchema>;
@@ -110,6 +116,17 @@ export const UpdateSchema = envelope('update', {
   chunkCount: z.number().int().positive(),
   /** Training time on the client, for the dashboard. */
   trainMs: finite.optional(),
+});
+/**
+ * The client leaves round `roundId` before sending its update (battery low, metered connection, hidden page, or its
+ * user's choice): the combiner frees its slot at once. It names no client: it is the authenticated socket's client.
+ * `capabilities`: what the client reads now, so it is not picked again while the condition holds.
+ */
+export const WithdrawSchema = envelope('withdraw', {
+  roundId: id,
+  taskId: id.optional(),
+  reason: z.enum(WITHDRAW_REASONS),
+  capabilities: CapabilitiesSchema.optional(),
 });
 export const UpdateAckSchema = envelope('update.ack', { uploadId: id, roundId: id });
 export const ValidationSchema = envelope('validation', {
@@ -271,6 +288,7 @@ export const MessageSchema = z.discriminatedUnion('kind', [
   UpdateSchema,
   UpdateAckSchema,
   ValidationSchema,
+  WithdrawSchema,
   CombinerHelloSchema,
   CombinerStatusSchema,
   RoundPrepareSchema,

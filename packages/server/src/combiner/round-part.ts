@@ -63,6 +63,8 @@ export class RoundPart implements Collector {
   private readonly delivered = new Set<string>();
   private readonly folding = new Set<string>();
   private readonly failed = new Set<string>();
+  /** Selected clients that withdrew (`withdraw`): out of this round for good, even if they reconnect. */
+  private readonly withdrawn = new Set<string>();
   /** Refused uploads per client this round (bounded by `maxUploadAttempts`; survives reconnects). */
   private readonly badUploads = new Map<string, number>();
   /** Selected clients that disconnected and may still come back: clientId -> grace timer. */
@@ -131,8 +133,26 @@ export class RoundPart implements Collector {
     this.maybeClose();
   }
 
+  /**
+   * The client withdrew (`withdraw`: battery, connection, visibility, its user): its slot is freed at once and the
+   * part closes on the usual rule (every other selected client delivered, failed or left) instead of at the
+   * deadline. A typed error, and nothing released, when it is not in this round (not selected, withdrew already,
+   * or its update is counted or being folded).
+   */
+  withdraw(clientId: string): FedError | null {
+    if (this.state !== 'collecting') return fedError('STALE_ROUND', `round ${this.id} is closed`);
+    if (!this.selected.has(clientId)) return fedError('NOT_SELECTED', `client ${clientId} was not selected for round ${this.id}`);
+    if (this.withdrawn.has(clientId)) return fedError('CONFLICT', `client ${clientId} withdrew from round ${this.id} already`);
+    if (this.delivered.has(clientId) || this.folding.has(clientId)) return fedError('CONFLICT', `the update of ${clientId} for round ${this.id} is counted already`);
+    this.withdrawn.add(clientId);
+    this.failed.add(clientId);
+    this.endGrace(clientId);
+    this.maybeClose();
+    return null;
+  }
+
   private owes(clientId: string): boolean {
-    return this.state === 'collecting' && this.selected.has(clientId) && !this.delivered.has(clientId) && !this.outOfAttempts(clientId);
+    return this.state === 'collecting' && this.selected.has(clientId) && !this.delivered.has(clientId) && !this.withdrawn.has(clientId) && !this.outOfAttempts(clientId);
   }
 
   private outOfAttempts(clientId: string): boolean {
@@ -163,6 +183,7 @@ export class RoundPart implements Collector {
       return { err: fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), ...(this.state === 'collecting' ? { tally: 'refusedStale' } : {}) };
     }
     if (!this.selected.has(clientId)) return { err: fedError('NOT_SELECTED', `client ${clientId} was not selected for round ${msg.roundId}`), tally: 'refused' };
+    if (this.withdrawn.has(clientId)) return { err: fedError('NOT_SELECTED', `client ${clientId} withdrew from round ${msg.roundId}`), tally: 'refused' };
     if (this.outOfAttempts(clientId)) {
       const why = `client ${clientId} used its ${this.deps.maxUploadAttempts} upload attempts for round ${msg.roundId}; it is out of this round`;
       return { err: fedError('NOT_SELECTED', why), tally: 'refused' };
@@ -173,7 +194,8 @@ export class RoundPart implements Collector {
     return null;
   }
 
-  checkOpen(_clientId: string, msg: MessageOf<'update'>): Refusal | null {
+  checkOpen(clientId: string, msg: MessageOf<'update'>): Refusal | null {
+    if (this.withdrawn.has(clientId)) return { err: fedError('NOT_SELECTED', `client ${clientId} withdrew from round ${msg.roundId}`), tally: 'refused' };
     if (this.id === msg.roundId && this.state === 'collecting') return null;
     return { err: fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), ...(this.state !== 'closed' ? { tally: 'refusedStale' } : {}) };
   }
@@ -323,7 +345,7 @@ export class RoundPart implements Collector {
 
   private cancelOutstanding(reason: string): void {
     for (const id of this.selected) {
-      if (this.delivered.has(id) || this.folding.has(id)) continue;
+      if (this.delivered.has(id) || this.folding.has(id) || this.withdrawn.has(id)) continue;
       this.deps.client(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.id, reason: reason.slice(0, 500) });
     }
   }
