@@ -5,9 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MessageOf } from '@fedweb/codec';
+import { until } from '../testing/harness.js';
+import type { TestClient, TrainTask } from '../testing/test-client.js';
 import type { WithdrawnEvent } from './combiner.js';
 import { serverFixture } from '../../test/fixture.js';
-import { ONES, SEED, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
+import { LAYOUT, ONES, SEED, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
 const { setup, connect } = serverFixture(SEED);
 const FULL = { platform: 'node' as const, battery: { level: 0.9, charging: false } };
@@ -106,5 +108,41 @@ describe('withdraw', () => {
     await server.controller.waitForSession(s.id, ['completed', 'failed'], 30_000);
     expect((await server.controller.getSession(s.id)).rounds.map((r) => [r.status, r.updates])).toEqual([['committed', 1]]);
     expect(withdrawn.map((w) => w.clientId)).toEqual(['mallory']);
+  });
+
+  it('async stream: a withdraw ends the task; no new task while low (even on a new version), one once charged', async () => {
+    const server = await setup();
+    const withdrawn: WithdrawnEvent[] = [];
+    server.combiner!.events.on('withdrawn', (e) => withdrawn.push(e));
+    const a = await connect(server, { clientId: 'a', capabilities: FULL, onTrain: () => null });
+    const b = await connect(server, { clientId: 'b', capabilities: FULL, onTrain: () => null });
+    const tasks = (c: TestClient) => c.received.filter((m): m is TrainTask => m.kind === 'task.train');
+    const taskOf = (c: TestClient, n: number) => until(() => tasks(c)[n], 20_000, `${c.clientId}'s task #${n + 1}`);
+    const strategy = { name: 'fedbuff', options: { bufferSize: 1, maxStaleness: 10 } };
+    await server.controller.startSession({ rounds: 5, encoding: 'f32', roundTimeoutMs: 60_000, selection: { minBattery: 0.2 }, strategy });
+    const [ta0, tb0] = await Promise.all([taskOf(a, 0), taskOf(b, 0)]);
+    b.send({ v: 1, kind: 'withdraw', roundId: tb0.roundId, taskId: tb0.taskId, reason: 'battery', capabilities: LOW });
+    await until(() => withdrawn.length === 1, 10_000, 'the withdrawal');
+    expect(withdrawn).toEqual([{ clientId: 'b', roundId: tb0.roundId, reason: 'battery' }]);
+    const again = b.waitFor('error', (m) => m.ref === tb0.roundId, 10_000);
+    b.send({ v: 1, kind: 'withdraw', roundId: tb0.roundId, reason: 'battery' });
+    expect((await again).code).toBe('STALE_ROUND');
+
+    // a's update publishes version 1: a trains on, b (still low) gets nothing.
+    await a.sendUpdate(ta0, ONES, LAYOUT);
+    await until(() => server.combiner?.asyncStream?.round === 2, 20_000, 'version 1 at the combiner');
+    const ta1 = await taskOf(a, 1);
+    // A round trip on b's socket: a task sent to b at the new version would have arrived before this answer.
+    const barrier = b.waitFor('error', (m) => m.ref === 'barrier', 10_000);
+    b.send({ v: 1, kind: 'withdraw', roundId: 'barrier', reason: 'user' });
+    await barrier;
+    expect(tasks(b)).toHaveLength(1);
+
+    // Charging: with the next version b is tasked again.
+    b.send({ v: 1, kind: 'heartbeat', t: Date.now(), capabilities: { ...LOW, battery: { level: 0.06, charging: true } } });
+    await a.sendUpdate(ta1, ONES, LAYOUT);
+    await until(() => server.combiner?.asyncStream?.round === 3, 20_000, 'version 2 at the combiner');
+    expect((await taskOf(b, 1)).roundId).not.toBe(tb0.roundId);
+    expect(withdrawn).toHaveLength(1);
   });
 });
