@@ -6,37 +6,21 @@
  * task). The server is the test's FakeServer (it also serves the test page, so the page is same-origin); each
  * case ends with a healthy round acknowledged.
  */
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { buildPage, launchChromium, packMnist, type BuiltPage, type LaunchedChromium } from '../../test/browser.js';
+import { packMnist } from '../../test/browser.js';
 import { loadMnist } from '../../test/mnist.js';
 import { endless } from './testing/hostile.js';
-import { CREATE, pageEvent, pageEvents as events, pageServer } from './testing/page-server.js';
+import { CREATE, pageEvent, pageEvents as events, pageServer, pageSuite } from './testing/page-server.js';
 
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-
-let built: BuiltPage;
-let chromium: LaunchedChromium;
+const suite = pageSuite();
+const { cleanups } = suite;
 const digits = packMnist(loadMnist(64));
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  built = await buildPage(here('./testing/page'));
-  chromium = await launchChromium();
-});
-afterAll(async () => {
-  await chromium?.close();
-  built?.remove();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
 
 /** The page server plus hostile routes (an endless discovery body, an endless model) and a busy-looping package. */
 async function kioskServer() {
   const state = { endlessDiscoveries: 0 };
-  const p = await pageServer(built.dir, digits, (req, res) => {
+  const p = await pageServer(suite.built.dir, digits, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/api/discover' && state.endlessDiscoveries > 0) {
       state.endlessDiscoveries--;
@@ -55,7 +39,7 @@ async function kioskServer() {
 }
 
 async function open(url: string, query: string): Promise<Page> {
-  const page = await chromium.newPage();
+  const page = await suite.chromium.newPage();
   cleanups.push(() => page.close());
   await page.goto(`${url}/index.html?backend=cpu&fastRetry&${query}`);
   return page;

@@ -7,33 +7,17 @@
  * `withdraw` with its reason, abort the training in the worker (the same worker then trains the next round), and
  * emit `withdrawn` on the page. The server is the test's FakeServer (it also serves the page).
  */
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { DeviceConditions } from '@fedweb/codec';
-import { buildPage, launchChromium, packMnist, type BuiltPage, type LaunchedChromium } from '../../test/browser.js';
+import { packMnist } from '../../test/browser.js';
 import { loadMnist } from '../../test/mnist.js';
-import { pageEvent, pageEvents, pageServer } from './testing/page-server.js';
+import { pageEvent, pageEvents, pageServer, pageSuite } from './testing/page-server.js';
 
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-
-let built: BuiltPage;
-let chromium: LaunchedChromium;
+const suite = pageSuite();
+const { cleanups } = suite;
 // Enough digits that 100 local epochs keep the worker busy until the test changes the device.
 const digits = packMnist(loadMnist(600));
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  built = await buildPage(here('./testing/page'));
-  chromium = await launchChromium();
-});
-afterAll(async () => {
-  await chromium?.close();
-  built?.remove();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
 
 declare global {
   interface Window {
@@ -69,9 +53,9 @@ function emulateDevice(): void {
 
 /** The page server and a page on it (emulated device), connected. */
 async function setup() {
-  const p = await pageServer(built.dir, digits);
+  const p = await pageServer(suite.built.dir, digits);
   cleanups.push(() => p.server.close());
-  const page = await chromium.newPage();
+  const page = await suite.chromium.newPage();
   cleanups.push(() => page.close());
   await page.addInitScript(emulateDevice);
   await page.goto(`${p.server.url}/index.html?backend=cpu&fastRetry`);

@@ -4,32 +4,16 @@
  * trains. It withdraws, its training is aborted in the thread, the round closes long before its deadline with the
  * other client's update, the next round leaves it out while its battery is low, and once it charges it trains again.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Capabilities } from '@fedweb/codec';
 import { startServer, type FedServer } from '@fedweb/server';
 import { FedClientCore, nodePlatform, type FedPlatform, type RoundEvent, type WithdrawnEvent } from './index.js';
 import { nodeCapabilities } from './platform.js';
 import { loadMnist } from '../../test/mnist.js';
+import { MLP_DIR, nodeSuite, until } from './testing/suite.js';
 
-const MLP_DIR = fileURLToPath(new URL('../../examples/dist/mnist-mlp', import.meta.url));
-const root = await mkdtemp(join(tmpdir(), 'fedweb-node-withdraw-'));
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-  await rm(root, { recursive: true, force: true });
-});
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { root, cleanups } = await nodeSuite('fedweb-node-withdraw-');
 
 /** The Node platform with a battery the test sets; setting it fires the device-change listeners. */
 function batteryPlatform(level: number): { platform: FedPlatform; set(b: NonNullable<Capabilities['battery']>): void } {

@@ -12,14 +12,20 @@ import { serverFixture } from '../../test/fixture.js';
 import { LAYOUT, ONES, SEED, sendHeldUpdate, TWOS } from '../../test/tiny-session.js';
 
 const { setup, connect } = serverFixture(SEED);
+/** A test server whose combiner's `withdrawn` events are recorded. */
+async function hearing() {
+  const server = await setup();
+  const withdrawn: WithdrawnEvent[] = [];
+  server.combiner!.events.on('withdrawn', (e) => withdrawn.push(e));
+  return { server, withdrawn };
+}
+
 const FULL = { platform: 'node' as const, battery: { level: 0.9, charging: false } };
 const LOW = { platform: 'node' as const, battery: { level: 0.05, charging: false } };
 
 describe('withdraw', () => {
   it('frees the slot at once: the round closes long before its deadline with the others; the client is not picked while low, and is once charged', async () => {
-    const server = await setup();
-    const withdrawn: WithdrawnEvent[] = [];
-    server.combiner!.events.on('withdrawn', (e) => withdrawn.push(e));
+    const { server, withdrawn } = await hearing();
     let low = true;
     await connect(server, { clientId: 'a', capabilities: FULL, onTrain: () => ONES });
     const b = await connect(server, {
@@ -58,9 +64,7 @@ describe('withdraw', () => {
   });
 
   it('a withdraw that frees nothing gets a typed error: not selected, a closed or unknown round, a second withdraw, after the update counted', async () => {
-    const server = await setup();
-    const withdrawn: WithdrawnEvent[] = [];
-    server.combiner!.events.on('withdrawn', (e) => withdrawn.push(e));
+    const { server, withdrawn } = await hearing();
     const x = await connect(server, { clientId: 'x', capabilities: FULL, onTrain: () => null });
     const y = await connect(server, { clientId: 'y', capabilities: FULL, onTrain: () => null });
     // z is connected but below the battery threshold: never selected.
@@ -90,9 +94,7 @@ describe('withdraw', () => {
   });
 
   it("a withdraw speaks only for its own socket: naming another client is refused (BAD_MESSAGE) and that client's slot is kept", async () => {
-    const server = await setup();
-    const withdrawn: WithdrawnEvent[] = [];
-    server.combiner!.events.on('withdrawn', (e) => withdrawn.push(e));
+    const { server, withdrawn } = await hearing();
     const victim = await connect(server, { clientId: 'victim', onTrain: () => null });
     const mallory = await connect(server, { clientId: 'mallory', onTrain: () => null });
     const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, roundTimeoutMs: 600_000, encoding: 'f32' });
@@ -111,9 +113,7 @@ describe('withdraw', () => {
   });
 
   it('async stream: a withdraw ends the task; no new task while low (even on a new version), one once charged', async () => {
-    const server = await setup();
-    const withdrawn: WithdrawnEvent[] = [];
-    server.combiner!.events.on('withdrawn', (e) => withdrawn.push(e));
+    const { server, withdrawn } = await hearing();
     const a = await connect(server, { clientId: 'a', capabilities: FULL, onTrain: () => null });
     const b = await connect(server, { clientId: 'b', capabilities: FULL, onTrain: () => null });
     const tasks = (c: TestClient) => c.received.filter((m): m is TrainTask => m.kind === 'task.train');

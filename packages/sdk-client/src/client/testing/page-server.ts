@@ -6,8 +6,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { sha256Hex, type BlobRef, type MessageInput } from '@fedweb/codec';
+import { buildPage, launchChromium, type BuiltPage, type LaunchedChromium } from '../../../test/browser.js';
 import { FakeServer } from './fake-server.js';
 import { trainTask, zerosFrame } from './hostile.js';
 
@@ -18,6 +21,31 @@ const LAYOUT = [
 /** `createModel` of a softmax regression on 784 pixels; a package is this plus whatever a test adds. */
 export const CREATE = 'export function createModel(tf) { const m = tf.sequential(); m.add(tf.layers.dense({ inputShape: [784], units: 10, activation: "softmax" })); return m; }';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+
+/**
+ * Registers a browser test file's hooks: the test page is built and Chromium launched before its tests, both removed
+ * after them, and what a test pushes to `cleanups` runs (newest first) after it. Call at module level.
+ * @example
+ * ```ts
+ * const suite = pageSuite();
+ * it('...', async () => { const page = await suite.chromium.newPage(); suite.cleanups.push(() => page.close()); });
+ * ```
+ */
+export function pageSuite() {
+  const suite = { built: undefined as unknown as BuiltPage, chromium: undefined as unknown as LaunchedChromium, cleanups: [] as (() => Promise<void>)[] };
+  beforeAll(async () => {
+    suite.built = await buildPage(fileURLToPath(new URL('./page', import.meta.url)));
+    suite.chromium = await launchChromium();
+  });
+  afterAll(async () => {
+    await suite.chromium?.close();
+    suite.built?.remove();
+  });
+  afterEach(async () => {
+    for (const c of suite.cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+  return suite;
+}
 
 /** An event the test page recorded (`window.fedwebPage.events`). */
 export type Recorded = { kind: string; payload: Record<string, unknown> };
