@@ -173,6 +173,12 @@ export const RoundStartSchema = envelope('round.start', {
   deadline: finite,
   /** Synchronous rounds: the combiner closes its part once this many updates are folded (default: all selected). */
   quota: z.number().int().positive().optional(),
+  /**
+   * Synchronous rounds where every partial must qualify for the round to be valid: the updates this part needs
+   * (the session's `minClients`). Once fewer can still arrive (clients withdrew, failed or left), the part closes at
+   * once instead of waiting for an update that cannot make the round valid.
+   */
+  minUpdates: z.number().int().positive().optional(),
   /** Asynchronous streams (FedBuff): folded updates per forwarded partial (default 1). */
   forwardEvery: z.number().int().positive().optional(),
   /** 1-based round number and the round's seed (the strategy context on the combiner). */

@@ -2,7 +2,8 @@
  * This combiner's part of one synchronous round: the selected clients get a training task, each admitted update
  * is folded into one running weighted sum (memory does not grow with the number of clients), and the part
  * closes, sending its partial aggregate to the controller, when `updatesWanted` updates are in, when every
- * selected client delivered, failed or left (after its reconnect grace), or at the deadline. A late update
+ * selected client delivered, failed, withdrew or left (after its reconnect grace), when fewer than `minUpdates` can
+ * still arrive (the validity policy needs them), or at the deadline. A late update
  * for a closed round is refused, never folded into the next one. This is the combiner's side of a FEDn
  * training round (https://docs.scaleoutsystems.com/en/stable/architecture.html).
  */
@@ -266,12 +267,13 @@ export class RoundPart implements Collector {
   // ------------------------------------------------------------------ closing
 
   /**
-   * Closes the part when `updatesWanted` updates are in, or every selected client delivered, failed or left
-   * (and its reconnect grace ran out).
+   * Closes the part when `updatesWanted` updates are in, when fewer than `round.start.minUpdates` can still arrive,
+   * or when every selected client delivered, failed, withdrew or left (and its reconnect grace ran out).
    */
   private maybeClose(): void {
     if (this.state !== 'collecting') return;
     if (this.delivered.size >= this.updatesWanted) return this.close('updates wanted are in');
+    if (this.start.minUpdates !== undefined && this.updatesPossible() < this.start.minUpdates) return this.close('too few clients left to make the round valid');
     for (const id of this.selected) {
       if (this.delivered.has(id) || this.failed.has(id)) continue;
       if (this.folding.has(id) || this.away.has(id)) return;
@@ -279,6 +281,13 @@ export class RoundPart implements Collector {
       if (conn && !conn.closed) return;
     }
     this.close('all selected clients done or gone');
+  }
+
+  /** Updates this part can still count: delivered, being folded, or due from a client not out of the round. */
+  private updatesPossible(): number {
+    let n = this.delivered.size;
+    for (const id of this.selected) if (!this.delivered.has(id) && !this.failed.has(id)) n += 1;
+    return n;
   }
 
   /** A selected client that still owes an update disconnected: keep its slot for the reconnect grace. */

@@ -145,4 +145,21 @@ describe('withdraw', () => {
     expect((await taskOf(b, 1)).roundId).not.toBe(tb0.roundId);
     expect(withdrawn).toHaveLength(1);
   });
+
+  it('when withdrawals leave too few clients for minClients, the part closes at once and the round fails the validity policy', async () => {
+    const { server, withdrawn } = await hearing();
+    const a = await connect(server, { clientId: 'a', onTrain: () => null });
+    const leaver = (id: string) => connect(server, { clientId: id, onTrain: (task, { client }) => (client.send({ v: 1, kind: 'withdraw', roundId: task.roundId, reason: 'metered' }), null) });
+    await leaver('b');
+    await leaver('c');
+    // a still trains (it never answers), but with b and c gone at most 1 update can come: minClients 2 cannot be met.
+    const s = await server.controller.startSession({ rounds: 1, clientsRequired: 3, minClients: 2, roundTimeoutMs: 600_000, encoding: 'f32' });
+    const done = await server.controller.waitForSession(s.id, ['completed', 'failed'], 30_000);
+    const [round] = (await server.controller.getSession(s.id)).rounds;
+    expect([done.status, round!.status, round!.updates]).toEqual(['completed', 'failed', 0]);
+    expect(round!.reason).toMatch(/invalid round/);
+    expect(withdrawn.map((w) => w.clientId).sort()).toEqual(['b', 'c']);
+    // a is told its task is over.
+    await a.waitFor('task.cancel', () => true, 10_000, true);
+  });
 });
