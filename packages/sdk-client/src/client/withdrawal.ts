@@ -89,7 +89,7 @@ export class Withdrawal {
     if (entry.ctl.signal.aborted) return;
     const { task } = entry;
     const taskId = entry.taskId();
-    const caps = capabilities ? { ...capabilities, platform: this.ctx.platform.name } : undefined;
+    const caps = capabilities;
     try {
       const conn = this.ctx.connection();
       if (conn?.isOpen) conn.send({ v: PROTOCOL_VERSION, kind: 'withdraw', roundId: task.roundId, taskId, reason, ...(caps ? { capabilities: caps } : {}) });
