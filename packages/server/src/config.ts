@@ -174,7 +174,8 @@ export function isEligible(caps: Capabilities, policy: SelectionPolicy): boolean
  * ```
  */
 export function deviceConditions(policy: SelectionPolicy): DeviceConditions | undefined {
-  if (!policy.withdraw) return undefined;
+  // A session stored before the field existed has none: withdrawal is on by default.
+  if (policy.withdraw === false) return undefined;
   const { minBattery, requireCharging, excludeConnectionTypes, excludeSaveData, requireVisible } = policy;
   return { ...(minBattery !== undefined ? { minBattery } : {}), requireCharging, excludeConnectionTypes, excludeSaveData, requireVisible };
 }
