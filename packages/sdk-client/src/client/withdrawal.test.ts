@@ -133,6 +133,10 @@ describe('withdrawal', () => {
     await ev.wait('withdrawn', (x) => x.reason === 'user');
     await ev.wait('status', (s) => s.status === 'connected' && ev.log.status.some((x) => x.status === 'training'));
     expect(client.withdraw()).toBe(false);
+    // The same round's task again (as after a reconnect that lost the withdraw): left again, not trained.
+    h.server.send(h.task('r1', { taskId: 't-r1-again' }));
+    expect(await h.server.next('withdraw')).toMatchObject({ roundId: 'r1', taskId: 't-r1-again', reason: 'user' });
+    expect(h.trainers.calls.filter((c) => c === 'train:r1')).toHaveLength(1);
     // Still joined: the next round trains.
     h.trainers.hold = false;
     h.server.send(h.task('r2'));

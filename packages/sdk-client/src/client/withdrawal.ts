@@ -40,8 +40,13 @@ interface Watched {
  * session hooks: onCapabilities: (caps) => withdrawal.observe(caps)
  * ```
  */
+/** Rounds the user left that are remembered, so a task re-sent for one (after a reconnect) is left again. */
+const MAX_LEFT_ROUNDS = 64;
+
 export class Withdrawal {
   readonly #watched = new Set<Watched>();
+  /** Rounds left with `withdraw()`, newest last. */
+  readonly #left: string[] = [];
 
   constructor(
     private readonly ctx: ClientContext,
@@ -62,7 +67,9 @@ export class Withdrawal {
         entry.ctl.dispose();
       },
     };
-    if (hasConditions(task.settings.conditions)) this.#check(entry, await this.readCapabilities());
+    // The user left this round (its `withdraw` may have been lost in a cut): it stays left.
+    if (this.#left.includes(task.roundId)) this.#withdraw(entry, 'user');
+    else if (hasConditions(task.settings.conditions)) this.#check(entry, await this.readCapabilities());
     return watch;
   }
 
@@ -88,6 +95,10 @@ export class Withdrawal {
   #withdraw(entry: Watched, reason: WithdrawReason, capabilities?: Capabilities): void {
     if (entry.ctl.signal.aborted) return;
     const { task } = entry;
+    if (reason === 'user' && !this.#left.includes(task.roundId)) {
+      this.#left.push(task.roundId);
+      if (this.#left.length > MAX_LEFT_ROUNDS) this.#left.shift();
+    }
     const taskId = entry.taskId();
     const caps = capabilities;
     try {
