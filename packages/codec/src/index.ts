@@ -4,6 +4,7 @@
  * Public surface:
  *  - errors:   ERROR_CODES, FedError, fedError, isFedError, toFedError
  *  - messages: PROTOCOL_VERSION, MessageSchema (+ one schema per kind), parseMessage, expectMessage, encodeMessage, errorMessage
+ *  - conditions: DeviceConditionsSchema / conditionBreach: the battery, connection and visibility rules of selection and withdrawal
  *  - frames:   encodeFrame(tensors, opts) / decodeFrame(bytes, opts) / readFrameHeader(bytes)
  *  - int8:     quantizeInt8 / dequantizeInt8 (block-wise symmetric)
  *  - top-k:    selectTopK, ErrorFeedback (residual carried to the next round)
@@ -22,6 +23,7 @@
  */
 export * from './errors.js';
 export * from './messages.js';
+export { DeviceConditionsSchema, WITHDRAW_REASONS, conditionBreach, hasConditions, type DeviceConditions, type WithdrawReason } from './conditions.js';
 export * from './types.js';
 export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth } from './limits.js';
 export {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ERROR_CODE_NAMES, fedError, type FedError } from './errors.js';
 import { boundedRecord, jsonDepth, MAX_JSON_DEPTH } from './limits.js';
 import { PackageSignatureSchema } from './package-signature.js';
+import { DeviceConditionsSchema, WITHDRAW_REASONS } from './conditions.js';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -52,6 +53,11 @@ export const TrainSettingsSchema = z.object({
   strategy: boundedRecord(z.unknown()).default({}),
   /** Free-form settings from the compute package / session, passed to the package's `train`. */
   extra: boundedRecord(z.unknown()).default({}),
+  /**
+   * The session's device conditions (battery, connection, visibility): a client that stops meeting them while it
+   * has this task sends `withdraw` and stops training. Absent: none (older servers; selection only).
+   */
+  conditions: DeviceConditionsSchema.optional(),
 });
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 export type TrainSettingsInput = z.input<typeof TrainSettingsSchema>;
@@ -111,6 +117,17 @@ export const UpdateSchema = envelope('update', {
   /** Training time on the client, for the dashboard. */
   trainMs: finite.optional(),
 });
+/**
+ * The client leaves round `roundId` before sending its update (battery low, metered connection, hidden page, or its
+ * user's choice): the combiner frees its slot at once. It names no client: it is the authenticated socket's client.
+ * `capabilities`: what the client reads now, so it is not picked again while the condition holds.
+ */
+export const WithdrawSchema = envelope('withdraw', {
+  roundId: id,
+  taskId: id.optional(),
+  reason: z.enum(WITHDRAW_REASONS),
+  capabilities: CapabilitiesSchema.optional(),
+});
 export const UpdateAckSchema = envelope('update.ack', { uploadId: id, roundId: id });
 export const ValidationSchema = envelope('validation', {
   taskId: id,
@@ -156,6 +173,12 @@ export const RoundStartSchema = envelope('round.start', {
   deadline: finite,
   /** Synchronous rounds: the combiner closes its part once this many updates are folded (default: all selected). */
   quota: z.number().int().positive().optional(),
+  /**
+   * Synchronous rounds where every partial must qualify for the round to be valid: the updates this part needs
+   * (the session's `minClients`). Once fewer can still arrive (clients withdrew, failed or left), the part closes at
+   * once instead of waiting for an update that cannot make the round valid.
+   */
+  minUpdates: z.number().int().positive().optional(),
   /** Asynchronous streams (FedBuff): folded updates per forwarded partial (default 1). */
   forwardEvery: z.number().int().positive().optional(),
   /** 1-based round number and the round's seed (the strategy context on the combiner). */
@@ -271,6 +294,7 @@ export const MessageSchema = z.discriminatedUnion('kind', [
   UpdateSchema,
   UpdateAckSchema,
   ValidationSchema,
+  WithdrawSchema,
   CombinerHelloSchema,
   CombinerStatusSchema,
   RoundPrepareSchema,

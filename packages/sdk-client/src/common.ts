@@ -20,8 +20,9 @@ export type {
   StatusEvent,
   TrainerFactory,
   TrainerHandle,
+  WithdrawnEvent,
 } from './client/types.js';
-export type { BackoffOptions } from '@fedweb/codec';
+export type { BackoffOptions, DeviceConditions, WithdrawReason } from '@fedweb/codec';
 export type { RetryMode } from './client/fatal.js';
 export type { SettingsBounds } from './client/settings-bounds.js';
 export { DEFAULT_LIMITS } from './client/options.js';

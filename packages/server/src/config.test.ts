@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isEligible, sample, SelectionPolicySchema, SessionConfigSchema } from './config.js';
+import { deviceConditions, isEligible, sample, SelectionPolicySchema, SessionConfigSchema } from './config.js';
+import { clientSettings } from './round/round-start.js';
 
 describe('session config', () => {
   it('fills every default', () => {
@@ -44,5 +45,22 @@ describe('session config', () => {
     expect(sample(items, 5, 7)).toEqual(a);
     expect(sample(items, 5, 8)).not.toEqual(a);
     expect(sample(items, 50, 1)).toEqual(items);
+  });
+});
+
+describe('device conditions for withdrawal', () => {
+  const manifest = { name: 'p', version: '1', sha256: 'a'.repeat(64), bytes: 1, entry: { createModel: 'createModel', train: 'train', validate: 'validate' }, settings: {} };
+
+  it('the selection policy\'s battery, connection and visibility rules reach the clients in their train settings', () => {
+    const config = SessionConfigSchema.parse({ selection: { minBattery: 0.25, excludeConnectionTypes: ['cellular'], requireVisible: true, platforms: ['browser'] } });
+    const settings = clientSettings(config, manifest, 1, {});
+    expect(settings.conditions).toEqual({ minBattery: 0.25, requireCharging: false, excludeConnectionTypes: ['cellular'], excludeSaveData: false, requireVisible: true });
+  });
+
+  it('no conditions when the policy sets none, or with withdraw: false; a stored policy without the field withdraws', () => {
+    expect(clientSettings(SessionConfigSchema.parse({}), manifest, 1, {}).conditions).toBeUndefined();
+    expect(deviceConditions(SelectionPolicySchema.parse({ minBattery: 0.2, withdraw: false }))).toBeUndefined();
+    const stored = { ...SelectionPolicySchema.parse({ requireCharging: true }), withdraw: undefined as unknown as boolean };
+    expect(deviceConditions(stored)).toMatchObject({ requireCharging: true });
   });
 });

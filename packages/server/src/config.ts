@@ -3,7 +3,7 @@
  * The README's "Session config" table documents each field; keep the two in step.
  */
 import { z } from 'zod';
-import { boundedRecord, createRng, type Capabilities } from '@fedweb/codec';
+import { boundedRecord, conditionBreach, createRng, type Capabilities, type DeviceConditions } from '@fedweb/codec';
 
 /**
  * Which online clients may be picked for a round. Clients that do not report a capability pass the filter
@@ -27,6 +27,14 @@ export const SelectionPolicySchema = z
     platforms: z.array(z.enum(['browser', 'node'])).max(2).default([]),
     /** Exclude browser tabs that report `visible: false`. */
     requireVisible: z.boolean().default(false),
+    /**
+     * Clients watch the device conditions above (battery, connection, visibility) while they train a round and
+     * withdraw when they stop meeting them (their slot is freed at once); false: the conditions apply to selection only.
+     */
+    withdraw: z
+      .boolean()
+      .default(true)
+      .describe('clients training a round withdraw (slot freed at once) when they stop meeting minBattery, requireCharging, excludeConnectionTypes, excludeSaveData or requireVisible; false: these apply to selection only'),
   })
   .strict();
 export type SelectionPolicy = z.infer<typeof SelectionPolicySchema>;
@@ -117,7 +125,7 @@ export const SessionConfigSchema = z
      * nothing secret comes from it: DP noise and DP client sampling use the CSPRNG.
      */
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
-    selection: SelectionPolicySchema.default({ requireCharging: false, excludeConnectionTypes: [], excludeSaveData: false, platforms: [], requireVisible: false }),
+    selection: SelectionPolicySchema.default({ requireCharging: false, excludeConnectionTypes: [], excludeSaveData: false, platforms: [], requireVisible: false, withdraw: true }),
     validity: ValidityPolicySchema.default({ minCombiners: 1, minTotalUpdates: 0 }),
     /**
      * How an update is weighted (TensorFlow Federated's `client_weighting`): `examples` = by its claimed
@@ -153,17 +161,23 @@ export type SessionConfigInput = z.input<typeof SessionConfigSchema>;
  * ```
  */
 export function isEligible(caps: Capabilities, policy: SelectionPolicy): boolean {
-  const battery = caps.battery;
-  if (battery) {
-    if (policy.minBattery !== undefined && !battery.charging && battery.level < policy.minBattery) return false;
-    if (policy.requireCharging && !battery.charging) return false;
-  }
-  const conn = caps.connection;
-  if (conn?.type && policy.excludeConnectionTypes.includes(conn.type)) return false;
-  if (policy.excludeSaveData && conn?.saveData) return false;
   if (policy.platforms.length > 0 && caps.platform && !policy.platforms.includes(caps.platform)) return false;
-  if (policy.requireVisible && caps.visible === false) return false;
-  return true;
+  return conditionBreach(caps, policy) === null;
+}
+
+/**
+ * The device conditions clients watch while training (`task.train` `settings.conditions`): the selection policy's
+ * battery, connection and visibility rules, or none when `withdraw` is off.
+ * @example
+ * ```ts
+ * deviceConditions(SelectionPolicySchema.parse({ minBattery: 0.2 })) // { minBattery: 0.2, requireCharging: false, ... }
+ * ```
+ */
+export function deviceConditions(policy: SelectionPolicy): DeviceConditions | undefined {
+  // A session stored before the field existed has none: withdrawal is on by default.
+  if (policy.withdraw === false) return undefined;
+  const { minBattery, requireCharging, excludeConnectionTypes, excludeSaveData, requireVisible } = policy;
+  return { ...(minBattery !== undefined ? { minBattery } : {}), requireCharging, excludeConnectionTypes, excludeSaveData, requireVisible };
 }
 
 /**

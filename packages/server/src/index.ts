@@ -18,7 +18,7 @@ export { startCombiner, type CombinerProcessOptions, type CombinerServer } from 
 export type { Controller } from './controller/controller.js';
 export type { LiveRound } from './controller/runtime.js';
 export type { CombinerRegistry, CombinerHandle } from './discovery/registry.js';
-export type { Combiner, CombinerOptions } from './combiner/combiner.js';
+export type { Combiner, CombinerEvents, CombinerOptions, WithdrawnEvent } from './combiner/combiner.js';
 export { leastLoaded, type DiscoveryPolicy, type CombinerLoad } from './discovery/policy.js';
 export { StartSessionSchema, PackageUploadSchema } from './http/schemas.js';
 export { issueToken, verifyToken, authorize, ROLES, DEFAULT_TOKEN_TTL, type Role, type Principal, type IssueTokenOptions, type Permission } from './auth.js';

@@ -2,7 +2,7 @@ import { fedError } from '@fedweb/codec';
 import { openIndexedDbCache } from '../cache/idb-cache.js';
 import { createWorkerTrainer } from '../trainer/worker-client.js';
 import type { SocketConstructor } from '../transport/socket.js';
-import { browserCapabilities, onVisibilityChange } from './capabilities.js';
+import { browserCapabilities, onDeviceChange } from './capabilities.js';
 import type { FedPlatform } from './types.js';
 
 interface NavigatorLike {
@@ -13,7 +13,7 @@ interface NavigatorLike {
 
 /**
  * The browser wiring of FedClient: the global WebSocket and fetch, the trainer in a module Web Worker,
- * the IndexedDB cache, navigator capabilities and page visibility.
+ * the IndexedDB cache, navigator capabilities, and battery, connection and visibility events.
  * @example
  * ```ts
  * class MyClient extends FedClientCore { constructor(o: FedClientOptions) { super(o, browserPlatform); } }
@@ -37,5 +37,5 @@ export const browserPlatform: FedPlatform = {
     const nav = (globalThis as { navigator?: NavigatorLike }).navigator;
     return `browser|${nav?.userAgent ?? '?'}|${nav?.hardwareConcurrency ?? '?'}|${nav?.deviceMemory ?? '?'}`;
   },
-  onVisibilityChange,
+  onDeviceChange,
 };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { browserCapabilities, onVisibilityChange, withBackend } from './capabilities.js';
+import { browserCapabilities, onDeviceChange, onVisibilityChange, withBackend } from './capabilities.js';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -56,5 +56,25 @@ describe('withBackend / onVisibilityChange', () => {
     off();
     target.dispatchEvent(new Event('visibilitychange'));
     expect(n).toBe(1);
+  });
+
+  it('onDeviceChange hears battery level and charging, connection and visibility changes, and unsubscribes from all', async () => {
+    const doc = new EventTarget();
+    const battery = new EventTarget();
+    const connection = new EventTarget();
+    let resolveBattery!: (b: EventTarget) => void;
+    const gotBattery = new Promise<EventTarget>((r) => (resolveBattery = r));
+    vi.stubGlobal('document', { addEventListener: doc.addEventListener.bind(doc), removeEventListener: doc.removeEventListener.bind(doc) });
+    vi.stubGlobal('navigator', { getBattery: () => gotBattery, connection });
+    let n = 0;
+    const off = onDeviceChange(() => n++);
+    resolveBattery(battery);
+    await gotBattery;
+    await new Promise((r) => setTimeout(r, 0));
+    for (const [t, type] of [[battery, 'levelchange'], [battery, 'chargingchange'], [connection, 'change'], [doc, 'visibilitychange']] as const) t.dispatchEvent(new Event(type));
+    expect(n).toBe(4);
+    off();
+    for (const [t, type] of [[battery, 'levelchange'], [connection, 'change'], [doc, 'visibilitychange']] as const) t.dispatchEvent(new Event(type));
+    expect(n).toBe(4);
   });
 });

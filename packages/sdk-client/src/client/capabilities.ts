@@ -7,12 +7,18 @@ import type { Capabilities } from '@fedweb/codec';
 import type { BackendReport } from '../trainer/api.js';
 import { withTimeout } from './abort.js';
 
+/** The part of an `EventTarget` the device APIs below are used through. */
+interface Events {
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
+}
+
 interface NavigatorExtras {
   deviceMemory?: number;
   hardwareConcurrency?: number;
   userAgent?: string;
-  getBattery?: () => Promise<{ level: number; charging: boolean }>;
-  connection?: { type?: string; effectiveType?: string; saveData?: boolean };
+  getBattery?: () => Promise<{ level: number; charging: boolean } & Events>;
+  connection?: { type?: string; effectiveType?: string; saveData?: boolean } & Events;
 }
 
 const clip = (s: string | undefined, n: number) => (s === undefined ? undefined : s.slice(0, n));
@@ -84,4 +90,46 @@ export function onVisibilityChange(cb: () => void): () => void {
   const h = () => cb();
   doc.addEventListener('visibilitychange', h);
   return () => doc.removeEventListener!('visibilitychange', h);
+}
+
+/** Listens to `types` on `target` (if it is an event target); returns the unsubscribe function. */
+function listen(target: Events | undefined, types: string[], cb: () => void): () => void {
+  if (typeof target?.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') return () => {};
+  const h = () => cb();
+  for (const t of types) target.addEventListener(t, h);
+  return () => {
+    for (const t of types) target.removeEventListener!(t, h);
+  };
+}
+
+/**
+ * Subscribes to every change of what {@link browserCapabilities} reports that a session's conditions look at:
+ * battery (`levelchange`, `chargingchange` on `navigator.getBattery()`'s manager), connection (`change` on the
+ * Network Information API's `navigator.connection`) and page visibility. Missing APIs are skipped. Returns the
+ * unsubscribe function.
+ * @example
+ * ```ts
+ * const off = onDeviceChange(() => sendHeartbeatNow());
+ * ```
+ */
+export function onDeviceChange(cb: () => void): () => void {
+  const nav = (globalThis as { navigator?: NavigatorExtras }).navigator;
+  const offs = [onVisibilityChange(cb), listen(nav?.connection, ['change'], cb)];
+  let closed = false;
+  if (typeof nav?.getBattery === 'function') {
+    Promise.resolve()
+      .then(() => nav.getBattery!())
+      .then(
+      (battery) => {
+        if (!closed) offs.push(listen(battery, ['levelchange', 'chargingchange'], cb));
+      },
+      () => {
+        // Denied by a permissions policy: no battery events.
+      },
+    );
+  }
+  return () => {
+    closed = true;
+    for (const off of offs.splice(0)) off();
+  };
 }

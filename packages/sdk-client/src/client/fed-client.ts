@@ -5,7 +5,8 @@
  * of a round: session.ts (discover -> WebSocket -> hello -> welcome, heartbeats, reconnect with backoff) ->
  * resume.ts (what the cache holds after a reload, and resuming it) -> dispatcher.ts (the task queue) ->
  * tasks/train.ts, tasks/validate.ts -> downloads.ts (blobs: cache first, SHA-256 verified) -> trainer-host.ts (the
- * worker and its backend) -> uploader.ts (chunks, ack, retry). Beside them: reporter.ts (status and events),
+ * worker and its backend) -> uploader.ts (chunks, ack, retry). Beside them: withdrawal.ts (leaving a round when the
+ * device stops meeting the session's conditions), reporter.ts (status and events),
  * storage.ts (opening the cache and the client id), endpoint.ts (HTTP base and token), context.ts (what the parts
  * share), options.ts, fatal.ts, ids.ts. Platform-neutral: the browser and Node entries inject a {@link FedPlatform}.
  *
@@ -33,6 +34,7 @@ import { runValidate, type ValidateParts } from './tasks/validate.js';
 import { TrainerHost } from './trainer-host.js';
 import type { ClientStatus, FedClientEvents, FedClientOptions, FedPlatform } from './types.js';
 import { Uploader } from './uploader.js';
+import { Withdrawal } from './withdrawal.js';
 
 /**
  * The federated-learning client core. Use the platform entry points: `FedClient` from `@fedweb/sdk-client`
@@ -51,6 +53,7 @@ export class FedClientCore {
   readonly #dispatcher: Dispatcher;
   readonly #uploader: Uploader;
   readonly #host: TrainerHost;
+  readonly #withdrawal: Withdrawal;
   readonly #trainParts: TrainParts;
   readonly #validateParts: ValidateParts;
   readonly #resumeParts: ResumeParts;
@@ -91,13 +94,15 @@ export class FedClientCore {
     this.#host = new TrainerHost(ctx, downloads);
     this.#uploader = new Uploader(ctx, { rejoin: (e) => this.#session.close(`upload refused with ${e.code}; joining again`), settled: () => this.#settled() });
     this.#dispatcher = new Dispatcher(ctx, { settled: () => this.#settled() });
-    this.#trainParts = { ctx, downloads, host: this.#host, uploader: this.#uploader };
+    this.#withdrawal = new Withdrawal(ctx, () => this.#session.capabilities());
+    this.#trainParts = { ctx, downloads, host: this.#host, uploader: this.#uploader, withdrawal: this.#withdrawal };
     this.#validateParts = { ctx, downloads, host: this.#host };
     this.#resumeParts = { ctx, uploader: this.#uploader, dispatcher: this.#dispatcher, train: (task, stop) => this.#queueTrain(task, stop) };
     this.#session = new Session(ctx, {
       backend: () => this.#host.backend,
       onWelcome: (welcome) => this.#onWelcome(welcome),
       onMessage: (m) => this.#route(m),
+      onCapabilities: (caps) => this.#withdrawal.observe(caps),
     });
   }
 
@@ -127,6 +132,20 @@ export class FedClientCore {
    */
   on<K extends keyof FedClientEvents>(event: K, handler: (payload: FedClientEvents[K]) => void): () => void {
     return this.#reporter.on(event, handler);
+  }
+
+  /**
+   * Leaves the round this client is training (reason `user`): sends `withdraw`, aborts the training in the worker,
+   * and emits `withdrawn`. The client stays connected and may be picked for a later round. Returns false when no
+   * training was under way (an update already trained is uploaded, not withdrawn). The session's device conditions
+   * (battery, metered connection, hidden page) withdraw by themselves.
+   * @example
+   * ```ts
+   * pauseButton.onclick = () => client.withdraw();
+   * ```
+   */
+  withdraw(): boolean {
+    return this.#withdrawal.user();
   }
 
   /**

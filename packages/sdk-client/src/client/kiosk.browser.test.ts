@@ -6,55 +6,21 @@
  * task). The server is the test's FakeServer (it also serves the test page, so the page is same-origin); each
  * case ends with a healthy round acknowledged.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { sha256Hex, type BlobRef, type MessageInput } from '@fedweb/codec';
-import { buildPage, launchChromium, packMnist, type BuiltPage, type LaunchedChromium } from '../../test/browser.js';
+import { packMnist } from '../../test/browser.js';
 import { loadMnist } from '../../test/mnist.js';
-import { FakeServer } from './testing/fake-server.js';
-import { endless, trainTask, zerosFrame } from './testing/hostile.js';
+import { endless } from './testing/hostile.js';
+import { CREATE, pageEvent, pageEvents as events, pageServer, pageSuite } from './testing/page-server.js';
 
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const LAYOUT = [
-  { name: 'w0', shape: [784, 10] },
-  { name: 'w1', shape: [10] },
-];
-const CREATE = 'export function createModel(tf) { const m = tf.sequential(); m.add(tf.layers.dense({ inputShape: [784], units: 10, activation: "softmax" })); return m; }';
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-
-let built: BuiltPage;
-let chromium: LaunchedChromium;
+const suite = pageSuite();
+const { cleanups } = suite;
 const digits = packMnist(loadMnist(64));
-const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  built = await buildPage(here('./testing/page'));
-  chromium = await launchChromium();
-});
-afterAll(async () => {
-  await chromium?.close();
-  built?.remove();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
-
-/** A FakeServer that also serves the test page, its digits, a model and packages; `hostile` decides per request. */
+/** The page server plus hostile routes (an endless discovery body, an endless model) and a busy-looping package. */
 async function kioskServer() {
-  const server = await FakeServer.start();
-  cleanups.push(() => server.close());
-  server.heartbeatMs = 200;
-  const model = await server.blob('m1', '/api/models/m1', await zerosFrame(LAYOUT));
-  const pkg = async (id: string, code: string): Promise<BlobRef> => {
-    const bytes = new TextEncoder().encode(code);
-    return server.blob(id, `/api/packages/${await sha256Hex(bytes)}`, bytes);
-  };
-  const packages = { good: await pkg('good', CREATE), busy: await pkg('busy', `${CREATE}\nexport async function train() { for (;;) {} }`) };
   const state = { endlessDiscoveries: 0 };
-  server.intercept = (req, res) => {
+  const p = await pageServer(suite.built.dir, digits, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/api/discover' && state.endlessDiscoveries > 0) {
       state.endlessDiscoveries--;
@@ -65,44 +31,15 @@ async function kioskServer() {
       endless(res);
       return true;
     }
-    if (path === '/data/train.bin') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from(digits));
-      return true;
-    }
-    const file = join(built.dir, normalize(path === '/' ? '/index.html' : path));
-    if (req.method === 'GET' && file.startsWith(built.dir) && existsSync(file) && statSync(file).isFile()) {
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-      return true;
-    }
     return false;
-  };
-  const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}) => trainTask(roundId, model, packages.good, { settings: { localEpochs: 1, batchSize: 16, learningRate: 0.1 }, ...over });
-  const healthyRound = async (page: Page, roundId: string) => {
-    server.send(task(roundId));
-    const u = await server.next('update', (m) => m.roundId === roundId, 90_000);
-    await server.nextFrame(u.uploadId, 90_000);
-    server.send({ v: 1, kind: 'update.ack', uploadId: u.uploadId, roundId });
-    await pageEvent(page, `round ${roundId} acknowledged`, (e) => e.kind === 'round' && e.payload['roundId'] === roundId && e.payload['phase'] === 'acknowledged');
-  };
-  return { server, model, packages, state, task, healthyRound };
-}
-
-type Recorded = { kind: string; payload: Record<string, unknown> };
-const events = (page: Page) => page.evaluate(() => window.fedwebPage.events) as Promise<Recorded[]>;
-
-/** Waits until the page recorded an event matching `pred`. */
-async function pageEvent(page: Page, what: string, pred: (e: Recorded) => boolean, ms = 90_000): Promise<Recorded> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const hit = (await events(page)).find(pred);
-    if (hit) return hit;
-    if (Date.now() > end) throw new Error(`the page recorded no ${what}; it recorded ${JSON.stringify((await events(page)).filter((e) => e.kind !== 'progress').slice(-10))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  });
+  cleanups.push(() => p.server.close());
+  const packages = { busy: await p.pkg('busy', `${CREATE}\nexport async function train() { for (;;) {} }`) };
+  return { ...p, packages, state };
 }
 
 async function open(url: string, query: string): Promise<Page> {
-  const page = await chromium.newPage();
+  const page = await suite.chromium.newPage();
   cleanups.push(() => page.close());
   await page.goto(`${url}/index.html?backend=cpu&fastRetry&${query}`);
   return page;

@@ -1,6 +1,6 @@
 /**
- * The client's voice towards the page: the current status, and the `status`, `round`, `progress`, `metrics` and
- * `error` events. Handlers never break the client: one that throws is logged and ignored.
+ * The client's voice towards the page: the current status, and the `status`, `round`, `progress`, `metrics`,
+ * `withdrawn` and `error` events. Handlers never break the client: one that throws is logged and ignored.
  */
 import type { FedError } from '@fedweb/codec';
 import type { CacheKind } from '../cache/types.js';
@@ -71,7 +71,7 @@ export class Reporter {
     this.#status = status;
   }
 
-  emit<K extends 'round' | 'progress' | 'metrics'>(event: K, payload: FedClientEvents[K]): void {
+  emit<K extends 'round' | 'progress' | 'metrics' | 'withdrawn'>(event: K, payload: FedClientEvents[K]): void {
     this.#events.emit(event, payload);
   }
 

@@ -43,6 +43,8 @@ export interface SessionHooks {
   onWelcome(welcome: MessageOf<'welcome'>): void;
   /** The backend in use, reported with the capabilities. */
   backend(): BackendReport | undefined;
+  /** Capabilities were read for a heartbeat (on its interval, or on a device change) and sent. */
+  onCapabilities?(capabilities: Capabilities): void;
 }
 
 /**
@@ -57,7 +59,7 @@ export class Session {
   #conn: Connection | undefined;
   #combinerId: string | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #offVisibility: (() => void) | undefined;
+  #offDevice: (() => void) | undefined;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -151,7 +153,7 @@ export class Session {
         kind: 'hello',
         clientId: this.ctx.clientId(),
         ...(token ? { token } : {}),
-        capabilities: await this.#capabilities(),
+        capabilities: await this.capabilities(),
         sdkVersion: SDK_VERSION,
       });
       const welcome = await reply;
@@ -181,7 +183,7 @@ export class Session {
   }
 
   /** The platform's capabilities plus the backend in use (sent in `hello` and heartbeats). */
-  async #capabilities(): Promise<Capabilities> {
+  async capabilities(): Promise<Capabilities> {
     const platform = this.ctx.platform;
     let caps: Capabilities;
     try {
@@ -195,9 +197,10 @@ export class Session {
   #startHeartbeat(conn: Connection, everyMs: number): void {
     this.stopHeartbeat();
     const beat = () => {
-      void this.#capabilities()
+      void this.capabilities()
         .then((capabilities) => {
           if (conn.isOpen) conn.send({ v: PROTOCOL_VERSION, kind: 'heartbeat', t: Date.now(), capabilities });
+          this.hooks.onCapabilities?.(capabilities);
         })
         .catch((e) => {
           // A send racing a close: the loop reconnects; nothing else to do here.
@@ -205,15 +208,15 @@ export class Session {
         });
     };
     this.#heartbeat = setInterval(beat, everyMs);
-    // Visibility matters to selection (a hidden tab may be throttled): tell the server at once.
-    this.#offVisibility = this.ctx.platform.onVisibilityChange?.(beat);
+    // Battery, connection and visibility matter to selection and withdrawal: tell the server, and check, at once.
+    this.#offDevice = this.ctx.platform.onDeviceChange?.(beat);
   }
 
   /** Stops heartbeats (when the connection ends, and at shutdown). */
   stopHeartbeat(): void {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
-    this.#offVisibility?.();
-    this.#offVisibility = undefined;
+    this.#offDevice?.();
+    this.#offDevice = undefined;
   }
 }

@@ -2,7 +2,7 @@
  * Public types of FedClient: options, data providers, events, and the platform seam that lets the same client
  * run in browsers (Web Worker trainer, IndexedDB, global WebSocket) and in Node (in-process trainer, file cache, `ws`).
  */
-import type { Capabilities, FedError, Metrics } from '@fedweb/codec';
+import type { Capabilities, FedError, Metrics, WithdrawReason } from '@fedweb/codec';
 import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress } from '../trainer/api.js';
 import type { ClientCache, CacheKind } from '../cache/types.js';
 import type { BackoffOptions } from '@fedweb/codec';
@@ -238,7 +238,8 @@ export type RoundPhase =
   | 'refused'
   | 'cancelled'
   | 'failed'
-  | 'validated';
+  | 'validated'
+  | 'withdrawn';
 
 /**
  * Payload of the `round` event.
@@ -258,7 +259,7 @@ export interface RoundEvent {
   /** Encoded update size, and what f32 would have taken (phases `trained`..`acknowledged`). */
   bytes?: number;
   f32Bytes?: number;
-  /** Why (phases `refused`, `cancelled`, `failed`, `deferred`). */
+  /** Why (phases `refused`, `cancelled`, `failed`, `deferred`, `withdrawn`). */
   error?: FedError;
 }
 
@@ -291,6 +292,24 @@ export interface MetricsEvent {
 }
 
 /**
+ * Payload of the `withdrawn` event: the client left round `roundId` before sending its update, because the device
+ * stopped meeting the session's conditions (`battery`, `metered`, `hidden`) or the page called `withdraw()`
+ * (`user`). Training was aborted; the combiner freed the slot. While the condition holds the client is not picked.
+ * @example
+ * ```ts
+ * client.on('withdrawn', (w: WithdrawnEvent) => w.reason === 'battery' && banner.show('Paused: battery low'));
+ * ```
+ */
+export interface WithdrawnEvent {
+  roundId: string;
+  taskId: string;
+  sessionId: string;
+  reason: WithdrawReason;
+  /** What the device reported when it withdrew (absent for `user`). */
+  capabilities?: Capabilities;
+}
+
+/**
  * The typed event map of {@link FedClient}.
  * @example
  * ```ts
@@ -303,6 +322,8 @@ export interface FedClientEvents {
   progress: ProgressEvent;
   metrics: MetricsEvent;
   error: FedError;
+  /** The client withdrew from a round it was training (device conditions, or `withdraw()`). */
+  withdrawn: WithdrawnEvent;
   /**
    * The client stopped for good on a permanent refusal (the server's typed `UNAUTHORIZED`, `FORBIDDEN` or
    * `VERSION_MISMATCH`); everything else is retried. Recover with `client.restart({ token })` once fixed.
@@ -330,5 +351,10 @@ export interface FedPlatform {
   capabilities(): Promise<Capabilities>;
   /** Identifies this device class for the backend-decision cache key. */
   deviceKey(): Promise<string>;
-  onVisibilityChange?(cb: () => void): () => void;
+  /**
+   * Subscribes to changes of what `capabilities()` reports (battery level and charging, connection, page
+   * visibility): the client then sends a heartbeat and re-checks the session's device conditions at once instead of
+   * at the next heartbeat. Returns the unsubscribe function.
+   */
+  onDeviceChange?(cb: () => void): () => void;
 }

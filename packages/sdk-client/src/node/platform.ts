@@ -5,6 +5,7 @@ import { MAX_MESSAGE_BYTES, type Capabilities } from '@fedweb/codec';
 import { createThreadTrainer } from '../trainer/thread-client.js';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FedPlatform } from '../client/types.js';
+import { linuxBattery } from './battery.js';
 import { openFileCache } from './file-cache.js';
 
 /**
@@ -17,14 +18,17 @@ import { openFileCache } from './file-cache.js';
 export const DEFAULT_NODE_CACHE_DIR = '.fedweb-cache';
 
 /**
- * What a Node client reports: platform `node`, cores, memory, and a user agent naming Node and the OS.
+ * What a Node client reports: platform `node`, cores, memory, a user agent naming Node and the OS, and on Linux its
+ * battery if it has one (read on every heartbeat, so the session's battery conditions withdraw it in time).
  * @example
  * ```ts
  * await nodeCapabilities(); // { platform: 'node', hardwareConcurrency: 4, deviceMemoryGb: 8, userAgent: 'node/v20.11.0 linux-arm64', visible: true }
  * ```
  */
 export async function nodeCapabilities(): Promise<Capabilities> {
+  const battery = osPlatform() === 'linux' ? await linuxBattery() : undefined;
   return {
+    ...(battery ? { battery } : {}),
     platform: 'node',
     hardwareConcurrency: availableParallelism(),
     deviceMemoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,

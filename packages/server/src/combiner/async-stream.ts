@@ -75,6 +75,8 @@ export class AsyncStream implements Collector {
   /** Refused uploads per task (bounded by `maxUploadAttempts`). */
   private readonly attempts = new Map<string, number>();
   private readonly folding = new Set<string>();
+  /** Clients that withdrew: tasked again only once they meet the selection policy (their heartbeats say so). */
+  private readonly withdrawn = new Set<string>();
   /** Folded updates not forwarded yet. */
   private batch: PartialAggregate;
   /** Forwards go out one after the other. */
@@ -116,8 +118,23 @@ export class AsyncStream implements Collector {
     const names = new Set(named);
     for (const conn of this.deps.joined()) {
       const id = conn.clientId as string;
-      if (!this.tasks.has(id) && (names.has(id) || isEligible(conn.capabilities, this.setup.policy))) this.sendNewTask(conn);
+      const eligible = isEligible(conn.capabilities, this.setup.policy);
+      if (this.withdrawn.has(id) && !eligible) continue;
+      if (!this.tasks.has(id) && (names.has(id) || eligible)) this.sendNewTask(conn);
     }
+  }
+
+  /**
+   * The client withdrew from its task `roundId`: the task ends (no update is waited for) and the client gets no new
+   * one while it does not meet the selection policy. A typed error when `roundId` is not its open task.
+   */
+  withdraw(clientId: string, roundId: string): FedError | null {
+    const task = this.tasks.get(clientId);
+    if (this.state !== 'open' || !task || task.roundId !== roundId) return fedError('STALE_ROUND', `${roundId} is not an open task of ${clientId}`);
+    if (this.folding.has(clientId)) return fedError('CONFLICT', `the update of ${clientId} for ${roundId} is being folded`);
+    this.endTask(task);
+    this.withdrawn.add(clientId);
+    return null;
   }
 
   /** The task a (re)joining client still owes, if it is not too stale. */
@@ -144,6 +161,7 @@ export class AsyncStream implements Collector {
 
   private sendNewTask(conn: ClientConn): void {
     const clientId = conn.clientId as string;
+    this.withdrawn.delete(clientId);
     const old = this.tasks.get(clientId);
     if (old) this.endTask(old);
     const v = this.version;

@@ -20,9 +20,10 @@
  *
  * This file only wires them together and keeps the public API.
  */
+import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { fedError, type BlobRef, type ClientInfo, type Compressor, type Message, type MessageOf } from '@fedweb/codec';
+import { fedError, type BlobRef, type ClientInfo, type Compressor, type Message, type MessageOf, type WithdrawReason } from '@fedweb/codec';
 import type { Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Peer } from '../transport.js';
@@ -78,6 +79,18 @@ export interface CombinerOptions {
   maxUploadAttempts?: number;
 }
 
+/** A client left a round (or an async task) early and its slot was freed (`withdraw`). */
+export interface WithdrawnEvent {
+  clientId: string;
+  roundId: string;
+  reason: WithdrawReason;
+}
+
+/** What a combiner announces on {@link Combiner.events} (metrics hook here). */
+export interface CombinerEvents {
+  withdrawn: [WithdrawnEvent];
+}
+
 const DEFAULT_HEARTBEAT_MS = 5000;
 const DEFAULT_RECONNECT_GRACE_MS = 15_000;
 const DEFAULT_MAX_UPLOAD_ATTEMPTS = 3;
@@ -99,6 +112,11 @@ export class Combiner {
   readonly maxUploadAttempts: number;
   /** The URL announced to the controller (set once the client port is known). */
   clientUrl: string;
+  /**
+   * `withdrawn`: a client's slot was freed by its `withdraw` (e.g. a withdrawal counter). Listeners run synchronously;
+   * one that throws is logged, never breaks the combiner.
+   */
+  readonly events = new EventEmitter<CombinerEvents>();
   private readonly log: Logger;
   private readonly hub: ClientHub;
   private readonly link: ControllerLink;
@@ -287,6 +305,8 @@ export class Combiner {
         return this.admission.announced(conn, msg);
       case 'validation':
         return this.validation ? this.validation.received(conn, msg) : refuseValidation(conn, msg);
+      case 'withdraw':
+        return this.onWithdraw(conn, msg);
       case 'error':
         this.log.info({ clientId: conn.clientId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
         if (msg.ref) {
@@ -296,6 +316,35 @@ export class Combiner {
         return;
       default:
         sendClientError(conn, fedError('BAD_MESSAGE', `a client may not send '${msg.kind}'`));
+    }
+  }
+
+  /**
+   * A client leaves its round (or async task) early. It can only speak for itself: the message names no client,
+   * the authenticated socket does. The capabilities it read go to selection at once, so it is not picked again
+   * while the condition holds; its slot is freed, or a typed error says why nothing was freed.
+   */
+  private onWithdraw(conn: ClientConn, msg: MessageOf<'withdraw'>): void {
+    const clientId = conn.clientId as string;
+    if (msg.capabilities) conn.capabilities = msg.capabilities;
+    const round = this.control.round;
+    const stream = this.openStream();
+    const err =
+      round && round.id === msg.roundId
+        ? round.withdraw(clientId)
+        : stream
+          ? stream.withdraw(clientId, msg.roundId)
+          : fedError('STALE_ROUND', `round ${msg.roundId} is not open on this combiner`);
+    if (err) {
+      this.log.info({ clientId, roundId: msg.roundId, code: err.code }, `withdraw refused: ${err.message}`);
+      return sendClientError(conn, err, msg.roundId);
+    }
+    this.log.info({ clientId, roundId: msg.roundId, reason: msg.reason }, 'client withdrew; its slot is freed');
+    this.link.scheduleStatus();
+    try {
+      this.events.emit('withdrawn', { clientId, roundId: msg.roundId, reason: msg.reason });
+    } catch (e) {
+      this.log.warn({ err: (e as Error)?.message }, "a 'withdrawn' listener threw");
     }
   }
 

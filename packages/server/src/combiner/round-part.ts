@@ -2,7 +2,8 @@
  * This combiner's part of one synchronous round: the selected clients get a training task, each admitted update
  * is folded into one running weighted sum (memory does not grow with the number of clients), and the part
  * closes, sending its partial aggregate to the controller, when `updatesWanted` updates are in, when every
- * selected client delivered, failed or left (after its reconnect grace), or at the deadline. A late update
+ * selected client delivered, failed, withdrew or left (after its reconnect grace), when fewer than `minUpdates` can
+ * still arrive (the validity policy needs them), or at the deadline. A late update
  * for a closed round is refused, never folded into the next one. This is the combiner's side of a FEDn
  * training round (https://docs.scaleoutsystems.com/en/stable/architecture.html).
  */
@@ -63,6 +64,8 @@ export class RoundPart implements Collector {
   private readonly delivered = new Set<string>();
   private readonly folding = new Set<string>();
   private readonly failed = new Set<string>();
+  /** Selected clients that withdrew (`withdraw`): out of this round for good, even if they reconnect. */
+  private readonly withdrawn = new Set<string>();
   /** Refused uploads per client this round (bounded by `maxUploadAttempts`; survives reconnects). */
   private readonly badUploads = new Map<string, number>();
   /** Selected clients that disconnected and may still come back: clientId -> grace timer. */
@@ -131,8 +134,26 @@ export class RoundPart implements Collector {
     this.maybeClose();
   }
 
+  /**
+   * The client withdrew (`withdraw`: battery, connection, visibility, its user): its slot is freed at once and the
+   * part closes on the usual rule (every other selected client delivered, failed or left) instead of at the
+   * deadline. A typed error, and nothing released, when it is not in this round (not selected, withdrew already,
+   * or its update is counted or being folded).
+   */
+  withdraw(clientId: string): FedError | null {
+    if (this.state !== 'collecting') return fedError('STALE_ROUND', `round ${this.id} is closed`);
+    if (!this.selected.has(clientId)) return fedError('NOT_SELECTED', `client ${clientId} was not selected for round ${this.id}`);
+    if (this.withdrawn.has(clientId)) return fedError('CONFLICT', `client ${clientId} withdrew from round ${this.id} already`);
+    if (this.delivered.has(clientId) || this.folding.has(clientId)) return fedError('CONFLICT', `the update of ${clientId} for round ${this.id} is counted already`);
+    this.withdrawn.add(clientId);
+    this.failed.add(clientId);
+    this.endGrace(clientId);
+    this.maybeClose();
+    return null;
+  }
+
   private owes(clientId: string): boolean {
-    return this.state === 'collecting' && this.selected.has(clientId) && !this.delivered.has(clientId) && !this.outOfAttempts(clientId);
+    return this.state === 'collecting' && this.selected.has(clientId) && !this.delivered.has(clientId) && !this.withdrawn.has(clientId) && !this.outOfAttempts(clientId);
   }
 
   private outOfAttempts(clientId: string): boolean {
@@ -163,6 +184,7 @@ export class RoundPart implements Collector {
       return { err: fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), ...(this.state === 'collecting' ? { tally: 'refusedStale' } : {}) };
     }
     if (!this.selected.has(clientId)) return { err: fedError('NOT_SELECTED', `client ${clientId} was not selected for round ${msg.roundId}`), tally: 'refused' };
+    if (this.withdrawn.has(clientId)) return { err: fedError('NOT_SELECTED', `client ${clientId} withdrew from round ${msg.roundId}`), tally: 'refused' };
     if (this.outOfAttempts(clientId)) {
       const why = `client ${clientId} used its ${this.deps.maxUploadAttempts} upload attempts for round ${msg.roundId}; it is out of this round`;
       return { err: fedError('NOT_SELECTED', why), tally: 'refused' };
@@ -173,7 +195,8 @@ export class RoundPart implements Collector {
     return null;
   }
 
-  checkOpen(_clientId: string, msg: MessageOf<'update'>): Refusal | null {
+  checkOpen(clientId: string, msg: MessageOf<'update'>): Refusal | null {
+    if (this.withdrawn.has(clientId)) return { err: fedError('NOT_SELECTED', `client ${clientId} withdrew from round ${msg.roundId}`), tally: 'refused' };
     if (this.id === msg.roundId && this.state === 'collecting') return null;
     return { err: fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), ...(this.state !== 'closed' ? { tally: 'refusedStale' } : {}) };
   }
@@ -244,12 +267,13 @@ export class RoundPart implements Collector {
   // ------------------------------------------------------------------ closing
 
   /**
-   * Closes the part when `updatesWanted` updates are in, or every selected client delivered, failed or left
-   * (and its reconnect grace ran out).
+   * Closes the part when `updatesWanted` updates are in, when fewer than `round.start.minUpdates` can still arrive,
+   * or when every selected client delivered, failed, withdrew or left (and its reconnect grace ran out).
    */
   private maybeClose(): void {
     if (this.state !== 'collecting') return;
     if (this.delivered.size >= this.updatesWanted) return this.close('updates wanted are in');
+    if (this.start.minUpdates !== undefined && this.updatesPossible() < this.start.minUpdates) return this.close('too few clients left to make the round valid');
     for (const id of this.selected) {
       if (this.delivered.has(id) || this.failed.has(id)) continue;
       if (this.folding.has(id) || this.away.has(id)) return;
@@ -257,6 +281,13 @@ export class RoundPart implements Collector {
       if (conn && !conn.closed) return;
     }
     this.close('all selected clients done or gone');
+  }
+
+  /** Updates this part can still count: delivered, being folded, or due from a client not out of the round. */
+  private updatesPossible(): number {
+    let n = this.delivered.size;
+    for (const id of this.selected) if (!this.delivered.has(id) && !this.failed.has(id)) n += 1;
+    return n;
   }
 
   /** A selected client that still owes an update disconnected: keep its slot for the reconnect grace. */
@@ -323,7 +354,7 @@ export class RoundPart implements Collector {
 
   private cancelOutstanding(reason: string): void {
     for (const id of this.selected) {
-      if (this.delivered.has(id) || this.folding.has(id)) continue;
+      if (this.delivered.has(id) || this.folding.has(id) || this.withdrawn.has(id)) continue;
       this.deps.client(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.id, reason: reason.slice(0, 500) });
     }
   }

@@ -3,8 +3,8 @@
  * sync rounds and async streams), the clients' training settings in it, and the round record written as
  * training begins.
  */
-import type { ComputePackageManifest, MessageOf, TrainSettings } from '@fedweb/codec';
-import type { SessionConfig } from '../config.js';
+import { hasConditions, type ComputePackageManifest, type MessageOf, type TrainSettings } from '@fedweb/codec';
+import { deviceConditions, type SessionConfig } from '../config.js';
 import { packageRef } from '../controller/packages.js';
 import { modelRef } from '../controller/trail.js';
 import type { ModelRecord, PackageRecord, RoundRecord, SessionRecord } from '../store/types.js';
@@ -52,13 +52,14 @@ export function roundStartMessage(a: {
 
 /**
  * The training settings clients get for round (or async version) `round`: the session's, over the package
- * manifest's defaults, with the round's decayed learning rate.
+ * manifest's defaults, with the round's decayed learning rate and the selection policy's device conditions.
  * @example
  * ```ts
  * clientSettings(config, manifest, 3, {}).learningRate // config.learningRate * config.learningRateDecay ** 2
  * ```
  */
 export function clientSettings(config: SessionConfig, manifest: ComputePackageManifest, round: number, strategy: Record<string, unknown>): TrainSettings {
+  const conditions = deviceConditions(config.selection);
   return {
     localEpochs: config.localEpochs,
     batchSize: config.batchSize,
@@ -67,6 +68,8 @@ export function clientSettings(config: SessionConfig, manifest: ComputePackageMa
     ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
     strategy,
     extra: { ...(manifest.settings ?? {}), ...config.extra },
+    // The device conditions of selection, watched by clients while they train (they withdraw on a breach).
+    ...(hasConditions(conditions) ? { conditions } : {}),
   };
 }
 

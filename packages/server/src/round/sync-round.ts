@@ -67,11 +67,14 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings }, bounds });
   deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
   // 3. Partials.
+  // When every partial must qualify (validity.minCombiners of them), a part that can no longer reach minClients
+  // dooms the round: it closes at once (withdrawn or failed clients) rather than at the deadline.
+  const minUpdates = config.validity.minCombiners >= perCombiner.size ? { minUpdates: config.minClients } : {};
   const outcomes = await Promise.all(
     [...perCombiner.entries()].map(([h, ids]) => {
       const quota = Math.max(1, cap !== undefined ? Math.min(cap, ids.length) : ids.length);
       return deps.registry
-        .request<ReceivedPartial>('partial', h, roundId, { ...start, clientIds: ids, deadline, quota }, deadline - Date.now() + deps.timing.partialGraceMs, signal, maxPartialFrameBytes(ctx.paramCount, ids.length))
+        .request<ReceivedPartial>('partial', h, roundId, { ...start, clientIds: ids, deadline, quota, ...minUpdates }, deadline - Date.now() + deps.timing.partialGraceMs, signal, maxPartialFrameBytes(ctx.paramCount, ids.length))
         .then((outcome) => ({ combinerId: h.id, outcome }));
     }),
   );

@@ -1,8 +1,9 @@
 /**
- * A train task: download the global model, train in the trainer, persist the encoded update, upload it.
+ * A train task: download the global model, train in the trainer (watched for withdrawal, see withdrawal.ts),
+ * persist the encoded update, upload it.
  * Everything needed to resume is cached before it is needed: the task when it starts, the update before it is sent.
  */
-import { BlobRefSchema, sha256Hex, type MessageOf } from '@fedweb/codec';
+import { BlobRefSchema, abortReason, sha256Hex, type MessageOf } from '@fedweb/codec';
 import type { PendingUpdate } from '../../cache/types.js';
 import { requireCache, type ClientContext } from '../context.js';
 import type { ActiveTask } from '../dispatcher.js';
@@ -11,6 +12,7 @@ import { randomId } from '../ids.js';
 import { boundsFor, checkSettings } from '../settings-bounds.js';
 import type { TrainerHost } from '../trainer-host.js';
 import type { Uploader } from '../uploader.js';
+import type { Withdrawal } from '../withdrawal.js';
 
 /**
  * What a train task uses.
@@ -24,6 +26,7 @@ export interface TrainParts {
   downloads: Downloads;
   host: TrainerHost;
   uploader: Uploader;
+  withdrawal: Withdrawal;
 }
 
 /** An exactly-sized ArrayBuffer holding the view's bytes (a copy only when the view does not span its whole buffer). */
@@ -41,8 +44,8 @@ function ownBuffer(v: ArrayBufferView): ArrayBuffer {
  * ```
  */
 export async function runTrain(parts: TrainParts, task: MessageOf<'task.train'>, signal: AbortSignal, active: ActiveTask): Promise<void> {
-  const { ctx, downloads, host, uploader } = parts;
-  const { reporter, timeouts } = ctx;
+  const { ctx, uploader } = parts;
+  const { reporter } = ctx;
   const cache = requireCache(ctx);
   const cid = ctx.clientId();
   const base = { roundId: task.roundId, sessionId: task.sessionId, task: 'train' as const };
@@ -53,6 +56,48 @@ export async function runTrain(parts: TrainParts, task: MessageOf<'task.train'>,
     await uploader.resume({ ...pending, taskId: active.taskId }, signal);
     return;
   }
+  // From here until the update is trained, the session's device conditions are watched: the client withdraws
+  // (and this task aborts, down to the trainer) when the device stops meeting them.
+  const watch = await parts.withdrawal.watch(task, () => active.taskId, signal);
+  let result: Awaited<ReturnType<typeof trainUnderWatch>>;
+  try {
+    result = await trainUnderWatch(parts, task, watch.signal, active);
+    // Withdrawn as training ended: the combiner refuses this round's update now, so it is not sent.
+    if (watch.signal.aborted) throw abortReason(watch.signal);
+  } finally {
+    watch.dispose();
+  }
+  const bytes = new Uint8Array(result.update);
+  const update: PendingUpdate = {
+    clientId: cid,
+    sessionId: task.sessionId,
+    taskId: active.taskId,
+    roundId: task.roundId,
+    uploadId: randomId('u'),
+    bytes: result.update,
+    sha256: await sha256Hex(bytes),
+    numExamples: result.numExamples,
+    metrics: result.metrics,
+    trainMs: result.trainMs,
+    f32Bytes: result.f32Bytes,
+    deadline: task.deadline,
+    storedAt: Date.now(),
+  };
+  reporter.emit('metrics', { roundId: task.roundId, taskId: active.taskId, task: 'train', numExamples: result.numExamples, metrics: result.metrics, trainMs: result.trainMs });
+  reporter.emit('round', { ...base, taskId: active.taskId, phase: 'trained', bytes: bytes.byteLength, f32Bytes: result.f32Bytes });
+  // Persist before sending: a reload or cut from here on resumes the upload instead of losing the work.
+  await cache.putPendingUpdate(update);
+  await cache.deletePendingTask(cid, task.roundId);
+  await uploader.upload(update, signal);
+}
+
+/** Checks the settings, downloads the model and trains it (the part of a train task a withdrawal aborts). */
+async function trainUnderWatch(parts: TrainParts, task: MessageOf<'task.train'>, signal: AbortSignal, active: ActiveTask) {
+  const { ctx, downloads, host } = parts;
+  const { reporter, timeouts } = ctx;
+  const cache = requireCache(ctx);
+  const cid = ctx.clientId();
+  const base = { roundId: task.roundId, sessionId: task.sessionId, task: 'train' as const };
   // Received before a reload, a restart or a cut and not trained to the end: this run resumes it.
   if ((await cache.getPendingTask(cid))?.task.roundId === task.roundId) reporter.emit('round', { ...base, taskId: active.taskId, phase: 'resumed' });
   // Settings outside the bounds (the client's, tightened by the package's) are refused before anything runs;
@@ -97,27 +142,5 @@ export async function runTrain(parts: TrainParts, task: MessageOf<'task.train'>,
   });
   if (result.residual) await cache.putResidual({ key: residualKey, data: new Float32Array(result.residual), storedAt: Date.now() });
   if (result.controlVariate) await cache.putResidual({ key: controlKey, data: new Float32Array(result.controlVariate), storedAt: Date.now() });
-
-  const bytes = new Uint8Array(result.update);
-  const update: PendingUpdate = {
-    clientId: cid,
-    sessionId: task.sessionId,
-    taskId: active.taskId,
-    roundId: task.roundId,
-    uploadId: randomId('u'),
-    bytes: result.update,
-    sha256: await sha256Hex(bytes),
-    numExamples: result.numExamples,
-    metrics: result.metrics,
-    trainMs: result.trainMs,
-    f32Bytes: result.f32Bytes,
-    deadline: task.deadline,
-    storedAt: Date.now(),
-  };
-  reporter.emit('metrics', { roundId: task.roundId, taskId: active.taskId, task: 'train', numExamples: result.numExamples, metrics: result.metrics, trainMs: result.trainMs });
-  reporter.emit('round', { ...base, taskId: active.taskId, phase: 'trained', bytes: bytes.byteLength, f32Bytes: result.f32Bytes });
-  // Persist before sending: a reload or cut from here on resumes the upload instead of losing the work.
-  await cache.putPendingUpdate(update);
-  await cache.deletePendingTask(cid, task.roundId);
-  await uploader.upload(update, signal);
+  return result;
 }
