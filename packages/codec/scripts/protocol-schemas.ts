@@ -30,6 +30,7 @@ export const MESSAGE_KINDS: Record<MessageKind, { direction: Direction; summary:
   'task.validate': { direction: 'combiner->client', summary: 'Evaluate this global model on local validation data.' },
   'task.cancel': { direction: 'combiner->client', summary: 'Stop the named task (or every task of the round).' },
   update: { direction: 'client->combiner', summary: 'Announces an update frame; its binary chunks follow on the same socket.' },
+  withdraw: { direction: 'client->combiner', summary: 'The client leaves a round it was selected for (battery, metered connection, hidden page, user): free its slot now.' },
   'update.ack': { direction: 'combiner->client', summary: 'The update was verified and counted.' },
   validation: { direction: 'client->combiner', summary: 'Result of a validate task: example count and metrics.' },
   'combiner.hello': { direction: 'combiner->controller', summary: 'A combiner registers with the controller.' },
