@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 /**
  * The logger shape fedweb uses (pino's, which Fastify provides): `log.warn({ clientId }, 'message')`.
@@ -57,4 +59,21 @@ export function serverLoggerOptions(level: LogLevel, pretty: boolean = process.s
     serializers: { req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url ?? ''), reqId: req.id }) },
     ...(pretty ? { transport: { target: createRequire(import.meta.url).resolve('pino-pretty'), options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Fastify's `genReqId`: the caller's `X-Request-Id` when it is a plain token (so a proxy's id runs through the
+ * logs), else 12 random hex digits. Every line a request logs (`req.log`) carries it as `reqId`, and so does every
+ * line of a WebSocket opened by that request (its upgrade request is the connection's id).
+ * @example
+ * ```ts
+ * const app = Fastify({ genReqId: newRequestId });
+ * ```
+ */
+export function newRequestId(req?: IncomingMessage): string {
+  const given = req?.headers['x-request-id'];
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  return randomBytes(6).toString('hex');
 }

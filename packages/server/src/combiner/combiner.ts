@@ -26,7 +26,7 @@ import { fedError, type BlobRef, type ClientInfo, type Compressor, type Message,
 import type { Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Peer } from '../transport.js';
-import { Admission } from './admission.js';
+import { Admission, type AdmissionObserver } from './admission.js';
 import { ClientHub, sendClientError, type ClientConn } from './clients.js';
 import { ControllerLink } from './controller-link.js';
 import { RoundControl } from './round-control.js';
@@ -76,6 +76,8 @@ export interface CombinerOptions {
    * open. Reconnecting does not reset the count.
    */
   maxUploadAttempts?: number;
+  /** Told of every update frame received, counted and refused (the metrics hook, metrics/). */
+  observer?: AdmissionObserver;
 }
 
 const DEFAULT_HEARTBEAT_MS = 5000;
@@ -170,6 +172,7 @@ export class Combiner {
       slots: new FoldSlots(opts.foldConcurrency ?? 2),
       maxUploadAttempts: this.maxUploadAttempts,
       counted: (conn) => this.hub.contributed(conn),
+      ...(opts.observer ? { observer: opts.observer } : {}),
       collectorFor: (msg) => {
         const stream = this.control.stream;
         return stream?.owns(msg.taskId) ? stream : this.control.round;
