@@ -178,6 +178,7 @@ async function cmdServer(args: string[]): Promise<void> {
     connections: flags.connections,
     ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     embeddedCombiner: values['embedded-combiner'] !== false,
+    ...(flags.metrics ? { metricsPort: flags.metrics.port, ...(flags.metrics.host ? { metricsHost: flags.metrics.host } : {}) } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
   // Printed whatever the log level: scripts and tests wait for this line.
@@ -221,6 +222,7 @@ async function cmdCombiner(args: string[]): Promise<void> {
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     limits: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
     connections: flags.connections,
+    ...(flags.metrics ? { metrics: flags.metrics } : {}),
     ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });

@@ -159,8 +159,8 @@ export interface AdmissionOptions {
 export interface AdmissionObserver {
   /** A whole update frame arrived (its bytes). */
   received(bytes: number): void;
-  /** An update was counted; its checks and fold took `foldSeconds`. */
-  counted(foldSeconds: number): void;
+  /** An update of `clientId` was counted; its checks and fold took `foldSeconds`. */
+  counted(foldSeconds: number, clientId: string): void;
   /** An update was refused with this code. */
   refused(code: string): void;
 }
@@ -231,7 +231,7 @@ export class Admission {
       const closed = await c.fold(clientId, screened.msg, screened.frame);
       if (closed) return this.reply(c, conn, closed, msg.uploadId);
       c.tally.counted(screened.msg);
-      this.opts.observer?.counted((performance.now() - started) / 1000);
+      this.opts.observer?.counted((performance.now() - started) / 1000, clientId);
       conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
       c.accepted(conn, clientId, msg);
       this.opts.counted?.(conn);

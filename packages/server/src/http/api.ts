@@ -7,7 +7,7 @@
  * "REST API" table.
  */
 import type { FastifyInstance } from 'fastify';
-import { DASHBOARD_HTML } from './dashboard.js';
+import { registerDashboard } from './dashboard/index.js';
 import { registerClientRoutes } from './routes/clients.js';
 import { registerCombinerRoutes } from './routes/combiners.js';
 import { routeContext, type ApiDeps } from './routes/context.js';
@@ -18,7 +18,7 @@ import { registerStatusRoutes } from './routes/status.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 
 /**
- * Registers every `/api/*` route and `/dashboard`.
+ * Registers every `/api/*` route and `/dashboard` (with its event stream, `/api/events`).
  * @example
  * ```ts
  * registerApi(app, { controller, registry, state, blobs, authEnabled, startedAt: Date.now(), maxPackageBytes });
@@ -33,5 +33,5 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   registerPackageRoutes(app, ctx);
   registerCombinerRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
-  app.get('/dashboard', async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
+  registerDashboard(app, ctx);
 }

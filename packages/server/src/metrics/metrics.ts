@@ -53,6 +53,8 @@ export class FedMetrics {
   readonly roundDuration: Histogram;
   readonly clients: Gauge<'combiner'>;
   readonly sessions: Gauge<'state'>;
+  /** Updates counted per client id since start, by this process's combiner (the dashboard's fleet table; not exported). */
+  readonly contributions = new Map<string, number>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -91,8 +93,9 @@ export class FedMetrics {
   observer(): AdmissionObserver {
     return {
       received: (bytes) => this.bytes.inc({ direction: 'in' }, bytes),
-      counted: (seconds) => {
+      counted: (seconds, clientId) => {
         this.updates.inc({ result: 'counted' });
+        this.contributions.set(clientId, (this.contributions.get(clientId) ?? 0) + 1);
         this.fold.observe(seconds);
       },
       refused: (code) => this.updates.inc({ result: code }),
