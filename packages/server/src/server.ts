@@ -257,7 +257,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   registerMetricsRoute(app, metrics, auth);
   installJsonBodyParser(app, { maxDepth: opts.maxJsonDepth });
   app.addHook('onSend', async (req, reply, payload) => {
-    void reply.headers(COOP_COEP);
+    void reply.headers(COOP_COEP).header('X-Request-Id', req.id);
     if ((opts.cors ?? true) && req.url.startsWith('/api/')) void reply.header('Access-Control-Allow-Origin', '*');
     return payload;
   });
@@ -327,7 +327,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     });
     c.attachController(combinerSide);
     app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
-      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req), req.socket));
+      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req), req.socket, req.id));
     });
   }
 

@@ -182,7 +182,7 @@ export class Admission {
     const clientId = conn.clientId as string;
     const c = this.opts.collectorFor(msg);
     if (!c) {
-      this.opts.log.info({ clientId, roundId: msg.roundId }, 'stale update refused');
+      this.opts.log.info({ clientId, reqId: conn.reqId, roundId: msg.roundId }, 'stale update refused');
       return this.refuse(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
     }
     const refusal = c.checkSender(clientId, msg) ?? c.checkDuplicate(clientId, msg) ?? c.checkStaleness(clientId, msg, conn);
@@ -251,7 +251,7 @@ export class Admission {
     const clientId = conn.clientId as string;
     const c = this.opts.collectorFor(msg);
     if (c && !c.checkOpen(clientId, msg)) return this.refuseAttempt(c, conn, clientId, msg, err);
-    this.opts.log.warn({ clientId, code: err.code }, `${what}: ${err.message}`);
+    this.opts.log.warn({ clientId, reqId: conn.reqId, code: err.code }, `${what}: ${err.message}`);
     this.refuse(conn, err, msg.uploadId);
   }
 
@@ -274,7 +274,7 @@ export class Admission {
   private refuseAttempt(c: Collector, conn: ClientConn, clientId: string, msg: MessageOf<'update'>, err: FedError): void {
     const attempts = c.countAttempt(clientId, msg);
     c.tally.refused += 1;
-    this.opts.log.warn({ clientId, code: err.code, roundId: c.id, attempts }, `update refused: ${err.message}`);
+    this.opts.log.warn({ clientId, reqId: conn.reqId, code: err.code, roundId: c.id, attempts }, `update refused: ${err.message}`);
     this.refuse(conn, err, msg.uploadId);
     if (err.retryable && attempts < this.opts.maxUploadAttempts) return;
     c.exclude(conn, clientId, msg, err, attempts);

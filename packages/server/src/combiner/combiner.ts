@@ -272,9 +272,10 @@ export class Combiner {
    * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
    * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
    * `raw`: the upgraded TCP socket (`req.socket`), so that what it sends before `hello` is bounded.
+   * `reqId`: the upgrade request's id, on every log line about this connection.
    */
-  attachClient(ws: WebSocket, httpToken?: string, raw?: Socket): void {
-    this.hub.attach(ws, httpToken, raw);
+  attachClient(ws: WebSocket, httpToken?: string, raw?: Socket, reqId?: string): void {
+    this.hub.attach(ws, httpToken, raw, reqId);
   }
 
   /** A client joined: an async stream's task (the same again, or a fresh one), its round task, its validation task. */
@@ -291,7 +292,7 @@ export class Combiner {
       case 'validation':
         return this.validation ? this.validation.received(conn, msg) : refuseValidation(conn, msg);
       case 'error':
-        this.log.info({ clientId: conn.clientId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
+        this.log.info({ clientId: conn.clientId, reqId: conn.reqId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
         if (msg.ref) {
           this.control.round?.gaveUp(conn.clientId as string, msg.ref);
           this.validation?.gaveUp(conn.clientId as string, msg.ref);

@@ -185,7 +185,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   installErrorHandling(app);
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
-    guard(log, 'attach client', () => combiner.attachClient(socket, requestToken(req), req.socket));
+    guard(log, 'attach client', () => combiner.attachClient(socket, requestToken(req), req.socket, req.id));
   });
   registerMetricsRoute(app, metrics, auth);
   app.get('/healthz', async () => ({ kind: 'health', ...combiner.health() }));
