@@ -14,7 +14,8 @@ const f = serverFixture(SEED);
 
 /** Reads Server-Sent Events from a fetch body. */
 function sse(body: ReadableStream<Uint8Array>) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   const events: Array<{ event: string; data: any }> = [];
   const waiters = new Set<() => void>();
   let buf = '';
@@ -22,7 +23,7 @@ function sse(body: ReadableStream<Uint8Array>) {
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
       if (done) return;
-      buf += value;
+      buf += decoder.decode(value, { stream: true });
       let cut: number;
       while ((cut = buf.indexOf('\n\n')) >= 0) {
         const block = buf.slice(0, cut);
