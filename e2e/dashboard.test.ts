@@ -174,6 +174,10 @@ describe('the live dashboard, auth on', () => {
   });
 
   it("the operator's controls start, pause, resume and stop a session; the viewer's tab follows", async () => {
+    await operator.fill('#start-config', '{"name": "from the dashboard", "clientsRequired": 3');
+    await operator.click('#start');
+    await operator.waitForFunction(() => (document.getElementById('error')?.textContent ?? '').includes('config is not JSON'));
+    await operator.fill('#start-config', '{"name": "from the dashboard", "clientsRequired": 3}');
     await operator.fill('#start-rounds', '1000');
     await operator.click('#start');
     await statusShown(operator, 'running');
@@ -188,7 +192,31 @@ describe('the live dashboard, auth on', () => {
     await statusShown(viewer, 'stopped');
     const sessions = await server.controller.listSessions();
     expect(sessions.map((s) => s.status).sort()).toEqual(['completed', 'stopped']);
+    const started = sessions.find((s) => s.status === 'stopped')!;
+    expect([started.name, started.config.rounds, started.config.clientsRequired]).toEqual(['from the dashboard', 1000, 3]);
     expect(await operator.locator('#error').textContent()).toBe('');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('filters the fleet table and pages it with the API cursor', async () => {
+    const ids = () => viewer.evaluate(() => [...document.querySelectorAll('#fleet tbody tr')].map((tr) => tr.getAttribute('data-client-id')));
+    await viewer.fill('#fleet-q', 'cellular');
+    expect(await ids()).toEqual(['kiosk-c']);
+    await viewer.fill('#fleet-q', '');
+    await viewer.selectOption('#fleet-online', 'offline');
+    expect(await ids()).toEqual([]);
+    await viewer.selectOption('#fleet-online', 'all');
+    // Pages of two (a size the page does not offer, added here to page three clients).
+    await viewer.evaluate(() => document.getElementById('fleet-size')!.append(new Option('2', '2')));
+    await viewer.selectOption('#fleet-size', '2');
+    await viewer.waitForFunction(() => document.querySelectorAll('#fleet tbody tr').length === 2);
+    expect(await ids()).toEqual(['kiosk-a', 'kiosk-b']);
+    await viewer.click('#fleet-next');
+    await viewer.waitForFunction(() => document.querySelector('#fleet tbody tr')?.getAttribute('data-client-id') === 'kiosk-c');
+    expect(await ids()).toEqual(['kiosk-c']);
+    expect(await viewer.locator('#fleet-next').isDisabled()).toBe(true);
+    await viewer.click('#fleet-prev');
+    await viewer.waitForFunction(() => document.querySelector('#fleet tbody tr')?.getAttribute('data-client-id') === 'kiosk-a');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -56,6 +56,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div id="session" class="muted">none</div>
 <div id="controls" class="controls" data-readonly="true">
   <span class="op"><label>rounds <input id="start-rounds" type="number" min="1" value="5" style="width:4rem"></label></span>
+  <span class="op"><label>config <input id="start-config" placeholder='{"clientsRequired": 2, "validate": true}' style="width:18rem"></label></span>
   <button id="start" class="op" disabled>start</button>
   <button id="pause" class="op" disabled>pause</button>
   <button id="resume" class="op" disabled>resume</button>
@@ -75,7 +76,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 
 <h2>Fleet</h2>
 <div class="pager">
-  <input id="fleet-q" type="search" placeholder="filter: id, combiner, backend, connection">
+  <input id="fleet-q" type="search" placeholder="filter this page: id, combiner, backend, connection">
   <select id="fleet-online"><option value="all">all</option><option value="online">online</option><option value="offline">offline</option></select>
   <select id="fleet-size"><option>25</option><option selected>50</option><option>100</option><option>500</option></select>
   <button id="fleet-prev" disabled>&larr; prev</button><span id="fleet-page" class="muted">page 1</span><button id="fleet-next" disabled>next &rarr;</button>

@@ -82,8 +82,16 @@ async function act(action) {
   showError('');
   try {
     if (action === 'start') {
+      // The session config: the JSON typed (any field of the config schema), its rounds from the rounds box.
+      const text = $('start-config').value.trim();
+      let config = {};
+      try {
+        config = text ? JSON.parse(text) : {};
+      } catch (e) {
+        throw new Error('config is not JSON: ' + e.message);
+      }
       const rounds = Number($('start-rounds').value) || 1;
-      await client.api('/api/sessions', { method: 'POST', body: { rounds } });
+      await client.api('/api/sessions', { method: 'POST', body: { ...config, rounds } });
     } else await client.api('/api/sessions/' + encodeURIComponent(state.sessionId) + '/' + action, { method: 'POST' });
   } catch (e) {
     showError(e.message);
