@@ -46,6 +46,8 @@ describe('logs', () => {
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
       ws.send(JSON.stringify({ v: 1, kind: 'hello', clientId: 'log-kiosk', capabilities: {} }));
       await new Promise((resolve) => ws.once('message', resolve)); // welcome
+      ws.send(JSON.stringify({ v: 1, kind: 'no-such-kind' }));
+      await until(() => jsonLines(p.output()).find((l) => l.msg === 'invalid message'), 10_000, 'the invalid message line');
       ws.close();
       await until(() => jsonLines(p.output()).find((l) => l.msg === 'client disconnected'), 10_000, 'the disconnect line');
 
@@ -54,6 +56,7 @@ describe('logs', () => {
       const refused = lines.filter((l) => l.msg === 'request refused');
       expect(refused.map((l) => l.reqId)).toEqual(['req-from-proxy', generated]);
       expect(lines.find((l) => l.msg === 'client disconnected')).toMatchObject({ clientId: 'log-kiosk', reqId: 'ws-conn-1' });
+      expect(lines.find((l) => l.msg === 'invalid message')).toMatchObject({ reqId: 'ws-conn-1' });
 
       const metricsLine = lines.find((l) => l.msg === 'metrics listener up (GET /metrics, no token)');
       const m = await fetch(`http://127.0.0.1:${String(metricsLine?.port)}/metrics`);

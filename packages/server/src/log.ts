@@ -77,3 +77,34 @@ export function newRequestId(req?: IncomingMessage): string {
   if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
   return randomBytes(6).toString('hex');
 }
+
+/**
+ * A logger that adds `reqId` to every line: what a WebSocket's peer logs (invalid messages, socket errors) names
+ * its connection. A class rather than a pino child, so an idle socket holds two fields, not a child's bindings.
+ * @example
+ * ```ts
+ * const peer = wsPeer(ws, new RequestLogger(log, req.id), handlers);
+ * ```
+ */
+export class RequestLogger implements Logger {
+  constructor(
+    private readonly log: Logger,
+    private readonly reqId: string,
+  ) {}
+
+  debug(obj: object, msg?: string): void {
+    this.log.debug({ reqId: this.reqId, ...obj }, msg);
+  }
+
+  info(obj: object, msg?: string): void {
+    this.log.info({ reqId: this.reqId, ...obj }, msg);
+  }
+
+  warn(obj: object, msg?: string): void {
+    this.log.warn({ reqId: this.reqId, ...obj }, msg);
+  }
+
+  error(obj: object, msg?: string): void {
+    this.log.error({ reqId: this.reqId, ...obj }, msg);
+  }
+}

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Capabilities, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
 import { authorizeClientId, type Authenticator } from '../auth.js';
-import type { Logger } from '../log.js';
+import { RequestLogger, type Logger } from '../log.js';
 import { guard, releaseUpgrade, wsPeer, type Peer } from '../transport.js';
 
 /** One client socket (joined once `clientId` is set). */
@@ -150,7 +150,7 @@ export class ClientHub {
     // Methods, not arrow-function properties: tsx (keepNames) gives each such closure its own `name` property,
     // a few hundred bytes per idle socket.
     const hub = this;
-    conn.peer = wsPeer(ws, this.opts.log, {
+    conn.peer = wsPeer(ws, reqId ? new RequestLogger(this.opts.log, reqId) : this.opts.log, {
       message(msg) {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) {
