@@ -116,7 +116,7 @@ describe('the live dashboard, auth on', () => {
 
   it('shows the fleet live, and both tabs follow a session round by round without a reload', async () => {
     for (const page of [operator, viewer]) {
-      await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'live' && document.querySelectorAll('#fleet tbody tr').length === 3, undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'live' && document.querySelectorAll('#fleet tbody tr').length === 3 && document.querySelectorAll('#trail li').length === 1, undefined, { timeout: 30_000 });
       const v = await view(page);
       expect(v.url).not.toContain('token'); // the fragment is taken off the address bar
       expect(v.fleet.sort()).toEqual(IDS);

@@ -45,7 +45,7 @@ export class Fleet {
     if (this.pending) return;
     this.pending = setTimeout(() => {
       this.pending = null;
-      void this.load();
+      this.load().catch(() => undefined); // the next event tries again
     }, 800);
   }
 
