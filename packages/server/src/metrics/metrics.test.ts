@@ -47,6 +47,7 @@ describe('Prometheus metrics', () => {
     const clientToken = (sub: string) => issueToken({ secret: SECRET, role: 'client', sub });
     await f.connect(server, { clientId: 'small', token: await clientToken('small'), onTrain: () => ONES });
     const big = await f.connect(server, { clientId: 'big', token: await clientToken('big'), onTrain: () => ({ ...ONES, delta: new Float32Array(6).fill(10) }) });
+    await until(() => server.registry.get('embedded')?.clients.size === 2, 10_000, 'both clients known to the controller');
     const refused = big.waitFor('error', (m) => m.code === 'NORM_EXCEEDED');
     const s = await server.controller.startSession({ rounds: 1, clientsRequired: 2, encoding: 'f32', maxUpdateNorm: 5 });
     expect((await server.controller.waitForSession(s.id)).status).toBe('completed');
@@ -81,7 +82,8 @@ describe('Prometheus metrics', () => {
     await c2.waitConnected();
     await until(() => server.registry.get('c2'), 5000, 'c2 registered');
     await f.connect(server, { clientId: 'k1', onTrain: () => ONES });
-    await until(() => c2.combiner.clientCount === 1, 5000, 'k1 on c2');
+    // The combiner has k1, and the controller has heard so (its debounced combiner.status).
+    await until(() => c2.combiner.clientCount === 1 && server.registry.get('c2')?.clients.size === 1, 10_000, 'k1 on c2, as the controller knows');
     const s = await server.controller.startSession({ rounds: 2, encoding: 'f32' });
     expect((await server.controller.waitForSession(s.id)).status).toBe('completed');
 
