@@ -28,8 +28,11 @@ async function loadSession(id) {
   state.rounds = new Map();
   if (id) {
     const detail = await client.api('/api/sessions/' + encodeURIComponent(id));
-    state.sessions.set(id, detail.session);
-    for (const r of detail.rounds) state.rounds.set(r.id, r);
+    if (state.sessionId !== id) return; // another session was picked meanwhile
+    // Events that arrived while this was loading are newer than the answer: they stay.
+    const known = state.sessions.get(id);
+    if (!known || known.updatedAt <= detail.session.updatedAt) state.sessions.set(id, detail.session);
+    for (const r of detail.rounds) if (!state.rounds.has(r.id)) state.rounds.set(r.id, r);
   }
   renderSession();
   renderRounds();

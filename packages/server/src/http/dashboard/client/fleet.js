@@ -50,13 +50,17 @@ export class Fleet {
   }
 
   async load() {
+    // Loads overlap (a page change while a refresh is on its way): only the newest one's answer is shown.
+    const seq = (this.seq = (this.seq ?? 0) + 1);
     const size = Number(this.$('fleet-size').value) || 50;
     const after = this.cursors[this.page];
     const page = await this.api('/api/clients?limit=' + size + (after ? '&after=' + encodeURIComponent(after) : ''));
+    const ids = page.clients.map((c) => encodeURIComponent(c.clientId)).join(',');
+    const contrib = ids ? (await this.api('/api/contributions?ids=' + ids)).contributions : {};
+    if (seq !== this.seq) return;
     this.rows = page.clients;
     this.next = page.next;
-    const ids = page.clients.map((c) => encodeURIComponent(c.clientId)).join(',');
-    this.contrib = ids ? (await this.api('/api/contributions?ids=' + ids)).contributions : {};
+    this.contrib = contrib;
     this.render();
   }
 

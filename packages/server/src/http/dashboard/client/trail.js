@@ -23,7 +23,7 @@ export class Trail {
 
   async load() {
     const { models } = await this.client.api('/api/models');
-    this.models = new Map(models.map((m) => [m.id, m]));
+    for (const m of models) this.models.set(m.id, m); // merged: a model event may have come first
     this.render();
   }
 
