@@ -8,7 +8,7 @@ import type { Controller } from '../../controller/controller.js';
 import type { CombinerRegistry } from '../../discovery/registry.js';
 import { roundSeconds } from '../../metrics/controller-metrics.js';
 import type { FedMetrics, MetricTotals } from '../../metrics/metrics.js';
-import type { RoundRecord, StateStore } from '../../store/types.js';
+import type { ModelRecord, RoundRecord, StateStore } from '../../store/types.js';
 
 /** One round's row of the ledger. */
 export interface LedgerRow {
@@ -46,10 +46,17 @@ export class RoundLedger {
   private readonly listeners = new Set<(row: LedgerRow, round: RoundRecord) => void>();
   private last: MetricTotals | null = null;
   private modelBytes = 0;
+  /** The session whose model `modelBytes` measured (another session may train another layout). */
+  private modelSession: string | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: { controller: Controller; registry: CombinerRegistry; state: StateStore; metrics?: FedMetrics }) {
     void this.totals().then((t) => (this.last ??= t));
+    // The model's size (every model of a session has the same layout): from the event, no store read per round.
+    deps.controller.on('model', (m: ModelRecord) => {
+      this.modelBytes = m.bytes;
+      this.modelSession = m.sessionId;
+    });
     deps.controller.on('round', (r: RoundRecord) => {
       if (!FINAL.has(r.status)) return;
       // One at a time, in event order: each row is the change since the previous one.
@@ -84,9 +91,10 @@ export class RoundLedger {
       received += d;
       if (code !== 'counted') refused[code] = d;
     }
-    const model = r.modelId ? await this.deps.state.getModel(r.modelId) : null;
-    if (model) this.modelBytes = model.bytes;
-    else if (this.modelBytes === 0) this.modelBytes = (await this.sessionModelBytes(r.sessionId)) ?? 0;
+    if (this.modelSession !== r.sessionId) {
+      this.modelBytes = (await this.sessionModelBytes(r.sessionId)) ?? 0;
+      this.modelSession = r.sessionId;
+    }
     const row: LedgerRow = {
       roundId: r.id,
       sessionId: r.sessionId,
