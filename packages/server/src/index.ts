@@ -34,6 +34,7 @@ export {
   type ValidityPolicy,
 } from './config.js';
 // The stores, for deployments that wrap or compose them (`startServer({ state, blobs })`), and the URL opener.
+export { FedMetrics, type MetricSources } from './metrics/metrics.js';
 export { FsBlobStore } from './store/fs-blob-store.js';
 export { openSqliteStateStore } from './store/sqlite-state-store.js';
 export { openPgStateStore } from './store/pg-state-store.js';

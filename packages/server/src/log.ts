@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 /**
  * The logger shape fedweb uses (pino's, which Fastify provides): `log.warn({ clientId }, 'message')`.
@@ -57,4 +59,52 @@ export function serverLoggerOptions(level: LogLevel, pretty: boolean = process.s
     serializers: { req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url ?? ''), reqId: req.id }) },
     ...(pretty ? { transport: { target: createRequire(import.meta.url).resolve('pino-pretty'), options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Fastify's `genReqId`: the caller's `X-Request-Id` when it is a plain token (so a proxy's id runs through the
+ * logs), else 12 random hex digits. Every line a request logs (`req.log`) carries it as `reqId`, and so does every
+ * line of a WebSocket opened by that request (its upgrade request is the connection's id).
+ * @example
+ * ```ts
+ * const app = Fastify({ genReqId: newRequestId });
+ * ```
+ */
+export function newRequestId(req?: IncomingMessage): string {
+  const given = req?.headers['x-request-id'];
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  return randomBytes(6).toString('hex');
+}
+
+/**
+ * A logger that adds `reqId` to every line: what a WebSocket's peer logs (invalid messages, socket errors) names
+ * its connection. A class rather than a pino child, so an idle socket holds two fields, not a child's bindings.
+ * @example
+ * ```ts
+ * const peer = wsPeer(ws, new RequestLogger(log, req.id), handlers);
+ * ```
+ */
+export class RequestLogger implements Logger {
+  constructor(
+    private readonly log: Logger,
+    private readonly reqId: string,
+  ) {}
+
+  debug(obj: object, msg?: string): void {
+    this.log.debug({ reqId: this.reqId, ...obj }, msg);
+  }
+
+  info(obj: object, msg?: string): void {
+    this.log.info({ reqId: this.reqId, ...obj }, msg);
+  }
+
+  warn(obj: object, msg?: string): void {
+    this.log.warn({ reqId: this.reqId, ...obj }, msg);
+  }
+
+  error(obj: object, msg?: string): void {
+    this.log.error({ reqId: this.reqId, ...obj }, msg);
+  }
 }

@@ -41,6 +41,8 @@ import type { S3BlobStoreOptions } from './store/s3-blob-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
 import { createMemoryLink, guard, helloDeadline, keepAlive, wsPeer, type Peer } from './transport.js';
 import { combinerLinkHandlers } from './discovery/combiner-link.js';
+import { controllerMetrics, countModelDownloads, listenMetrics, registerMetricsRoute, type FedMetrics } from './metrics/index.js';
+import { newRequestId } from './log.js';
 
 /** A Fastify plugin to register on the server, with its options. */
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
@@ -113,6 +115,9 @@ export interface ServerOptions {
   clientRetentionMs?: number;
   /** Send `Access-Control-Allow-Origin: *` on `/api/*` (bearer tokens, no cookies). Default true. */
   cors?: boolean;
+  /** `--metrics-port`: also serve `/metrics` without a token on a listener of its own (0 = a free port), bound to `metricsHost` (default 127.0.0.1). */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export interface FedServer {
@@ -128,6 +133,9 @@ export interface FedServer {
   state: StateStore;
   blobs: BlobStore;
   authEnabled: boolean;
+  /** Prometheus metrics (`/metrics`), and the port of the separate metrics listener if one was asked for. */
+  metrics: FedMetrics;
+  metricsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -178,6 +186,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes ?? 4 * 1024 * 1024,
     forceCloseConnections: true,
+    genReqId: newRequestId,
   });
   const log: Logger = app.log;
   guardConnections(app.server, limits, log);
@@ -245,11 +254,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     ...(opts.waitPollMs !== undefined ? { waitPollMs: opts.waitPollMs } : {}),
   });
 
+  const metrics = controllerMetrics({ controller, registry, state });
   installErrorHandling(app);
   installOpenApi(app); // first: it collects every route registered after it
+  countModelDownloads(app, metrics);
+  registerMetricsRoute(app, metrics, auth);
   installJsonBodyParser(app, { maxDepth: opts.maxJsonDepth });
   app.addHook('onSend', async (req, reply, payload) => {
-    void reply.headers(COOP_COEP);
+    void reply.headers(COOP_COEP).header('X-Request-Id', req.id);
     if ((opts.cors ?? true) && req.url.startsWith('/api/')) void reply.header('Access-Control-Allow-Origin', '*');
     return payload;
   });
@@ -268,7 +280,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   // Liveness: this process answers (a standby answers it too, see http/standby.ts); readiness is `/api/status`.
   app.get('/healthz', { config: { doc: HEALTHZ_DOC } }, async () => ({ kind: 'health', role: 'leader' }));
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
-  registerApi(app, { controller, registry, state, blobs, authEnabled: auth.enabled, ...(signingKey ? { signingKey } : {}), startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
+  registerApi(app, { controller, registry, state, blobs, metrics, authEnabled: auth.enabled, ...(signingKey ? { signingKey } : {}), startedAt: Date.now(), maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
   registerLanding(app, { demo: Boolean(opts.staticDir), auth: auth.enabled });
 
   // External combiners dial in here.
@@ -301,6 +313,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       auth,
       compressor: nodeZlibCompressor,
       heartbeatMs: opts.heartbeatMs ?? 5000,
+      observer: metrics.observer(),
       log: log.child ? log.child({ combinerId: id }) : log,
       async fetchBlob(ref) {
         const bytes = await blobs.get(ref.sha256);
@@ -319,7 +332,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     });
     c.attachController(combinerSide);
     app.get('/ws/client', { websocket: true, config: { doc: WS_CLIENT_DOC } }, (socket: WebSocket, req: FastifyRequest) => {
-      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req), req.socket));
+      guard(log, 'attach client', () => c.attachClient(socket, requestToken(req), req.socket, req.id));
     });
   }
 
@@ -334,6 +347,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
   const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const metricsListener = opts.metricsPort !== undefined ? await listenMetrics(metrics, { port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}) }, log) : null;
 
   if (opts.computePackage) {
     const pkg = await readPackageDir(opts.computePackage.dir);
@@ -355,6 +369,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     state,
     blobs,
     authEnabled: auth.enabled,
+    metrics,
+    metricsPort: metricsListener?.port ?? null,
     async close() {
       if (closed) return;
       closed = true;
@@ -363,6 +379,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
       await controller.close();
       await combiner?.close();
       registry.closeAll();
+      await metricsListener?.close();
       await app.close();
       flushClients();
       await state.close();

@@ -38,3 +38,12 @@ export type AuditPage = z.infer<typeof AuditPageSchema>;
  */
 export const JwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())).max(16) }).loose();
 export type Jwks = z.infer<typeof JwksSchema>;
+
+/**
+ * `GET /api/contributions`: updates counted per client id by the server's embedded combiner since it started.
+ * @example
+ * ```ts
+ * ContributionsSchema.parse({ contributions: { 'kiosk-1': 3 } }).contributions['kiosk-1']; // 3
+ * ```
+ */
+export const ContributionsSchema = z.object({ contributions: z.record(z.string(), z.number().int().nonnegative()) }).loose();

@@ -7,7 +7,8 @@
  */
 import type { z } from 'zod';
 import { ComputePackageManifestSchema, fedError, httpCall, requestJson, type Capabilities, type ComputePackageManifest, type HttpCall } from '@fedweb/codec';
-import { eitherSignal, toBase64, type ApiClientOptions, type CallOptions, type PackageUploadInput, type StartSessionInput, type TransferOptions } from './options.js';
+import { eitherSignal, query, toBase64, type ApiClientOptions, type CallOptions, type PackageUploadInput, type StartSessionInput, type TransferOptions } from './options.js';
+import { jsonEvents } from './event-stream.js';
 import { progressFetch } from './progress-fetch.js';
 import type { AuditAction } from '../http/schemas.js';
 import type { IssueTokenSchema } from '../http/routes/tokens.js';
@@ -34,17 +35,9 @@ import {
   type SessionView,
   type StatusResponse,
 } from './responses.js';
-import { AuditPageSchema, JwksSchema, type AuditEntryView, type AuditPage, type Jwks } from './admin-responses.js';
+import { AuditPageSchema, ContributionsSchema, JwksSchema, type AuditEntryView, type AuditPage, type Jwks } from './admin-responses.js';
 
 const enc = encodeURIComponent;
-
-/** `?k=v&...` of the defined values, or `''` when there are none. */
-function query(params: Record<string, string | number | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
 
 /**
  * The REST client. Every method throws a FedError: the server's code when it answered with an error body,
@@ -370,5 +363,35 @@ export class ApiClient {
    */
   jwks(o?: CallOptions): Promise<Jwks> {
     return requestJson(this.call('/.well-known/jwks.json', o), JwksSchema);
+  }
+
+  /**
+   * `GET /api/contributions`: updates counted per client id by the server's embedded combiner since it started.
+   * @example
+   * ```ts
+   * const counts = await api.contributions(['kiosk-1', 'kiosk-2']); // { 'kiosk-1': 3, 'kiosk-2': 0 }
+   * ```
+   */
+  async contributions(ids: string[], o?: CallOptions): Promise<Record<string, number>> {
+    return (await requestJson(this.call(`/api/contributions${query({ ids: ids.join(',') })}`, o), ContributionsSchema)).contributions;
+  }
+
+  /**
+   * `GET /api/events`: the server's live events (`hello`, `session`, `round`, `model`, `live`), each `data` parsed
+   * as JSON, until the stream ends or `o.signal` aborts (no timeout: a stream is long-lived).
+   * @example
+   * ```ts
+   * for await (const { event, data } of api.events({ signal })) console.log(event, data);
+   * ```
+   */
+  async *events(o: { signal?: AbortSignal } = {}): AsyncGenerator<{ event: string; data: unknown }> {
+    const f = this.opts.fetch ?? ((url: string, init?: RequestInit) => fetch(url, init));
+    const signal = o.signal && this.opts.signal ? eitherSignal(o.signal, this.opts.signal) : (o.signal ?? this.opts.signal);
+    const res = await f(`${this.baseUrl}/api/events`, { headers: { Accept: 'text/event-stream', ...(this.opts.token ? { Authorization: `Bearer ${this.opts.token}` } : {}) }, ...(signal ? { signal } : {}) });
+    if (!res.ok || !res.body) {
+      const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+      throw fedError(res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'FORBIDDEN' : 'UNAVAILABLE', `GET /api/events: HTTP ${res.status}${body.message ? `: ${body.message}` : ''}`);
+    }
+    yield* jsonEvents(res.body, 'GET /api/events');
   }
 }

@@ -109,3 +109,11 @@ export interface TransferOptions extends CallOptions {
   /** Called as bytes move (downloads everywhere; upload progress streams the request body, which needs Node's fetch or HTTP/2 in a browser). */
   onProgress?: ProgressFn;
 }
+
+/** `?k=v&...` of the defined values, or `''` when there are none. */
+export function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

@@ -51,6 +51,10 @@ describe('fedweb CLI against a real server', () => {
       `session c1 rolled back from ${active.package.seedModel.id} to ${active.package.seedModel.id}: round 1 trains it`,
     );
     expect((await cli(['session', 'stop', 'c1', ...as(ops)])).out).toMatch(/c1\s+stopped/);
+    // The live stream: its first event says who is watching; contributions answer per id.
+    const hello = JSON.parse((await cli(['events', '--count', '1', '--json', ...as(ops)])).out) as { event: string; data: { role: string; canOperate: boolean } };
+    expect(hello).toMatchObject({ event: 'hello', data: { role: 'operator', canOperate: true } });
+    expect(JSON.parse((await cli(['clients', 'contributions', 'k1', 'k2', '--json', ...as(ops)])).out)).toEqual({ contributions: { k1: 0, k2: 0 } });
 
     // The seed model, downloaded: the exact bytes served, hashing to the trail's sha256.
     const models = JSON.parse((await cli(['models', 'list', '--json', ...as(ops)])).out) as { models: Array<{ id: string; sha256: string }> };
@@ -128,7 +132,7 @@ describe('fedweb CLI surface', () => {
 
   it('answers --help for every command, and the top-level help names every command group', async () => {
     const top = (await cli(['--help'])).out;
-    for (const group of ['server', 'combiner', 'token', 'status', 'session', 'rounds', 'models', 'package', 'clients', 'combiners', 'tokens', 'audit']) {
+    for (const group of ['server', 'combiner', 'token', 'status', 'session', 'rounds', 'models', 'package', 'clients', 'combiners', 'tokens', 'audit', 'events']) {
       expect(top).toMatch(new RegExp(`^  ${group} `, 'm'));
       const help = await cli([group, '--help']);
       expect(help.code).toBe(0);

@@ -9,6 +9,7 @@ import { show, table, when, type Column, type Out } from './output.js';
 /** The help text of `fedweb clients`. */
 export const CLIENTS_HELP = `usage: fedweb clients list [--limit 100] [--after <client-id>] [--all] [--online] [--json]
        fedweb clients discover <client-id> [--json]   (POST /api/discover: the combiner it would be sent to)
+       fedweb clients contributions <client-id...> [--json]   (updates counted per client by the embedded combiner since start)
 
 list prints one page in id order and, when there is more, the --after of the next; --all follows every page.
 
@@ -44,6 +45,10 @@ export async function cmdClients(args: string[], out: Out): Promise<number> {
   if (action === 'discover') {
     const r = await api.discover(need(positionals, 0, 'fedweb clients discover <client-id>'));
     return show(out, values.json, r, () => `${positionals[0]} -> combiner ${r.combinerId} at ${r.url}`), 0;
+  }
+  if (action === 'contributions') {
+    const counts = await api.contributions(positionals);
+    return show(out, values.json, { contributions: counts }, () => table(Object.entries(counts), [{ header: 'CLIENT', value: ([id]) => id }, { header: 'UPDATES', value: ([, n]) => n, right: true }])), 0;
   }
   if (action !== 'list') throw fedError('BAD_CONFIG', `unknown clients action '${action}' (see fedweb clients --help)`);
   const limit = num(values.limit, 'limit');

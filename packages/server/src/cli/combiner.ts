@@ -72,6 +72,7 @@ export async function cmdCombiner(args: string[], out: Out): Promise<number> {
     ...(values['heartbeat-ms'] ? { heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms') as number } : {}),
     limits: { ...flags.combiner, ...(values['reconnect-grace-ms'] ? { reconnectGraceMs: num(values['reconnect-grace-ms'], 'reconnect-grace-ms') as number } : {}) },
     connections: flags.connections,
+    ...(flags.metrics ? { metrics: flags.metrics } : {}),
     ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });

@@ -8,6 +8,7 @@ import { cmdAudit } from './audit.js';
 import { cmdClients } from './clients.js';
 import { cmdCombiner } from './combiner.js';
 import { cmdCombiners, cmdStatus } from './combiners.js';
+import { cmdEvents } from './events.js';
 import { cmdModels } from './models.js';
 import { STDOUT, type Out } from './output.js';
 import { cmdPackage } from './packages.js';
@@ -33,10 +34,11 @@ REST (--url, --token or FEDWEB_URL, FEDWEB_TOKEN; --json on every read):
   rounds       list | show: a session's rounds
   models       list | download | rollback | blob: the model trail
   package      upload | active | manifest | download (alias: packages)
-  clients      list | discover
+  clients      list | discover | contributions
   combiners    list
   tokens       issue | jwks
   audit        the audit log of operator actions (admin)
+  events       follow the server live (the dashboard's event stream)
 
 Run 'fedweb <command> --help' for the options of a command.`;
 
@@ -66,6 +68,8 @@ export const REST_COMMANDS: Readonly<Record<string, string>> = {
   'POST /api/tokens': 'fedweb tokens issue',
   'GET /.well-known/jwks.json': 'fedweb tokens jwks',
   'GET /api/audit': 'fedweb audit',
+  'GET /api/events': 'fedweb events',
+  'GET /api/contributions': 'fedweb clients contributions <client-id...>',
 };
 
 const COMMANDS: Record<string, (args: string[], out: Out) => Promise<number>> = {
@@ -84,6 +88,7 @@ const COMMANDS: Record<string, (args: string[], out: Out) => Promise<number>> = 
   clients: cmdClients,
   combiners: cmdCombiners,
   audit: cmdAudit,
+  events: cmdEvents,
 };
 
 /**

@@ -107,6 +107,7 @@ export async function cmdServer(args: string[], out: Out): Promise<number> {
     connections: flags.connections,
     ...(values['link-keepalive-ms'] ? { linkKeepaliveMs: num(values['link-keepalive-ms'], 'link-keepalive-ms') as number } : {}),
     embeddedCombiner: values['embedded-combiner'] !== false,
+    ...(flags.metrics ? { metricsPort: flags.metrics.port, ...(flags.metrics.host ? { metricsHost: flags.metrics.host } : {}) } : {}),
     logLevel: (values['log-level'] ?? 'info') as LogLevel,
   });
   // Printed whatever the log level: scripts and tests wait for this line.

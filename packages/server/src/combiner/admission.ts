@@ -151,6 +151,18 @@ export interface AdmissionOptions {
   collectorFor(msg: MessageOf<'update'>): Collector | null;
   /** An update of this client was counted (the client list marks it as a contributor). */
   counted?(conn: ClientConn): void;
+  /** Told of every frame received, update counted and refusal (metrics/). */
+  observer?: AdmissionObserver;
+}
+
+/** What admission reports (the metrics hook): frames received, updates counted, refusals by code. */
+export interface AdmissionObserver {
+  /** A whole update frame arrived (its bytes). */
+  received(bytes: number): void;
+  /** An update of `clientId` was counted; its checks and fold took `foldSeconds`. */
+  counted(foldSeconds: number, clientId: string): void;
+  /** An update was refused with this code. */
+  refused(code: string): void;
 }
 
 /**
@@ -170,8 +182,8 @@ export class Admission {
     const clientId = conn.clientId as string;
     const c = this.opts.collectorFor(msg);
     if (!c) {
-      this.opts.log.info({ clientId, roundId: msg.roundId }, 'stale update refused');
-      return sendClientError(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
+      this.opts.log.info({ clientId, reqId: conn.reqId, roundId: msg.roundId }, 'stale update refused');
+      return this.refuse(conn, fedError('STALE_ROUND', `round ${msg.roundId} is closed or unknown`), msg.uploadId);
     }
     const refusal = c.checkSender(clientId, msg) ?? c.checkDuplicate(clientId, msg) ?? c.checkStaleness(clientId, msg, conn);
     if (refusal) return this.reply(c, conn, refusal, msg.uploadId);
@@ -192,7 +204,7 @@ export class Admission {
     const r = this.opts.uploads.push(conn, bytes);
     if (r.kind === 'more') return;
     if (r.kind === 'bad') {
-      if (!r.msg) return sendClientError(conn, r.err);
+      if (!r.msg) return this.refuse(conn, r.err);
       return this.refuseIfOpen(conn, r.msg, r.err, 'bad chunk');
     }
     void this.received(conn, r.msg, r.frame).finally(() => this.opts.uploads.release(conn, r.held));
@@ -200,16 +212,18 @@ export class Admission {
 
   private async received(conn: ClientConn, msg: MessageOf<'update'>, frame: Uint8Array): Promise<void> {
     const clientId = conn.clientId as string;
+    this.opts.observer?.received(frame.byteLength);
     if (sha256Node(frame) !== msg.sha256) {
       // Retryable (the bytes may have been damaged on the way), but bounded by the sender's attempts.
       return this.refuseIfOpen(conn, msg, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), 'update hash mismatch');
     }
     const c = this.opts.collectorFor(msg);
-    if (!c) return sendClientError(conn, fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), msg.uploadId);
+    if (!c) return this.refuse(conn, fedError('STALE_ROUND', `round ${msg.roundId} closed before the upload completed`), msg.uploadId);
     const refusal = c.checkOpen(clientId, msg) ?? c.checkDuplicate(clientId, msg);
     if (refusal) return this.reply(c, conn, refusal, msg.uploadId);
     c.beginFold(clientId);
     await this.opts.slots.acquire();
+    const started = performance.now();
     try {
       const stale = c.checkStaleness(clientId, msg, conn);
       if (stale) return this.reply(c, conn, stale, msg.uploadId);
@@ -217,6 +231,7 @@ export class Admission {
       const closed = await c.fold(clientId, screened.msg, screened.frame);
       if (closed) return this.reply(c, conn, closed, msg.uploadId);
       c.tally.counted(screened.msg);
+      this.opts.observer?.counted((performance.now() - started) / 1000, clientId);
       conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
       c.accepted(conn, clientId, msg);
       this.opts.counted?.(conn);
@@ -236,13 +251,19 @@ export class Admission {
     const clientId = conn.clientId as string;
     const c = this.opts.collectorFor(msg);
     if (c && !c.checkOpen(clientId, msg)) return this.refuseAttempt(c, conn, clientId, msg, err);
-    this.opts.log.warn({ clientId, code: err.code }, `${what}: ${err.message}`);
-    sendClientError(conn, err, msg.uploadId);
+    this.opts.log.warn({ clientId, reqId: conn.reqId, code: err.code }, `${what}: ${err.message}`);
+    this.refuse(conn, err, msg.uploadId);
+  }
+
+  /** Every refusal of an upload leaves through here (the observer counts it by code). */
+  private refuse(conn: ClientConn, err: FedError, uploadId?: string): void {
+    this.opts.observer?.refused(err.code);
+    sendClientError(conn, err, uploadId);
   }
 
   private reply(c: Collector, conn: ClientConn, refusal: Refusal, uploadId: string): void {
     if (refusal.tally) c.tally[refusal.tally] += 1;
-    sendClientError(conn, refusal.err, uploadId);
+    this.refuse(conn, refusal.err, uploadId);
     refusal.followUp?.();
   }
 
@@ -253,8 +274,8 @@ export class Admission {
   private refuseAttempt(c: Collector, conn: ClientConn, clientId: string, msg: MessageOf<'update'>, err: FedError): void {
     const attempts = c.countAttempt(clientId, msg);
     c.tally.refused += 1;
-    this.opts.log.warn({ clientId, code: err.code, roundId: c.id, attempts }, `update refused: ${err.message}`);
-    sendClientError(conn, err, msg.uploadId);
+    this.opts.log.warn({ clientId, reqId: conn.reqId, code: err.code, roundId: c.id, attempts }, `update refused: ${err.message}`);
+    this.refuse(conn, err, msg.uploadId);
     if (err.retryable && attempts < this.opts.maxUploadAttempts) return;
     c.exclude(conn, clientId, msg, err, attempts);
   }

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { fedError, toFedError, type Capabilities, type ClientInfo, type FedError, type Message, type MessageOf } from '@fedweb/codec';
 import { authorizeClientId, type Authenticator } from '../auth.js';
-import type { Logger } from '../log.js';
+import { RequestLogger, type Logger } from '../log.js';
 import { guard, releaseUpgrade, wsPeer, type Peer } from '../transport.js';
 
 /** One client socket (joined once `clientId` is set). */
@@ -23,6 +23,8 @@ export interface ClientConn {
   contributionAnnounced?: boolean;
   closed: boolean;
   helloTimer: NodeJS.Timeout | null;
+  /** The id of the HTTP upgrade request that opened this socket (`reqId` on this connection's log lines). */
+  reqId: string | undefined;
 }
 
 /** What the rest of the combiner hears from its clients. */
@@ -136,19 +138,19 @@ export class ClientHub {
    * `raw`: the upgraded TCP socket (of a Fastify route), whose bytes are counted until `hello` is accepted
    * (`maxPreAuthBytes`); the HTTP request of its upgrade is let go ({@link releaseUpgrade}).
    */
-  attach(ws: WebSocket, httpToken?: string, raw?: Socket): void {
+  attach(ws: WebSocket, httpToken?: string, raw?: Socket, reqId?: string): void {
     if (raw) releaseUpgrade(ws, raw, this.opts.log);
     if (this.closing) {
       ws.close(1001, 'combiner shutting down');
       return;
     }
     const now = Date.now();
-    const conn: ClientConn = { peer: null as unknown as Peer, clientId: null, capabilities: {}, connectedAt: now, lastSeen: now, closed: false, helloTimer: null };
+    const conn: ClientConn = { peer: null as unknown as Peer, clientId: null, capabilities: {}, connectedAt: now, lastSeen: now, closed: false, helloTimer: null, reqId };
     let helloPending = false;
     // Methods, not arrow-function properties: tsx (keepNames) gives each such closure its own `name` property,
     // a few hundred bytes per idle socket.
     const hub = this;
-    conn.peer = wsPeer(ws, this.opts.log, {
+    conn.peer = wsPeer(ws, reqId ? new RequestLogger(this.opts.log, reqId) : this.opts.log, {
       message(msg) {
         conn.lastSeen = Date.now();
         if (conn.clientId === null) {
@@ -197,7 +199,7 @@ export class ClientHub {
       if (bytes <= max) return;
       raw.off('data', count);
       raw.pause();
-      this.opts.log.warn({ bytes }, 'socket closed: too much data before hello');
+      this.opts.log.warn({ bytes, reqId: conn.reqId }, 'socket closed: too much data before hello');
       sendClientError(conn, fedError('FRAME_TOO_LARGE', `more than ${max} bytes sent before hello was accepted`));
       conn.peer.close(1009, 'too much data before hello');
       setTimeout(() => conn.peer.terminate(), 1000).unref();
@@ -212,7 +214,7 @@ export class ClientHub {
       authorizeClientId(principal, hello.clientId);
     } catch (e) {
       const err = toFedError(e);
-      log.warn({ clientId: hello.clientId, code: err.code }, `client refused: ${err.message}`);
+      log.warn({ clientId: hello.clientId, code: err.code, reqId: conn.reqId }, `client refused: ${err.message}`);
       sendClientError(conn, err);
       conn.peer.close(4401, err.code);
       return;
@@ -231,7 +233,7 @@ export class ClientHub {
       this.events.detached(old);
       old.clientId = null;
       old.peer.close(4000, 'replaced by a new connection');
-      log.info({ clientId: hello.clientId }, 'client reconnected, old socket replaced');
+      log.info({ clientId: hello.clientId, reqId: conn.reqId, replacedReqId: old.reqId }, 'client reconnected, old socket replaced');
     }
     conn.clientId = hello.clientId;
     conn.capabilities = hello.capabilities;
@@ -271,7 +273,7 @@ export class ClientHub {
     // A contribution not yet announced goes out now, while the client is still in the list.
     if (conn.contributedAt !== undefined && !conn.contributionAnnounced) this.events.announce();
     this.byId.delete(id);
-    this.opts.log.info({ clientId: id }, 'client disconnected');
+    this.opts.log.info({ clientId: id, reqId: conn.reqId }, 'client disconnected');
     this.events.changed();
     this.events.left(id);
   }
@@ -281,7 +283,7 @@ export class ClientHub {
     const limit = Date.now() - 3 * this.opts.heartbeatMs;
     for (const conn of this.byId.values()) {
       if (conn.lastSeen < limit && !conn.closed) {
-        this.opts.log.info({ clientId: conn.clientId }, 'heartbeat timeout');
+        this.opts.log.info({ clientId: conn.clientId, reqId: conn.reqId }, 'heartbeat timeout');
         sendClientError(conn, fedError('TIMEOUT', `no heartbeat for ${3 * this.opts.heartbeatMs} ms`));
         conn.peer.close(4001, 'heartbeat timeout');
         // Count it gone now; the close event may be late on a dead TCP connection.

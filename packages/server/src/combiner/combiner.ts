@@ -27,7 +27,7 @@ import { fedError, type BlobRef, type ClientInfo, type Compressor, type Message,
 import type { Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Peer } from '../transport.js';
-import { Admission } from './admission.js';
+import { Admission, type AdmissionObserver } from './admission.js';
 import { ClientHub, sendClientError, type ClientConn } from './clients.js';
 import { ControllerLink } from './controller-link.js';
 import { RoundControl } from './round-control.js';
@@ -77,6 +77,8 @@ export interface CombinerOptions {
    * open. Reconnecting does not reset the count.
    */
   maxUploadAttempts?: number;
+  /** Told of every update frame received, counted and refused (the metrics hook, metrics/). */
+  observer?: AdmissionObserver;
 }
 
 /** A client left a round (or an async task) early and its slot was freed (`withdraw`). */
@@ -188,6 +190,7 @@ export class Combiner {
       slots: new FoldSlots(opts.foldConcurrency ?? 2),
       maxUploadAttempts: this.maxUploadAttempts,
       counted: (conn) => this.hub.contributed(conn),
+      ...(opts.observer ? { observer: opts.observer } : {}),
       collectorFor: (msg) => {
         const stream = this.control.stream;
         return stream?.owns(msg.taskId) ? stream : this.control.round;
@@ -287,9 +290,10 @@ export class Combiner {
    * Takes over a client WebSocket. The first message must be `hello` (within `helloTimeoutMs`).
    * `httpToken` is a bearer token from the upgrade request (header or `?token=`), used when `hello` has none.
    * `raw`: the upgraded TCP socket (`req.socket`), so that what it sends before `hello` is bounded.
+   * `reqId`: the upgrade request's id, on every log line about this connection.
    */
-  attachClient(ws: WebSocket, httpToken?: string, raw?: Socket): void {
-    this.hub.attach(ws, httpToken, raw);
+  attachClient(ws: WebSocket, httpToken?: string, raw?: Socket, reqId?: string): void {
+    this.hub.attach(ws, httpToken, raw, reqId);
   }
 
   /** A client joined: an async stream's task (the same again, or a fresh one), its round task, its validation task. */
@@ -308,7 +312,7 @@ export class Combiner {
       case 'withdraw':
         return this.onWithdraw(conn, msg);
       case 'error':
-        this.log.info({ clientId: conn.clientId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
+        this.log.info({ clientId: conn.clientId, reqId: conn.reqId, code: msg.code, ref: msg.ref }, `client reports: ${msg.message}`);
         if (msg.ref) {
           this.control.round?.gaveUp(conn.clientId as string, msg.ref);
           this.validation?.gaveUp(conn.clientId as string, msg.ref);

@@ -13,7 +13,9 @@ import { createAuthenticator, issueToken, type Authenticator } from '../auth.js'
 import { deriveSigningKey, fetchVerifyKey, JWKS_PATH, loadVerifyKey, verifyKeyOf, type VerifyKey } from '../auth-keys.js';
 import { connectionLimits, fastifyTimeouts, guardConnections, type ConnectionLimits } from '../http/connections.js';
 import { installErrorHandling, requestToken } from '../http/plumbing.js';
-import { serverLoggerOptions, type Logger, type LogLevel } from '../log.js';
+import { newRequestId, serverLoggerOptions, type Logger, type LogLevel } from '../log.js';
+import { FedMetrics } from '../metrics/metrics.js';
+import { listenMetrics, registerMetricsRoute, type MetricsListen } from '../metrics/route.js';
 import { sha256Node } from '../store/fs-blob-store.js';
 import { guard, keepAlive, wsPeer } from '../transport.js';
 import { Combiner, type CombinerOptions } from './combiner.js';
@@ -55,6 +57,8 @@ export interface CombinerProcessOptions {
   limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
   /** Connection caps and HTTP timeouts of the client port (see http/connections.ts; every field has a default). */
   connections?: Partial<ConnectionLimits>;
+  /** `--metrics-port`: serve `/metrics` without a token on a listener of its own (else on the client port, with a token that may read when auth is on). */
+  metrics?: MetricsListen;
 }
 
 export interface CombinerServer {
@@ -64,6 +68,9 @@ export interface CombinerServer {
   port: number;
   combiner: Combiner;
   app: FastifyInstance;
+  /** This combiner's Prometheus metrics, and the port of its separate metrics listener if one was asked for. */
+  metrics: FedMetrics;
+  metricsPort: number | null;
   /** True while the link to the controller is up. */
   readonly connected: boolean;
   /** Resolves once the controller link is up (rejects with TIMEOUT). */
@@ -144,6 +151,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
     logger: opts.logger === false ? false : serverLoggerOptions(opts.logLevel ?? 'info'),
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    genReqId: newRequestId,
   });
   const log: Logger = app.log.child({ combinerId: opts.name });
   guardConnections(app.server, connections, log);
@@ -156,13 +164,15 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
     throw e;
   });
 
-  const combiner = new Combiner({
+  const metrics: FedMetrics = new FedMetrics({ clients: (): Array<[string, number]> => [[opts.name, combiner.clientCount]] });
+  const combiner: Combiner = new Combiner({
     ...opts.limits,
     combinerId: opts.name,
     clientUrl: 'pending',
     auth,
     compressor: nodeZlibCompressor,
     heartbeatMs: opts.heartbeatMs ?? 5000,
+    observer: metrics.observer(),
     log,
     async fetchBlob(ref: BlobRef, signal: AbortSignal) {
       // Bounded by the size the controller announced: a longer body is refused before it is all in memory.
@@ -175,8 +185,9 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   installErrorHandling(app);
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   app.get('/ws/client', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
-    guard(log, 'attach client', () => combiner.attachClient(socket, requestToken(req), req.socket));
+    guard(log, 'attach client', () => combiner.attachClient(socket, requestToken(req), req.socket, req.id));
   });
+  registerMetricsRoute(app, metrics, auth);
   app.get('/healthz', async () => ({ kind: 'health', ...combiner.health() }));
   await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const address = app.server.address();
@@ -184,6 +195,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
   const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
   const url = opts.publicUrl ?? `ws://${host.includes(':') ? `[${host}]` : host}:${port}/ws/client`;
   combiner.clientUrl = url;
+  const metricsListener = opts.metrics ? await listenMetrics(metrics, opts.metrics, log) : null;
 
   // The controller link, redialled with capped exponential backoff.
   const keepaliveMs = opts.linkKeepaliveMs ?? 10_000;
@@ -240,6 +252,8 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
     port,
     combiner,
     app,
+    metrics,
+    metricsPort: metricsListener?.port ?? null,
     get connected() {
       return connected;
     },
@@ -262,6 +276,7 @@ export async function startCombiner(opts: CombinerProcessOptions): Promise<Combi
       if (retryTimer) clearTimeout(retryTimer);
       await combiner.close().catch((e: unknown) => log.error({ err: toFedError(e).message }, 'combiner close failed'));
       ws?.close(1001, 'combiner shutting down');
+      await metricsListener?.close();
       await app.close();
     },
   };

@@ -7,8 +7,7 @@
  * "REST API" table.
  */
 import type { FastifyInstance } from 'fastify';
-import { DASHBOARD_HTML } from './dashboard.js';
-import { htmlPageDoc } from './openapi/route-doc.js';
+import { registerDashboard } from './dashboard/index.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerClientRoutes } from './routes/clients.js';
 import { registerCombinerRoutes } from './routes/combiners.js';
@@ -20,7 +19,7 @@ import { registerStatusRoutes } from './routes/status.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 
 /**
- * Registers every `/api/*` route and `/dashboard`.
+ * Registers every `/api/*` route and `/dashboard` (with its event stream, `/api/events`).
  * @example
  * ```ts
  * registerApi(app, { controller, registry, state, blobs, authEnabled, startedAt: Date.now(), maxPackageBytes });
@@ -36,6 +35,5 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   registerCombinerRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
-  const dashboardDoc = htmlPageDoc('The dashboard (HTML)', 'Reads the API with the token of `/dashboard#token=<jwt>` (auth on).');
-  app.get('/dashboard', { config: { doc: dashboardDoc } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(DASHBOARD_HTML));
+  registerDashboard(app, ctx);
 }

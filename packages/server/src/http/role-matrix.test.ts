@@ -47,6 +47,16 @@ async function http(method: string, path: string, caller: Caller, body?: unknown
   return ofStatus(res.status);
 }
 
+/** An endless response (an event stream): classified by its status, then let go. */
+async function stream(path: string, caller: Caller): Promise<Outcome> {
+  const token = tokens[caller];
+  const abort = new AbortController();
+  const res = await fetch(`${server.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: abort.signal });
+  abort.abort();
+  await res.body?.cancel().catch(() => undefined);
+  return ofStatus(res.status);
+}
+
 /** Opens a WebSocket with the caller's token, sends `hello`, and classifies the answer. */
 async function ws(path: string, caller: Caller, hello: (id: string) => object, id: string, registered?: (id: string) => boolean): Promise<Outcome> {
   const token = tokens[caller];
@@ -80,6 +90,8 @@ const PROBES: Record<string, (caller: Caller, id: string) => Promise<Outcome>> =
   'GET /': (c) => http('GET', '/', c),
   'GET /about': (c) => http('GET', '/about', c),
   'GET /dashboard': (c) => http('GET', '/dashboard', c),
+  'GET /dashboard/assets/:file': (c) => http('GET', '/dashboard/assets/app.js', c),
+  'GET /metrics': (c) => http('GET', '/metrics', c),
   'GET /healthz': (c) => http('GET', '/healthz', c),
   'GET /openapi.json': (c) => http('GET', '/openapi.json', c),
   'GET /docs': (c) => http('GET', '/docs', c),
@@ -88,6 +100,8 @@ const PROBES: Record<string, (caller: Caller, id: string) => Promise<Outcome>> =
   'POST /api/discover': (c, id) => http('POST', '/api/discover', c, { clientId: id }),
   'GET /api/clients': (c) => http('GET', '/api/clients', c),
   'GET /api/combiners': (c) => http('GET', '/api/combiners', c),
+  'GET /api/events': (c) => stream('/api/events', c),
+  'GET /api/contributions': (c) => http('GET', '/api/contributions?ids=kiosk-1', c),
   'GET /api/sessions': (c) => http('GET', '/api/sessions', c),
   'GET /api/sessions/:id': (c) => http('GET', '/api/sessions/no-such-session', c),
   'POST /api/sessions': (c) => http('POST', '/api/sessions', c, { rounds: 0 }),

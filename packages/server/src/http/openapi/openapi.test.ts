@@ -21,6 +21,7 @@ const UNDOCUMENTED: Record<string, string> = {
   'OPTIONS /api/*': 'the CORS preflight of every /api/* path (a wildcard: OpenAPI has no path for it)',
   'GET /*': 'the static site of --static (files, not an API)',
   'GET /docs/:asset': "the docs page's own script and style files",
+  'GET /dashboard/assets/:file': "the dashboard's own modules, uPlot and its style",
 };
 
 type Operation = { operationId: string; security: unknown[]; parameters?: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema: unknown }> }>; 'x-fedweb-role': { access: string; roles: string[]; ownId?: string }; 'x-fedweb-websocket'?: boolean };

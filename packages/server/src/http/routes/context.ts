@@ -7,6 +7,7 @@ import { fedError } from '@fedweb/codec';
 import type { SigningKey } from '../../auth-keys.js';
 import type { Controller } from '../../controller/controller.js';
 import type { CombinerRegistry } from '../../discovery/registry.js';
+import type { FedMetrics } from '../../metrics/metrics.js';
 import type { BlobStore, StateStore } from '../../store/types.js';
 import { sendImmutable } from '../plumbing.js';
 
@@ -20,6 +21,8 @@ export interface ApiDeps {
   signingKey?: SigningKey;
   startedAt: number;
   maxPackageBytes: number;
+  /** The server's metrics (the dashboard charts their per-round changes). */
+  metrics?: FedMetrics;
 }
 
 /** Route registration context: the deps plus the shared blob cache. */
