@@ -39,8 +39,8 @@ export function int4Bytes(n: number): number {
  *
  * @example
  * ```ts
- * const qz = quantizeInt4(new Float32Array([0.7, -0.35, 0.1]), 256);
- * // scales = [0.1], values 7, -4 (ties away from zero), 1; dequantizeInt4(qz) ≈ [0.7, -0.4, 0.1]
+ * const qz = quantizeInt4(new Float32Array([7, -3.5, 1]), 256);
+ * // scales = [1], values 7, -4 (ties away from zero), 1; packed = [0xc7, 0x01]
  * ```
  */
 export function quantizeInt4(
