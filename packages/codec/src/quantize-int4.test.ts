@@ -75,8 +75,8 @@ describe('quantizeInt4', () => {
       const q8 = quantizeInt8(x, 256, undefined, { rounding: 'stochastic', rng });
       s4 = q4.scales[0]!;
       s8 = q8.scales[0]!;
-      dequantizeInt4(q4).forEach((v, i) => (sum4[i] += v));
-      dequantizeInt8(q8).forEach((v, i) => (sum8[i] += v));
+      dequantizeInt4(q4).forEach((v, i) => (sum4[i] = sum4[i]! + v));
+      dequantizeInt8(q8).forEach((v, i) => (sum8[i] = sum8[i]! + v));
     }
     for (let i = 0; i < x.length; i++) {
       expect(Math.abs(sum4[i]! / N - x[i]!)).toBeLessThan(s4 / 16);

@@ -108,8 +108,9 @@ session start options (every field of the session config; see the README):
   --local-epochs <n>      (default 1)
   --batch-size <n>        (default 32)
   --learning-rate <x>     (default 0.01)
-  --encoding <e>          f32 | int8 | topk (default int8)
+  --encoding <e>          f32 | int8 | int4 | topk (default int8)
   --topk-fraction <x>
+  --rounding <r>          nearest | stochastic (int8/int4; default nearest)
   --strategy <name>       (default fedavg)
   --strategy-options <json>
   --validate              send validation tasks after each round
@@ -262,6 +263,7 @@ async function cmdSession(args: string[]): Promise<void> {
       'learning-rate': { type: 'string' },
       encoding: { type: 'string' },
       'topk-fraction': { type: 'string' },
+      rounding: { type: 'string' },
       strategy: { type: 'string' },
       'strategy-options': { type: 'string' },
       validate: { type: 'boolean' },
@@ -309,6 +311,7 @@ async function cmdSession(args: string[]): Promise<void> {
       set('learningRate', num(values['learning-rate'], 'learning-rate'));
       set('encoding', values.encoding);
       set('topkFraction', num(values['topk-fraction'], 'topk-fraction'));
+      set('rounding', values.rounding);
       set('validate', values.validate);
       set('seed', num(values.seed, 'seed'));
       set('maxUpdateNorm', num(values['max-update-norm'], 'max-update-norm'));

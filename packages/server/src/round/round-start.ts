@@ -65,6 +65,7 @@ export function clientSettings(config: SessionConfig, manifest: ComputePackageMa
     learningRate: config.learningRate * config.learningRateDecay ** Math.max(0, round - 1),
     encoding: config.encoding,
     ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
+    ...(config.rounding !== undefined ? { rounding: config.rounding } : {}),
     strategy,
     extra: { ...(manifest.settings ?? {}), ...config.extra },
   };
