@@ -160,7 +160,14 @@ export function parseBody(header: FrameHeader, inflated: Uint8Array, limits?: Pa
   return { header, tensors, maxAbs };
 }
 
-/** Names and shapes against `expect` (`SHAPE_MISMATCH`), for a frame parsed without `expect`. */
-export function checkParsedLayout(parsed: ParsedFrame, expect: readonly TensorSpec[]): void {
-  checkExpected(parsed.header.tensors, expect);
+/**
+ * A frame's tensor names and shapes against `expect`, exactly and in order (else `SHAPE_MISMATCH`): what
+ * `parseFrame`'s `expect` checks, for a frame parsed without it.
+ * @example
+ * ```ts
+ * checkFrameLayout(readFrameHeader(frame), layout);
+ * ```
+ */
+export function checkFrameLayout(header: FrameHeader, expect: readonly TensorSpec[]): void {
+  checkExpected(header.tensors, expect);
 }

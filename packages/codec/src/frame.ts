@@ -43,6 +43,18 @@ export async function decodeFrame(bytes: Uint8Array, opts: DecodeFrameOptions = 
     if (isFedError(e)) throw e;
     throw fedError('BAD_FRAME', `frame rejected: ${(e as Error)?.message ?? String(e)}`, undefined, e);
   }
+  return decodeParsed(parsed);
+}
+
+/**
+ * The float32 tensors of a frame that was already parsed (the server screens an update, then a strategy decodes
+ * it, with one inflate). The result owns its arrays.
+ * @example
+ * ```ts
+ * const tensors = decodeParsed(await parseFrame(frame, { compressor }));
+ * ```
+ */
+export function decodeParsed(parsed: ParsedFrame): NamedTensor[] {
   return parsed.tensors.map((t) => {
     const shape = [...t.shape];
     if (t.encoding === 'f32') return { name: t.name, shape, data: t.values.slice() };

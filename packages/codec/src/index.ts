@@ -34,6 +34,7 @@ export {
   DEFAULT_FRAME_LIMITS,
   FrameTensorEntrySchema,
   decodeFrame,
+  decodeParsed,
   readFrameHeader,
   type FrameTensorEntry,
   type FrameHeader,
@@ -41,7 +42,7 @@ export {
 } from './frame.js';
 export { encodeFrame, type EncodeFrameOptions } from './frame-encode.js';
 export { frameStats, parsedStats, type FrameStats } from './frame-stats.js';
-export { parseFrame, parseBody, checkParsedLayout, type ParsedFrame, type ParsedTensor } from './frame-parse.js';
+export { parseFrame, parseBody, checkFrameLayout, type ParsedFrame, type ParsedTensor } from './frame-parse.js';
 export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, quantizeInt8, dequantizeInt8, type Int8Quantized, type Rounding, type RoundingOptions } from './quantize.js';
 export { MAX_INT4_SCALE, quantizeInt4, dequantizeInt4, type Int4Quantized } from './quantize-int4.js';
 export { selectTopK, ErrorFeedback, type TopK } from './topk.js';

@@ -52,7 +52,7 @@ export interface CombinerProcessOptions {
   linkKeepaliveMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
-  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'foldWorkers' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
   /** Connection caps and HTTP timeouts of the client port (see http/connections.ts; every field has a default). */
   connections?: Partial<ConnectionLimits>;
 }
