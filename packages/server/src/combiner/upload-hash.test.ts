@@ -32,7 +32,7 @@ describe('UploadBuffer hashing', () => {
     let last = null;
     for (const [i, c] of chunks.entries()) {
       const copy = c.slice();
-      if (i === 5) copy[copy.length - 1] ^= 1;
+      if (i === 5) copy[copy.length - 1] = copy[copy.length - 1]! ^ 1;
       last = uploads.push(conn, copy);
     }
     expect(last?.kind === 'frame' && last.sha256).not.toBe(msg.sha256);
