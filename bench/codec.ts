@@ -10,7 +10,7 @@
  *  - bytes_*: frame sizes (f32; int8 block 256; int8 + deflate; int4 block 256 (+ deflate); top-k 10 % + deflate),
  *    ratios vs f32.
  *  - encode_mb_s / decode_mb_s: int8 + deflate (node:zlib) frames, in MB of f32 update per second.
- *  - fold keys (see `codec-fold.ts`): fold_ratio = fold of the f32 frame / plain f32 loop (like with like);
+ *  - fold keys (see `_codec-fold.ts`): fold_ratio = fold of the f32 frame / plain f32 loop (like with like);
  *    fold_deflate_ratio = fold of the int8 + deflate frame, inflate included / the same plain loop;
  *    accumulation_f64_cost_ratio = that fold into a Float64Array / into a Float32Array.
  *  - quant_max_abs_error: max |x - deq(q(x))| over the real delta (and as a fraction of its block scale).
@@ -18,17 +18,18 @@
  * with int8-quantized-dequantized weights, in percentage points; int8_delta_accuracy_drop_pt does the same
  * quantizing only the client's update (global + deq(q(delta))). Both are reported, not targets: one int8
  * rounding of a trained model is within 1/254 of each block's range, so they are ~0 by construction.
- * int4_accuracy_drop_pt: int8 minus int4 accuracy after the same short federated simulation (`codec-sim.ts`).
+ * int4_accuracy_drop_pt: int8 minus int4 accuracy after the same short federated simulation (`_codec-sim.ts`).
  * Timings: median of several runs after warm-up. They are never asserted in tests.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createRng, decodeFrame, dequantizeInt8, encodeFrame, quantizeInt8, shuffleInPlace, type NamedTensor, type Rng, type TensorSpec } from '@fedweb/codec';
+import { decodeFrame, dequantizeInt8, encodeFrame, quantizeInt8, type NamedTensor, type TensorSpec } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { accuracy, loadTf, makeMlp, mnistSplit } from './make-codec-fixture.js';
-import { foldKeys } from './codec-fold.js';
-import { simulateEncodings } from './codec-sim.js';
+import { foldKeys } from './_codec-fold.js';
+import { relabelIdentity, tile } from './_tiles.js';
+import { simulateEncodings } from './_codec-sim.js';
 import { loadavg } from 'node:os';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -49,82 +50,6 @@ async function timeIt(runs: number, fn: () => unknown): Promise<number> {
     ts.push(performance.now() - t0);
   }
   return median(ts) / 1000;
-}
-
-function randomPerm(n: number, rng: Rng): number[] {
-  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), rng);
-}
-
-/** out[..., k, ...] = in[..., perm[k], ...] along `axis` (row-major). */
-function permuteAxis(t: NamedTensor, axis: number, perm: number[]): NamedTensor {
-  const dims = t.shape;
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const n = dims[axis]!;
-  const outer = t.data.length / (n * inner);
-  const out = new Float32Array(t.data.length);
-  for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < n; k++) {
-      const src = (o * n + perm[k]!) * inner;
-      out.set(t.data.subarray(src, src + inner), (o * n + k) * inner);
-    }
-  }
-  return { name: t.name, shape: t.shape, data: out };
-}
-
-/**
- * The same real delta with its hidden units / channels relabelled: a symmetry of the network, so the result is
- * exactly the delta of an equivalent model. Tiles made this way are real updates but not byte-identical copies,
- * so deflate cannot shrink a tiled update by matching one tile against the previous one.
- */
-function relabel(mlp: NamedTensor[], cnn: NamedTensor[], rng: Rng): NamedTensor[] {
-  const [m0, m1, m2, m3] = mlp as [NamedTensor, NamedTensor, NamedTensor, NamedTensor];
-  const h = randomPerm(m0.shape[1]!, rng);
-  const mlpOut = [permuteAxis(m0, 1, h), permuteAxis(m1, 0, h), permuteAxis(m2, 0, h), m3];
-  const [c0, c1, c2, c3, c4, c5, c6, c7] = cnn as [NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor, NamedTensor];
-  const ch1 = randomPerm(c0.shape[3]!, rng);
-  const ch2 = randomPerm(c2.shape[3]!, rng);
-  const units = randomPerm(c4.shape[1]!, rng);
-  // Flatten of [5, 5, ch2] puts the channel fastest: row (pos * ch2 + c) of the dense kernel.
-  const rows = Array.from({ length: c4.shape[0]! }, (_, r) => r - (r % ch2.length) + ch2[r % ch2.length]!);
-  const cnnOut = [
-    permuteAxis(c0, 3, ch1),
-    permuteAxis(c1, 0, ch1),
-    permuteAxis(permuteAxis(c2, 2, ch1), 3, ch2),
-    permuteAxis(c3, 0, ch2),
-    permuteAxis(permuteAxis(c4, 0, rows), 1, units),
-    permuteAxis(c5, 0, units),
-    permuteAxis(c6, 0, units),
-    c7,
-  ];
-  return [...mlpOut.map((t) => ({ ...t, name: `mlp/${t.name}` })), ...cnnOut.map((t) => ({ ...t, name: `cnn/${t.name}` }))];
-}
-
-/**
- * Tiles the real update (MLP + CNN deltas) to exactly `params` values: tile 0 is the delta as trained, tile r a
- * relabelled copy (see `relabel`); tensor names get the tile as prefix, the last tensor is cut to fit.
- */
-function tile(mlp: NamedTensor[], cnn: NamedTensor[], params: number): NamedTensor[] {
-  const out: NamedTensor[] = [];
-  const rng = createRng(42);
-  let left = params;
-  for (let rep = 0; left > 0; rep++) {
-    const base = rep === 0 ? relabelIdentity(mlp, cnn) : relabel(mlp, cnn, rng);
-    for (const t of base) {
-      if (left === 0) break;
-      if (t.data.length <= left) {
-        out.push({ name: `r${rep}/${t.name}`, shape: t.shape, data: t.data });
-        left -= t.data.length;
-      } else {
-        out.push({ name: `r${rep}/${t.name}`, shape: [left], data: t.data.subarray(0, left) });
-        left = 0;
-      }
-    }
-  }
-  return out;
-}
-
-function relabelIdentity(mlp: NamedTensor[], cnn: NamedTensor[]): NamedTensor[] {
-  return [...mlp.map((t) => ({ ...t, name: `mlp/${t.name}` })), ...cnn.map((t) => ({ ...t, name: `cnn/${t.name}` }))];
 }
 
 function quantError(tensors: NamedTensor[]): { maxAbs: number; maxOverScale: number } {
