@@ -118,23 +118,40 @@ export function foldInt4(acc: Float32Array | Float64Array, off: number, n: numbe
   }
 }
 
-/** Sum of squares and largest |value| of an int4 payload through its scales (the admission screen). */
+/**
+ * Sum of squares and largest |value| of an int4 payload through its scales (the admission screen), a byte (two
+ * values) at a time where a block starts on a byte.
+ */
 export function int4Stats(n: number, blockSize: number, scales: Float32Array, packed: Uint8Array): { sumSq: number; maxAbs: number } {
   let sumSq = 0;
   let maxAbs = 0;
   for (let b = 0, start = 0; start < n; b++, start += blockSize) {
     const end = start + blockSize < n ? start + blockSize : n;
+    // Sum of squares and the largest |q| of the block's integers, then scaled once.
     let qq = 0;
     let qm = 0;
-    for (let i = start; i < end; i++) {
+    let i = start;
+    if ((i & 1) === 1) {
+      const v = int4At(packed, i++);
+      qq += v * v;
+      qm = Math.max(qm, Math.abs(v));
+    }
+    for (; i + 1 < end; i += 2) {
+      const byte = packed[i >> 1]!;
+      const lo = (byte << 28) >> 28;
+      const hi = (byte << 24) >> 28;
+      qq += lo * lo + hi * hi;
+      const m = lo * lo > hi * hi ? (lo < 0 ? -lo : lo) : hi < 0 ? -hi : hi;
+      if (m > qm) qm = m;
+    }
+    if (i < end) {
       const v = int4At(packed, i);
       qq += v * v;
-      const a = v < 0 ? -v : v;
-      if (a > qm) qm = a;
+      qm = Math.max(qm, Math.abs(v));
     }
     const s = scales[b]!;
     sumSq += s * s * qq;
-    if (s * qm > maxAbs) maxAbs = s * qm;
+    maxAbs = Math.max(maxAbs, s * qm);
   }
   return { sumSq, maxAbs };
 }
