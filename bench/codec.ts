@@ -181,7 +181,6 @@ const out = {
     setup: sim.setup,
     test_accuracy: sim.accuracy,
     bytes_per_update: sim.bytesPerUpdate,
-    f32_minus_int8_pt: round((sim.accuracy.f32 - sim.accuracy.int8) * 100, 2),
     note: 'int4_accuracy_drop_pt = int8 minus int4 (positive = int4 is worse); the _sr keys use stochastic rounding. One run, one seed: differences of a few test digits (0.05 pt each) are noise.',
   },
   real_update: {
