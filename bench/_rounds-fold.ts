@@ -2,6 +2,8 @@
  * The fold keys of `npm run bench -- rounds` (in this process, beside the fleet runs):
  *  - fold_ms_per_update: the combiner's per-update work on one thread for a 1M-parameter int8 + deflate update:
  *    the fold tools' `stats` (inflate + validate + norm, once) then `foldInto` (accumulate), median ms.
+ *  - fold_ms_per_update_two_pass: the same update the way the combiner did it before (codec `frameStats`, then
+ *    `foldInto`: inflated and validated twice), same run, for comparison.
  *  - fold_main_thread_ms_per_update: what is left on the event loop with the fold pool: `foldParsed` only.
  *  - fold_pool_updates_per_s: updates screened on the `FoldPool` (one worker per core) and folded here, as fast
  *    as they go, 2 parses in flight per worker.
@@ -13,7 +15,7 @@
  *    counts; each row also in `results`), with this process's client load generator pushing the updates.
  */
 import { readFileSync } from 'node:fs';
-import { createRng, decodeFrame, encodeFrame, foldParsed, parseFrame, type NamedTensor, type ParsedFrame, type TensorSpec } from '@fedweb/codec';
+import { createRng, decodeFrame, encodeFrame, foldInto, foldParsed, frameStats, parseFrame, type NamedTensor, type ParsedFrame, type TensorSpec } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { createFoldTools } from '../packages/server/src/strategy/fold-tools.js';
 import { FoldPool } from '../packages/server/src/fold-pool/pool.js';
@@ -35,6 +37,14 @@ async function foldCost(layout: TensorSpec[], frames: Uint8Array[]) {
     await tools.foldInto(acc, f, 1);
     if (i >= 4) single.push(performance.now() - t0);
   }
+  const twoPass: number[] = [];
+  for (let i = 0; i < 24; i++) {
+    const f = frames[i % frames.length]!;
+    const t0 = performance.now();
+    await frameStats(f, { compressor: nodeZlibCompressor });
+    await foldInto(acc, f, 1, { layout, compressor: nodeZlibCompressor });
+    if (i >= 4) twoPass.push(performance.now() - t0);
+  }
   const pool = new FoldPool();
   try {
     const pooled = createFoldTools({ layout, compressor: nodeZlibCompressor, parser: (f, l) => pool.parse(f, l) });
@@ -54,7 +64,7 @@ async function foldCost(layout: TensorSpec[], frames: Uint8Array[]) {
     };
     await Promise.all(Array.from({ length: pool.size * 2 }, lane));
     const s = (performance.now() - t0) / 1000;
-    return { fold_ms_per_update: round(median(single), 2), fold_main_thread_ms_per_update: round(median(main), 2), fold_pool_updates_per_s: round1(total / s), fold_pool_workers: pool.size };
+    return { fold_ms_per_update: round(median(single), 2), fold_ms_per_update_two_pass: round(median(twoPass), 2), fold_main_thread_ms_per_update: round(median(main), 2), fold_pool_updates_per_s: round1(total / s), fold_pool_workers: pool.size };
   } finally {
     await pool.close();
   }
@@ -124,7 +134,7 @@ export async function foldBench(layout: TensorSpec[], frames: Uint8Array[]) {
   const cost = await foldCost(layout, frames);
   const acc = await accumulationError();
   console.log(
-    `fold: ${cost.fold_ms_per_update} ms per 1M-param update on one thread, ${cost.fold_main_thread_ms_per_update} ms left on the event loop with ${cost.fold_pool_workers} workers (${cost.fold_pool_updates_per_s} updates/s); ` +
+    `fold: ${cost.fold_ms_per_update} ms per 1M-param update on one thread (${cost.fold_ms_per_update_two_pass} ms inflating twice), ${cost.fold_main_thread_ms_per_update} ms left on the event loop with ${cost.fold_pool_workers} workers (${cost.fold_pool_updates_per_s} updates/s); ` +
       `accumulation error f32 ${acc.accumulation_max_rel_error.toExponential(2)}, f64 ${acc.accumulation_max_rel_error_f64.toExponential(2)}`,
   );
   return { ...cost, ...acc };
