@@ -134,7 +134,9 @@ async function accuracyDrops(): Promise<{ f32: number; int8: number; int8Delta: 
   const qdq = (x: Float32Array) => dequantizeInt8(quantizeInt8(x, 256));
   const f32 = acc(trained);
   const int8 = acc(trained.map(qdq));
-  const int8Delta = acc(global.map((t, i) => t.data.map((v, j) => v + qdq(delta[i]!.data)[j]!)));
+  // Quantize each delta tensor once (not once per element).
+  const dq = delta.map((t) => qdq(t.data));
+  const int8Delta = acc(global.map((t, i) => t.data.map((v, j) => v + dq[i]![j]!)));
   return { f32, int8, int8Delta, drop: round((f32 - int8) * 100, 3), dropDelta: round((f32 - int8Delta) * 100, 3) };
 }
 
