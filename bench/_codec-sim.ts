@@ -3,18 +3,18 @@
  * short federated simulation, in process: Node clients (tfjs CPU backend) training the benchmark MLP (784-128-10)
  * on IID shards of real MNIST digits (`mnistSplit`), FedAvg over their example-weighted deltas. Every arm starts
  * from the same seeded model and sees the same batches in the same order; only how each client's delta is encoded
- * (int8, int4, int8/int4 with stochastic rounding, seeded per client and round) differs. The update goes
+ * (f32, int8, int4, int8/int4 with stochastic rounding, seeded per client and round) differs. The update goes
  * through `encodeFrame` (deflated) and the server's `foldInto`, as in a real round. Accuracy: 2,000 held-out digits.
  */
 import { createRng, encodeFrame, foldInto, type EncodeFrameOptions, type NamedTensor } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { accuracy, loadTf, makeMlp, mnistSplit, trainBatches } from './make-codec-fixture.js';
 
-export const SIM = { clients: 4, rounds: 4, batchesPerRound: 5, batchSize: 32, learningRate: 0.1 } as const;
+export const SIM = { clients: 8, rounds: 6, batchesPerRound: 6, batchSize: 32, learningRate: 0.1 } as const;
 
-// No f32 arm: the tfjs CPU backend trains ~10 batches/s here, and the key compares int4 with int8.
-type Arm = 'int8' | 'int4' | 'int8_sr' | 'int4_sr';
+type Arm = 'f32' | 'int8' | 'int4' | 'int8_sr' | 'int4_sr';
 const ARMS: Record<Arm, Omit<EncodeFrameOptions, 'seed'>> = {
+  f32: { encoding: 'f32' },
   int8: { encoding: 'int8' },
   int4: { encoding: 'int4' },
   int8_sr: { encoding: 'int8', rounding: 'stochastic' },
