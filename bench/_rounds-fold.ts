@@ -29,18 +29,16 @@ async function foldCost(layout: TensorSpec[], frames: Uint8Array[]) {
   const n = layout.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
   const acc = new Float32Array(n);
   const tools = createFoldTools({ layout, compressor: nodeZlibCompressor });
+  // Interleaved (one of each per turn, after 4 warm-up turns) so both paths see the same load.
   const single: number[] = [];
-  for (let i = 0; i < 24; i++) {
+  const twoPass: number[] = [];
+  for (let i = 0; i < 40; i++) {
     const f = frames[i % frames.length]!.slice(); // a fresh frame object: no parse cached from an earlier turn
-    const t0 = performance.now();
+    let t0 = performance.now();
     await tools.stats(f);
     await tools.foldInto(acc, f, 1);
     if (i >= 4) single.push(performance.now() - t0);
-  }
-  const twoPass: number[] = [];
-  for (let i = 0; i < 24; i++) {
-    const f = frames[i % frames.length]!;
-    const t0 = performance.now();
+    t0 = performance.now();
     await frameStats(f, { compressor: nodeZlibCompressor });
     await foldInto(acc, f, 1, { layout, compressor: nodeZlibCompressor });
     if (i >= 4) twoPass.push(performance.now() - t0);
