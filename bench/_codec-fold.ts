@@ -4,7 +4,8 @@
  *    `acc[i] += w * x[i]` loop over the same values as Float32Arrays: the codec's overhead on identical work.
  *  - fold_deflate_ratio: `foldInto` of the int8 + deflate frame, inflate (node:zlib) included / the same plain loop.
  *  - accumulation_f64_cost_ratio: the int8 + deflate fold into a Float64Array accumulator / into a Float32Array one.
- * Speeds are GB of f32 update per second (4 bytes per parameter), medians of interleaved runs after warm-up.
+ * Speeds are GB of f32 update per second (4 bytes per parameter), medians of interleaved runs after warm-up, in
+ * wall time; the `_cpu` keys are the same ratios in process CPU time (see the comment at the return).
  */
 import { foldInto, type TensorSpec } from '@fedweb/codec';
 import { nodeZlibCompressor } from '@fedweb/codec/node';
@@ -45,15 +46,31 @@ export async function foldKeys(flat: Float32Array, layout: TensorSpec[], frames:
     int4z: () => foldInto(acc, frames.int4z, 0.5, z),
   };
   const times = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as number[]])) as Record<keyof typeof variants, number[]>;
+  const cpuTimes = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as number[]])) as Record<keyof typeof variants, number[]>;
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   for (let turn = 0; turn < runs + 2; turn++) {
     for (const [k, fn] of Object.entries(variants) as [keyof typeof variants, () => unknown][]) {
+      const c0 = cpu();
       const t0 = performance.now();
       await fn();
-      if (turn >= 2) times[k].push((performance.now() - t0) / 1000);
+      if (turn >= 2) {
+        times[k].push((performance.now() - t0) / 1000);
+        cpuTimes[k].push(cpu() - c0);
+      }
     }
   }
   const m = (k: keyof typeof variants) => median(times[k]);
+  const c = (k: keyof typeof variants) => median(cpuTimes[k]);
   return {
+    // CPU time of this process (every thread, so node:zlib's pool too): what the work costs, without the time a
+    // loaded machine keeps the process waiting (which grows with an operation's length and biases wall ratios).
+    fold_ratio_cpu: round(c('base') / c('f32'), 3),
+    fold_deflate_ratio_cpu: round(c('base') / c('int8z'), 3),
+    fold_deflate_cpu_ms: round(c('int8z') * 1000, 2),
+    baseline_cpu_ms: round(c('base') * 1000, 2),
     baseline_gb_s: round(gb(m('base')), 3),
     fold_f32_gb_s: round(gb(m('f32')), 3),
     fold_ratio: round(m('base') / m('f32'), 3),
