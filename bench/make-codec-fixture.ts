@@ -100,7 +100,7 @@ export function accuracy(tf: TF, model: ReturnType<TF['sequential']>, digits: Di
   });
 }
 
-async function trainBatches(tf: TF, model: ReturnType<TF['sequential']>, digits: Digit[], from: number, batches: number, batchSize: number, image: boolean): Promise<void> {
+export async function trainBatches(tf: TF, model: ReturnType<TF['sequential']>, digits: Digit[], from: number, batches: number, batchSize: number, image: boolean): Promise<void> {
   for (let b = 0; b < batches; b++) {
     const slice = Array.from({ length: batchSize }, (_, i) => digits[(from + b * batchSize + i) % digits.length]!);
     const [x, y] = tf.tidy(() => {

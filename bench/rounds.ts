@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { ApiClient, type RoundView } from '@fedweb/server/client';
 import { makeTestPackage, writePackageDir } from '@fedweb/server/testing';
+import { combinerRate, foldBench } from './_rounds-fold.js';
 import { connectUploaders, here, makeUpdateFrames, median, peakRssMb, round1, runSessionToEnd, startStack as startFleet, stopStack, waitOnline, writeResults, type Stack } from './_fleet.js';
 
 const { values } = parseArgs({
@@ -130,6 +131,7 @@ const byClients = (n: number) => results.find((r) => r.clients === n) as { peak_
 const smallest = byClients(CLIENT_COUNTS[0]!);
 const largest = byClients(CLIENT_COUNTS[CLIENT_COUNTS.length - 1]!);
 const at100 = byClients(100);
+const fold = { ...combinerRate(results), ...(await foldBench(LAYOUT, frames)) }; // keys documented in _rounds-fold.ts
 const out = {
   bench: 'rounds',
   date: new Date().toISOString(),
@@ -138,6 +140,7 @@ const out = {
   update_encoding: 'int8 (block 256) + deflate (node:zlib level 6)',
   update_bytes: updateBytes,
   upload_concurrency: UPLOAD_CONCURRENCY,
+  ...fold,
   results,
   combiner_scaling: combinerScaling,
   combiner_scaling_detail: scaling,

@@ -24,7 +24,7 @@ export const SimulateOptionsSchema = z
     learningRateDecay: z.number().gt(0).lte(1),
     /** The local optimizer (the CNN/MLP packages' `train` reads `settings.extra.optimizer`); fresh every round. */
     optimizer: z.enum(['sgd', 'momentum', 'adam']),
-    encoding: z.enum(['f32', 'int8', 'topk']),
+    encoding: z.enum(['f32', 'int8', 'int4', 'topk']),
     backend: z.enum(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']),
     seed: z.number().int().min(0),
     roundTimeoutS: z.number().positive(),
@@ -62,7 +62,7 @@ export const USAGE = `usage: npm run simulate -- [options]
   --lr X                      local learning rate (default: cnn 0.03, mlp 0.1)
   --lr-decay D                round r trains with lr * D^(r-1) (default 1: constant)
   --optimizer sgd|momentum|adam  local optimizer, fresh each round (default: cnn momentum 0.9, mlp sgd)
-  --encoding int8|f32|topk    update encoding, default int8
+  --encoding int8|int4|f32|topk    update encoding, default int8
   --backend auto|webgl|wasm|cpu|webgpu   tfjs backend of the tabs (default: cnn webgl, mlp wasm, the fastest
                               here; auto makes every tab probe, and under 2-core contention some pick cpu)
   --seed N                    split and sampling seed, default 42

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createCompressionStreamCompressor, fflateCompressor } from './compress.js';
-import { nodeZlibCompressor } from './node.js';
+import { nodeZlibCompressor, nodeZlibSyncCompressor } from './node.js';
 import { decodeFrame } from './frame.js';
 import { encodeFrame } from './frame-encode.js';
 import type { Compressor } from './types.js';
 
-const compressors: Compressor[] = [fflateCompressor, nodeZlibCompressor, createCompressionStreamCompressor()];
+const compressors: Compressor[] = [fflateCompressor, nodeZlibCompressor, nodeZlibSyncCompressor, createCompressionStreamCompressor()];
 /** Byte equality without vitest's slow deep-diff of large arrays. */
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 const data = Uint8Array.from({ length: 200_000 }, (_, i) => (i % 251 < 120 ? 0 : (i * 31) & 0xff));

@@ -40,7 +40,7 @@ describe('foldInto', () => {
   });
 
   it('for every encoding, equals decoding then accumulating', async () => {
-    for (const encoding of ['f32', 'int8', 'topk'] as const) {
+    for (const encoding of ['f32', 'int8', 'int4', 'topk'] as const) {
       for (const compressor of [undefined, nodeZlibCompressor]) {
         const frame = await encodeFrame(big(), { encoding, compressor, topkFraction: 0.2 });
         const acc = Float32Array.from({ length: 920 }, (_, i) => i / 100);

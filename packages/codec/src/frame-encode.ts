@@ -1,12 +1,14 @@
 /**
- * Writes tensor frames (the layout is described in `frame.ts`): validates names, shapes and values, quantizes
- * (`int8`, `topk`), lays the payloads out canonically and optionally deflates the body.
+ * Writes tensor frames (the layout is described in `frame-header.ts`): validates names, shapes and values,
+ * quantizes (`int8`, `int4`, `topk`), lays the payloads out canonically and optionally deflates the body.
  */
 import { fedError } from './errors.js';
 import { alignUp, f32Writer, textEncoder, writeF32 } from './bytes.js';
-import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, blockCount, quantizeInt8 } from './quantize.js';
+import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, blockCount, quantizeInt8, type Rounding } from './quantize.js';
+import { int4Bytes, quantizeInt4 } from './quantize-int4.js';
+import { createRng, type Rng } from './prng.js';
 import { indexGapsLength, selectTopK, writeIndexGaps } from './topk.js';
-import { FLAG_DEFLATE, FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_VERSION, MAX_MANIFEST_BYTES, MAX_NAME_LENGTH, MAX_RANK, type FrameTensorEntry } from './frame.js';
+import { FLAG_DEFLATE, FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_VERSION, MAX_MANIFEST_BYTES, MAX_NAME_LENGTH, MAX_RANK, type FrameTensorEntry } from './frame-header.js';
 import type { Compressor, Encoding, NamedTensor } from './types.js';
 
 const MAGIC_BYTES = textEncoder.encode(FRAME_MAGIC);
@@ -14,8 +16,17 @@ const MAGIC_BYTES = textEncoder.encode(FRAME_MAGIC);
 export interface EncodeFrameOptions {
   /** Default `f32` (exact). */
   encoding?: Encoding;
-  /** int8/topk values per scale, default 256. */
+  /** int8/int4/topk values per scale, default 256. */
   blockSize?: number;
+  /**
+   * int8/int4 rounding: `nearest` (default; |error| <= scale/2) or `stochastic` (unbiased, |error| < scale;
+   * see `quantize.ts`). Stochastic draws come from `rng`, or a generator seeded with `seed`.
+   */
+  rounding?: Rounding;
+  /** The uniform draws of stochastic rounding (a seeded `createRng` makes a frame reproducible). */
+  rng?: Rng;
+  /** Seed for stochastic rounding when no `rng` is given (default: a fresh random seed). */
+  seed?: number;
   /** Fraction of each tensor's entries kept by `topk` (default 0.1): k = max(1, round(n * fraction)). */
   topkFraction?: number;
   /** Deflate the body with this compressor; none = stored uncompressed. */
@@ -38,7 +49,12 @@ export async function encodeFrame(tensors: readonly NamedTensor[], opts: EncodeF
   const encoding = opts.encoding ?? 'f32';
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
   const fraction = opts.topkFraction ?? 0.1;
-  if (encoding !== 'f32' && encoding !== 'int8' && encoding !== 'topk') throw fedError('BAD_CONFIG', `unknown encoding ${String(encoding)}`);
+  if (encoding !== 'f32' && encoding !== 'int8' && encoding !== 'int4' && encoding !== 'topk') throw fedError('BAD_CONFIG', `unknown encoding ${String(encoding)}`);
+  const rounding = opts.rounding ?? 'nearest';
+  if (rounding !== 'nearest' && rounding !== 'stochastic') throw fedError('BAD_CONFIG', `unknown rounding ${String(rounding)}`);
+  // Not a secret: rounding noise only needs to be unbiased, so a seeded generator is enough.
+  const rng = rounding === 'stochastic' ? (opts.rng ?? createRng(opts.seed ?? Math.floor(Math.random() * 2 ** 31))) : undefined;
+  const roundOpts = rng ? { rounding, rng } : {};
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) throw fedError('BAD_CONFIG', `blockSize must be an integer in [1, ${MAX_BLOCK_SIZE}]`);
   if (!(fraction > 0 && fraction <= 1)) throw fedError('BAD_CONFIG', `topkFraction must be in (0, 1], got ${fraction}`);
 
@@ -67,6 +83,9 @@ export async function encodeFrame(tensors: readonly NamedTensor[], opts: EncodeF
     } else if (encoding === 'int8') {
       entry = { ...base, encoding, blockSize, byteOffset, byteLength: 4 * blockCount(n, blockSize) + n };
       selections.push(undefined);
+    } else if (encoding === 'int4') {
+      entry = { ...base, encoding, blockSize, byteOffset, byteLength: 4 * blockCount(n, blockSize) + int4Bytes(n) };
+      selections.push(undefined);
     } else {
       const k = n === 0 ? 0 : Math.max(1, Math.min(n, Math.round(n * fraction)));
       const sel = selectTopK(t.data, k);
@@ -87,13 +106,19 @@ export async function encodeFrame(tensors: readonly NamedTensor[], opts: EncodeF
       for (let j = 0; j < data.length; j++) z += data[j]! * 0;
       if (z !== 0) throw fedError('NON_FINITE', `tensor ${e.name} holds NaN or Infinity`);
       writeF32(body, e.byteOffset, data);
+    } else if (e.encoding === 'int4') {
+      const nb = blockCount(data.length, e.blockSize);
+      const scales = f32Writer(body, e.byteOffset, nb);
+      quantizeInt4(data, e.blockSize, { scales: scales.view, packed: body.subarray(e.byteOffset + 4 * nb, e.byteOffset + e.byteLength) }, roundOpts);
+      scales.flush();
     } else {
       const sel = selections[i];
       const values = sel ? sel.values : data;
       const nb = blockCount(values.length, e.blockSize!);
       const scales = f32Writer(body, e.byteOffset, nb);
       const q = new Int8Array(body.buffer, e.byteOffset + 4 * nb, values.length);
-      quantizeInt8(values, e.blockSize, { scales: scales.view, q });
+      // Top-k keeps round-to-nearest: its error feedback already carries what rounding loses to the next round.
+      quantizeInt8(values, e.blockSize, { scales: scales.view, q }, sel ? {} : roundOpts);
       scales.flush();
       if (sel) writeIndexGaps(sel.indices, body, e.byteOffset + 4 * nb + values.length);
     }

@@ -25,7 +25,7 @@ describe('frameStats', () => {
     { name: 'w', shape: [3, 300], data: data(900, 2) },
     { name: 'b', shape: [5], data: data(5, 40) },
   ];
-  for (const encoding of ['f32', 'int8', 'topk'] as const) {
+  for (const encoding of ['f32', 'int8', 'int4', 'topk'] as const) {
     it(`reads the sum of squares and max |v| of a ${encoding} frame (deflated) from its payload, as decoding would`, async () => {
       const frame = await encodeFrame(tensors, { encoding, blockSize: 64, compressor: fflateCompressor });
       const got = await frameStats(frame, { compressor: fflateCompressor });

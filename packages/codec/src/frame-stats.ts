@@ -2,7 +2,9 @@
  * The L2 norm and largest magnitude of what a frame decodes to, read straight from its payload (int8 and top-k
  * blocks through their scales, no f32 copy): what a server needs to bound an update before it folds it.
  */
-import { parseFrame, type DecodeFrameOptions, type ParsedTensor } from './frame.js';
+import { parseFrame, type ParsedFrame, type ParsedTensor } from './frame-parse.js';
+import type { DecodeFrameOptions } from './frame-header.js';
+import { int4Stats } from './quantize-int4.js';
 
 /** Sum of squares and largest |value| over every tensor of a frame. */
 export interface FrameStats {
@@ -20,11 +22,22 @@ export interface FrameStats {
  * ```
  */
 export async function frameStats(bytes: Uint8Array, opts: DecodeFrameOptions = {}): Promise<FrameStats> {
-  const parsed = await parseFrame(bytes, opts);
+  return parsedStats(await parseFrame(bytes, opts));
+}
+
+/**
+ * {@link frameStats} of a frame already parsed (the server parses an update once, screens it, then folds it).
+ * @example
+ * ```ts
+ * const parsed = await parseFrame(frame, { expect: layout, compressor });
+ * const { sumSq, maxAbs } = parsedStats(parsed);
+ * ```
+ */
+export function parsedStats(parsed: ParsedFrame): FrameStats {
   let sumSq = 0;
   let maxAbs = 0;
   for (const t of parsed.tensors) {
-    const s = t.encoding === 'f32' ? f32Stats(t.values) : blockStats(t);
+    const s = t.encoding === 'f32' ? f32Stats(t.values) : t.encoding === 'int4' ? int4Stats(t.n, t.blockSize, t.scales, t.packed) : blockStats(t);
     sumSq += s.sumSq;
     if (s.maxAbs > maxAbs) maxAbs = s.maxAbs;
   }
@@ -44,7 +57,7 @@ function f32Stats(x: Float32Array): FrameStats {
   return { sumSq, maxAbs };
 }
 
-function blockStats(t: Exclude<ParsedTensor, { encoding: 'f32' }>): FrameStats {
+function blockStats(t: Extract<ParsedTensor, { encoding: 'int8' | 'topk' }>): FrameStats {
   const count = t.encoding === 'int8' ? t.n : t.k;
   const { q, scales, blockSize } = t;
   let sumSq = 0;

@@ -127,12 +127,13 @@ describe('frame header validation', () => {
   });
 
   it('decodes frames that sit at an unaligned offset in a larger buffer', async () => {
-    for (const encoding of ['f32', 'int8', 'topk'] as const) {
+    for (const encoding of ['f32', 'int8', 'int4', 'topk'] as const) {
       const frame = await encodeFrame([{ name: 'a', shape: [3], data: new Float32Array([1, -2, 3]) }], { encoding, topkFraction: 1 });
       const buf = new Uint8Array(frame.length + 1);
       buf.set(frame, 1);
       const [a] = await decodeFrame(buf.subarray(1));
-      [1, -2, 3].forEach((v, i) => expect(Math.abs(a!.data[i]! - v)).toBeLessThanOrEqual(3 / 127 / 2 + 1e-6));
+      const qmax = encoding === 'int4' ? 7 : 127;
+      [1, -2, 3].forEach((v, i) => expect(Math.abs(a!.data[i]! - v)).toBeLessThanOrEqual(3 / qmax / 2 + 1e-6));
     }
   });
 

@@ -6,13 +6,15 @@
  *  - messages: PROTOCOL_VERSION, MessageSchema (+ one schema per kind), parseMessage, expectMessage, encodeMessage, errorMessage
  *  - conditions: DeviceConditionsSchema / conditionBreach: the battery, connection and visibility rules of selection and withdrawal
  *  - frames:   encodeFrame(tensors, opts) / decodeFrame(bytes, opts) / readFrameHeader(bytes)
- *  - int8:     quantizeInt8 / dequantizeInt8 (block-wise symmetric)
+ *  - int8/int4: quantizeInt8 / dequantizeInt8, quantizeInt4 / dequantizeInt4 (block-wise symmetric; nearest or
+ *              stochastic rounding)
  *  - top-k:    selectTopK, ErrorFeedback (residual carried to the next round)
  *  - deflate:  fflateCompressor (portable), createCompressionStreamCompressor (browsers); node:zlib in '@fedweb/codec/node'
  *  - chunks:   splitIntoChunks / parseChunk / ChunkAssembler (bounded reassembly)
  *  - hash:     sha256Hex (WebCrypto)
  *  - signing:  verifyPackageSignature / packageSigningPayload / parsePackagePublicKey: Ed25519 package signatures
- *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
+ *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop; parseFrame once,
+ *              then parsedStats + foldParsed (screen and fold without inflating twice); parseBody for workers
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
@@ -34,14 +36,17 @@ export {
   DEFAULT_FRAME_LIMITS,
   FrameTensorEntrySchema,
   decodeFrame,
+  decodeParsed,
   readFrameHeader,
   type FrameTensorEntry,
   type FrameHeader,
   type DecodeFrameOptions,
 } from './frame.js';
 export { encodeFrame, type EncodeFrameOptions } from './frame-encode.js';
-export { frameStats, type FrameStats } from './frame-stats.js';
-export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, quantizeInt8, dequantizeInt8, type Int8Quantized } from './quantize.js';
+export { frameStats, parsedStats, type FrameStats } from './frame-stats.js';
+export { parseFrame, parseBody, checkFrameLayout, type ParsedFrame, type ParsedTensor } from './frame-parse.js';
+export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, quantizeInt8, dequantizeInt8, type Int8Quantized, type Rounding, type RoundingOptions } from './quantize.js';
+export { MAX_INT4_SCALE, quantizeInt4, dequantizeInt4, type Int4Quantized } from './quantize-int4.js';
 export { selectTopK, ErrorFeedback, type TopK } from './topk.js';
 export { fflateCompressor, createCompressionStreamCompressor, deflateRawSync, inflateRawSync, DEFLATE_LEVEL } from './compress.js';
 export {
@@ -64,7 +69,7 @@ export {
   verifyPackageSignature,
   type PackageSignature,
 } from './package-signature.js';
-export { foldInto, type FoldOptions } from './fold.js';
+export { foldInto, foldParsed, type FoldOptions } from './fold.js';
 export { layoutSize, shapeSize, flattenTensors, unflattenTensors } from './layout.js';
 export { SHARD_MAGIC, ShardMetaSchema, encodeShard, decodeShard, type ShardMeta, type DecodedShard } from './shard.js';
 export { createRng, hashSeed, mixSeed, shuffleInPlace, type Rng } from './prng.js';

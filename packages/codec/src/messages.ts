@@ -46,9 +46,11 @@ export const TrainSettingsSchema = z.object({
   batchSize: z.number().int().min(1).max(65536),
   learningRate: z.number().positive().finite(),
   /** How the client encodes its update (weight delta new - global). */
-  encoding: z.enum(['f32', 'int8', 'topk']).default('int8'),
+  encoding: z.enum(['f32', 'int8', 'int4', 'topk']).default('int8'),
   /** Fraction of entries sent with `topk` encoding (0 < f <= 1). */
   topkFraction: z.number().gt(0).lte(1).optional(),
+  /** int8/int4 rounding: `nearest` (default) or `stochastic` (unbiased; see the codec's `quantize.ts`). */
+  rounding: z.enum(['nearest', 'stochastic']).optional(),
   /** Strategy-specific client settings, e.g. `{ mu: 0.01 }` for FedProx, control variates ref for SCAFFOLD. */
   strategy: boundedRecord(z.unknown()).default({}),
   /** Free-form settings from the compute package / session, passed to the package's `train`. */

@@ -14,7 +14,7 @@ export interface TensorSpec {
 }
 
 /** Tensor encodings a frame may use. */
-export type Encoding = 'f32' | 'int8' | 'topk';
+export type Encoding = 'f32' | 'int8' | 'int4' | 'topk';
 
 /**
  * A compressor adapter (raw deflate, RFC 1951). The codec is pure; platforms inject one:

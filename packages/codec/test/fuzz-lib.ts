@@ -42,7 +42,7 @@ export async function makeSeeds(): Promise<FuzzSeed[]> {
   const ts = tensors();
   const layout = ts.map(({ name, shape }) => ({ name, shape }));
   const seeds: FuzzSeed[] = [];
-  for (const encoding of ['f32', 'int8', 'topk'] as const) {
+  for (const encoding of ['f32', 'int8', 'int4', 'topk'] as const) {
     for (const deflate of [false, true]) {
       const frame = await encodeFrame(ts, { encoding, blockSize: encoding === 'int8' ? 32 : 256, topkFraction: 0.2, compressor: deflate ? fflateCompressor : undefined });
       seeds.push({ label: `${encoding}${deflate ? '+deflate' : ''}`, frame, layout });

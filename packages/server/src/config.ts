@@ -111,9 +111,11 @@ export const SessionConfigSchema = z
      */
     learningRateDecay: z.number().gt(0).lte(1).default(1),
     /** How clients encode their update (delta = local - global). */
-    encoding: z.enum(['f32', 'int8', 'topk']).default('int8'),
+    encoding: z.enum(['f32', 'int8', 'int4', 'topk']).default('int8'),
     /** Fraction of entries a client sends with `topk` encoding. */
     topkFraction: z.number().gt(0).lte(1).optional(),
+    /** How clients round int8/int4 values: `nearest` (default) or `stochastic` (unbiased, seeded per client). */
+    rounding: z.enum(['nearest', 'stochastic']).optional(),
     strategy: z
       .object({ name: z.string().min(1).max(64).default('fedavg'), options: boundedRecord(z.unknown()).default({}) })
       .strict()

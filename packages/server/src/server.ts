@@ -88,7 +88,7 @@ export interface ServerOptions {
   /** Run the embedded combiner (default true, id `embedded`). */
   embeddedCombiner?: boolean | { id?: string };
   /** Limits of the embedded combiner. */
-  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  combiner?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'foldWorkers' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
   /** Connection caps and HTTP timeouts (see http/connections.ts; every field has a default). */
   connections?: Partial<ConnectionLimits>;
   discoveryPolicy?: DiscoveryPolicy;

@@ -270,7 +270,13 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
         }
         update = update.concat(unflattenTensors(dc, layout).map((t) => ({ ...t, name: scaffold.prefix + t.name })));
       }
-      const encodeOpts = { encoding: settings.encoding, compressor: opts.compressor, ...(settings.topkFraction === undefined ? {} : { topkFraction: settings.topkFraction }) };
+      const encodeOpts = {
+        encoding: settings.encoding,
+        compressor: opts.compressor,
+        ...(settings.topkFraction === undefined ? {} : { topkFraction: settings.topkFraction }),
+        // Stochastic rounding draws from a fresh random seed per update (the codec's default): unbiased, not secret.
+        ...(settings.rounding === undefined ? {} : { rounding: settings.rounding }),
+      };
       let residual: ArrayBuffer | undefined;
       let frame: Uint8Array;
       if (settings.encoding === 'topk') {

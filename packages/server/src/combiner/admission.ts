@@ -5,13 +5,13 @@
  *  1. announced (`update`): sender, selection and task (the collector's rules), duplicate, staleness, the
  *     announced size against the limit derived from the model, the chunk plan;
  *  2. its chunks reassembled (bounded; see uploads.ts);
- *  3. the whole frame: SHA-256 against the announced one, the collector still open, duplicate again;
- *  4. in a fold slot: staleness again (an async stream may have moved on); the update decoded (names, shapes,
- *     finiteness against the layout); its claim and norm recorded for the next round's bounds; the L2 norm
+ *  3. the whole frame: SHA-256 (computed as its chunks arrived) against the announced one, the collector still open, duplicate again;
+ *  4. in a fold slot: staleness again (an async stream may have moved on); the update parsed ONCE (inflated and
+ *     validated, on a fold-pool worker when the combiner has one: names, shapes, finiteness against the layout); its claim and norm recorded for the next round's bounds; the L2 norm
  *     bound (refuse, or clip by the round's option); its weight capped (min(numExamples, exampleCap)); a
  *     check that the running sum cannot overflow float32 with it (`Tally.magnitude`, else refused: the partial
  *     is never lost);
- *     then the fold, which validates the frame again before it adds anything (codec `foldInto`).
+ *     then the fold, which accumulates that same parse (codec `foldParsed`; no second inflate).
  *
  * A refusal is typed (`error` with the upload's id). Refusals the sender may repair (a damaged upload) count
  * against its `maxUploadAttempts`; once used up, the collector excludes it. FEDn's combiner likewise validates
@@ -22,8 +22,7 @@ import { encodeFrame, fedError, layoutSize, toFedError, type Compressor, type Fe
 import type { Logger } from '../log.js';
 import { MetricMeans } from '../reducer/metrics.js';
 import { UpdateStats } from '../reducer/update-stats.js';
-import { sha256Node } from '../store/fs-blob-store.js';
-import { createFoldTools } from '../strategy/index.js';
+import { createFoldTools, type FrameParser } from '../strategy/index.js';
 import type { FoldTools } from '../strategy/types.js';
 import { sendClientError, type ClientConn } from './clients.js';
 import type { FoldSlots, UploadBuffer } from './uploads.js';
@@ -55,7 +54,7 @@ export interface UpdateLimits {
  */
 export function updateLimits(
   layout: TensorSpec[],
-  opts: { compressor: Compressor; configuredMax?: number; maxUpdateNorm?: number; clipUpdateNorm?: boolean; exampleCap?: number },
+  opts: { compressor: Compressor; configuredMax?: number; maxUpdateNorm?: number; clipUpdateNorm?: boolean; exampleCap?: number; parser?: FrameParser },
 ): UpdateLimits {
   const paramCount = layoutSize(layout);
   const maxUploadBytes = Math.min(opts.configuredMax ?? 512 * 1024 * 1024, Math.ceil(paramCount * 8.5) + 1024 * 1024);
@@ -66,7 +65,7 @@ export function updateLimits(
     maxUpdateNorm: opts.maxUpdateNorm,
     clipUpdateNorm: opts.clipUpdateNorm ?? false,
     exampleCap: opts.exampleCap,
-    tools: createFoldTools({ layout, compressor: opts.compressor, limits }),
+    tools: createFoldTools({ layout, compressor: opts.compressor, limits, ...(opts.parser ? { parser: opts.parser } : {}) }),
   };
 }
 
@@ -207,13 +206,14 @@ export class Admission {
       if (!r.msg) return this.refuse(conn, r.err);
       return this.refuseIfOpen(conn, r.msg, r.err, 'bad chunk');
     }
-    void this.received(conn, r.msg, r.frame).finally(() => this.opts.uploads.release(conn, r.held));
+    void this.received(conn, r.msg, r.frame, r.sha256).finally(() => this.opts.uploads.release(conn, r.held));
   }
 
-  private async received(conn: ClientConn, msg: MessageOf<'update'>, frame: Uint8Array): Promise<void> {
+  private async received(conn: ClientConn, msg: MessageOf<'update'>, frame: Uint8Array, sha256: string): Promise<void> {
     const clientId = conn.clientId as string;
     this.opts.observer?.received(frame.byteLength);
-    if (sha256Node(frame) !== msg.sha256) {
+    // Hashed while the chunks arrived (uploads.ts).
+    if (sha256 !== msg.sha256) {
       // Retryable (the bytes may have been damaged on the way), but bounded by the sender's attempts.
       return this.refuseIfOpen(conn, msg, fedError('HASH_MISMATCH', 'SHA-256 of the received frame differs from the announced one'), 'update hash mismatch');
     }

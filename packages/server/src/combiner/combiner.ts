@@ -22,11 +22,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { WebSocket } from 'ws';
-import { fedError, type BlobRef, type ClientInfo, type Compressor, type Message, type MessageOf, type WithdrawReason } from '@fedweb/codec';
+import { fedError, type BlobRef, type ClientInfo, type Compressor, type FrameLimits, type Message, type MessageOf, type WithdrawReason } from '@fedweb/codec';
 import type { Authenticator } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Peer } from '../transport.js';
+import { FoldPool } from '../fold-pool/pool.js';
 import { Admission, type AdmissionObserver } from './admission.js';
 import { ClientHub, sendClientError, type ClientConn } from './clients.js';
 import { ControllerLink } from './controller-link.js';
@@ -58,8 +60,14 @@ export interface CombinerOptions {
   maxInflightBytes?: number;
   /** Most connected clients. Default 20,000. */
   maxClients?: number;
-  /** Folds running at once (inflate runs on the libuv pool). Default 2. */
+  /** Folds running at once (each holds its frame and inflated body). Default max(2, foldWorkers). */
   foldConcurrency?: number;
+  /**
+   * Worker threads that inflate and validate updates (`FoldPool`; started on the first update), so the combiner
+   * uses every core and its event loop only accumulates. Default: the cores (`os.availableParallelism()`);
+   * 0 = parse on the event loop (inflate then runs on the libuv pool).
+   */
+  foldWorkers?: number;
   /** A socket that sends no `hello` within this is closed (4408). Default 10 s. */
   helloTimeoutMs?: number;
   /** Bytes a socket may send before its `hello` is accepted; more closes it (1009). Default 64 KiB. */
@@ -127,6 +135,8 @@ export class Combiner {
   private readonly control: RoundControl;
   private validation: ValidationPart | null = null;
   private closing = false;
+  /** Parses updates on worker threads (null with `foldWorkers: 0`). */
+  private readonly pool: FoldPool | null;
 
   constructor(opts: CombinerOptions) {
     this.id = opts.combinerId;
@@ -136,6 +146,9 @@ export class Combiner {
     this.reconnectGraceMs = Math.max(0, opts.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS);
     this.maxUploadAttempts = Math.max(1, Math.floor(opts.maxUploadAttempts ?? DEFAULT_MAX_UPLOAD_ATTEMPTS));
     const log = this.log;
+    const workers = opts.foldWorkers ?? availableParallelism();
+    this.pool = workers > 0 ? new FoldPool({ size: workers }) : null;
+    const pool = this.pool;
     this.uploads = new UploadBuffer(opts.maxInflightBytes ?? 256 * 1024 * 1024);
     this.hub = new ClientHub(
       { combinerId: this.id, auth: opts.auth, log, heartbeatMs: this.heartbeatMs, maxClients: opts.maxClients ?? 20_000, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, maxPreAuthBytes: opts.maxPreAuthBytes ?? 64 * 1024 },
@@ -163,6 +176,7 @@ export class Combiner {
     this.control = new RoundControl({
       log,
       compressor: opts.compressor,
+      ...(pool ? { parser: (frame: Uint8Array, limits: Partial<FrameLimits> | undefined) => pool.parse(frame, limits) } : {}),
       maxUploadBytes: opts.maxUploadBytes,
       fetchBlob: opts.fetchBlob,
       joined: () => this.hub.joined(),
@@ -187,7 +201,7 @@ export class Combiner {
     this.admission = new Admission({
       log,
       uploads: this.uploads,
-      slots: new FoldSlots(opts.foldConcurrency ?? 2),
+      slots: new FoldSlots(opts.foldConcurrency ?? Math.max(2, this.pool?.size ?? 0)),
       maxUploadAttempts: this.maxUploadAttempts,
       counted: (conn) => this.hub.contributed(conn),
       ...(opts.observer ? { observer: opts.observer } : {}),
@@ -363,5 +377,6 @@ export class Combiner {
     this.hub.closeAll();
     await linkClosed;
     this.hub.terminateAll();
+    await this.pool?.close();
   }
 }

@@ -54,7 +54,7 @@ export interface CombinerProcessOptions {
   linkKeepaliveMs?: number;
   logLevel?: LogLevel;
   logger?: boolean;
-  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
+  limits?: Pick<CombinerOptions, 'maxUploadBytes' | 'maxInflightBytes' | 'maxClients' | 'foldConcurrency' | 'foldWorkers' | 'helloTimeoutMs' | 'maxPreAuthBytes' | 'reconnectGraceMs' | 'maxUploadAttempts'>;
   /** Connection caps and HTTP timeouts of the client port (see http/connections.ts; every field has a default). */
   connections?: Partial<ConnectionLimits>;
   /** `--metrics-port`: serve `/metrics` without a token on a listener of its own (else on the client port, with a token that may read when auth is on). */

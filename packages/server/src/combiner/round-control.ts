@@ -12,7 +12,7 @@ import { fedError, readFrameHeader, toFedError, type BlobRef, type Compressor, t
 import { isEligible, SelectionPolicySchema, type SelectionPolicy } from '../config.js';
 import type { Logger } from '../log.js';
 import { sha256Node } from '../store/fs-blob-store.js';
-import { getStrategy } from '../strategy/index.js';
+import { getStrategy, type FrameParser } from '../strategy/index.js';
 import type { Strategy, StrategyContext } from '../strategy/types.js';
 import type { OutMessage } from '../transport.js';
 import { updateLimits } from './admission.js';
@@ -79,6 +79,8 @@ class StartTickets {
 export interface RoundControlOptions {
   log: Logger;
   compressor: Compressor;
+  /** Parses update frames off the event loop (the combiner's fold pool); absent = on this thread. */
+  parser?: FrameParser;
   /** Upper bound on an update frame (bytes); the model's size bounds it further. */
   maxUploadBytes?: number;
   fetchBlob(ref: BlobRef, signal: AbortSignal): Promise<Uint8Array>;
@@ -180,7 +182,7 @@ export class RoundControl {
     if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
     const layout = await this.layoutFor(msg.model);
     this.checkNewest(ticket, msg.roundId);
-    const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg) });
+    const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg), ...(this.opts.parser ? { parser: this.opts.parser } : {}) });
     const ctx: StrategyContext = { sessionId: msg.sessionId, round: msg.round ?? roundNumberOf(msg.roundId), layout, paramCount: limits.paramCount, seed: msg.seed ?? 0 };
     const part = new RoundPart(
       { start: msg, strategy, options: parsed.data, ctx, limits, updatesWanted: updatesWantedOf(msg) },
@@ -209,7 +211,7 @@ export class RoundControl {
       st?.close('superseded by a new stream');
       const layout = await this.layoutFor(msg.model);
       this.checkNewest(ticket, msg.roundId);
-      const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg) });
+      const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg), ...(this.opts.parser ? { parser: this.opts.parser } : {}) });
       const ctx: StrategyContext = { sessionId: msg.sessionId, round, layout, paramCount: limits.paramCount, seed: msg.seed ?? 0 };
       const policy = this.lastPrepare?.roundId === msg.roundId ? this.lastPrepare.policy : SelectionPolicySchema.parse({});
       const maxStaleness = strategy.asyncConfig?.(parsed.data).maxStaleness ?? Number.MAX_SAFE_INTEGER;

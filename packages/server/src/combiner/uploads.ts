@@ -2,9 +2,12 @@
  * Update bytes on their way to a fold: chunk reassembly per client socket (bounded by the announced size), the
  * combiner's in-flight budget (`maxInflightBytes`: an announced size is charged to it before its buffer is
  * allocated, and stays charged until the fold is done; an announcement that does not fit is refused) and the
- * fold slots that bound how many folds run at once (inflate runs on the libuv pool).
+ * fold slots that bound how many folds run at once. The frame's SHA-256 is computed while it arrives, chunk by
+ * chunk in order (a chunk ahead of a missing one waits, within the assembler's window), so no second pass over
+ * the whole frame is needed when its last chunk lands.
  * It checks the chunk plan and the bytes, never what the update means: that is {@link ./admission.ts}.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { ChunkAssembler, fedError, parseChunk, toFedError, type FedError, type MessageOf } from '@fedweb/codec';
 import type { ClientConn } from './clients.js';
 
@@ -12,13 +15,20 @@ interface Upload {
   msg: MessageOf<'update'>;
   assembler: ChunkAssembler;
   bytes: number;
+  hash: Hash;
+  /** Chunks hashed so far (0..hashed-1), and payloads received ahead of them. */
+  hashed: number;
+  ahead: Map<number, Uint8Array>;
 }
 
 /** What one binary message did to the upload of its socket. */
 export type ChunkResult =
   | { kind: 'more' }
-  /** The last chunk: the whole frame; `held` bytes stay counted until {@link UploadBuffer.release}. */
-  | { kind: 'frame'; msg: MessageOf<'update'>; frame: Uint8Array; held: number }
+  /**
+   * The last chunk: the whole frame and its SHA-256 (hex, hashed as it arrived); `held` bytes stay counted until
+   * {@link UploadBuffer.release}.
+   */
+  | { kind: 'frame'; msg: MessageOf<'update'>; frame: Uint8Array; sha256: string; held: number }
   /** A bad chunk (the upload is dropped); `msg` is the update it was for, if one was announced. */
   | { kind: 'bad'; msg: MessageOf<'update'> | null; err: FedError };
 
@@ -67,7 +77,7 @@ export class UploadBuffer {
       throw toFedError(e, 'BAD_MESSAGE');
     }
     this.hold(conn, n);
-    this.uploads.set(conn, { msg, assembler, bytes: n });
+    this.uploads.set(conn, { msg, assembler, bytes: n, hash: createHash('sha256'), hashed: 0, ahead: new Map() });
   }
 
   /** Adds one binary message to the upload of `conn`. */
@@ -81,6 +91,7 @@ export class UploadBuffer {
         throw fedError('BAD_CHUNK', `chunk for upload ${chunk.uploadId}, expected ${upload.msg.uploadId}`);
       }
       frame = upload.assembler.push(bytes);
+      hashInOrder(upload, chunk.seq, chunk.payload);
     } catch (e) {
       this.drop(conn);
       return { kind: 'bad', msg: upload.msg, err: toFedError(e, 'BAD_CHUNK') };
@@ -88,7 +99,7 @@ export class UploadBuffer {
     if (!frame) return { kind: 'more' };
     // The charged bytes move from the upload to the frame; released when the fold is done.
     this.uploads.delete(conn);
-    return { kind: 'frame', msg: upload.msg, frame, held: upload.bytes };
+    return { kind: 'frame', msg: upload.msg, frame, sha256: upload.hash.digest('hex'), held: upload.bytes };
   }
 
   /** Drops the upload in progress on `conn` (a reconnect, a refusal, a closed socket). */
@@ -116,6 +127,21 @@ export class UploadBuffer {
     if (heldNow - n > 0) this.held.set(conn, heldNow - n);
     else this.held.delete(conn);
     this.inflight = Math.max(0, this.inflight - n);
+  }
+}
+
+/** Feeds chunk `seq` to the upload's hash once every chunk before it was; later ones wait in `ahead` (bounded by the window). */
+function hashInOrder(upload: Upload, seq: number, payload: Uint8Array): void {
+  if (seq !== upload.hashed) {
+    upload.ahead.set(seq, payload);
+    return;
+  }
+  upload.hash.update(payload);
+  upload.hashed++;
+  for (let next = upload.ahead.get(upload.hashed); next; next = upload.ahead.get(upload.hashed)) {
+    upload.ahead.delete(upload.hashed);
+    upload.hash.update(next);
+    upload.hashed++;
   }
 }
 

@@ -66,6 +66,7 @@ export function clientSettings(config: SessionConfig, manifest: ComputePackageMa
     learningRate: config.learningRate * config.learningRateDecay ** Math.max(0, round - 1),
     encoding: config.encoding,
     ...(config.topkFraction !== undefined ? { topkFraction: config.topkFraction } : {}),
+    ...(config.rounding !== undefined ? { rounding: config.rounding } : {}),
     strategy,
     extra: { ...(manifest.settings ?? {}), ...config.extra },
     // The device conditions of selection, watched by clients while they train (they withdraw on a breach).

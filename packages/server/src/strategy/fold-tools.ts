@@ -2,9 +2,12 @@
  * The host side of {@link FoldTools}: combiners build one per round from the global layout and hand it to
  * `strategy.foldUpdate`, so strategies never touch compressors, frame parsing or limits themselves.
  */
-import { decodeFrame, fedError, foldInto, frameStats, readFrameHeader } from '@fedweb/codec';
-import type { Compressor, FrameLimits, NamedTensor, TensorSpec } from '@fedweb/codec';
+import { checkFrameLayout, decodeParsed, fedError, foldParsed, parseFrame, parsedStats, readFrameHeader } from '@fedweb/codec';
+import type { Compressor, FrameLimits, FrameStats, NamedTensor, ParsedFrame, TensorSpec } from '@fedweb/codec';
 import type { FoldTools } from './types.js';
+
+/** Parses (inflates and validates) a frame elsewhere, e.g. on a worker thread (the combiner's `FoldPool`). */
+export type FrameParser = (frame: Uint8Array, limits: Partial<FrameLimits> | undefined) => Promise<{ parsed: ParsedFrame; stats: FrameStats }>;
 
 export interface FoldToolsOptions {
   /** The global model's tensors, in order. */
@@ -17,12 +20,22 @@ export interface FoldToolsOptions {
    * layout tensor's shape (SCAFFOLD's control-variate delta `c/<name>`). Default `['c/']`.
    */
   extraPrefixes?: readonly string[];
+  /**
+   * Parses frames off this thread (the combiner's worker pool). A parser failure of its own (`WORKER_DIED`,
+   * `TIMEOUT`, `UNAVAILABLE`) falls back to parsing here; a frame's own error is the answer.
+   */
+  parser?: FrameParser;
 }
 
+const PARSER_FAILURES = new Set(['WORKER_DIED', 'TIMEOUT', 'UNAVAILABLE', 'INTERNAL', 'BAD_MESSAGE']);
+
 /**
- * Builds the {@link FoldTools} a combiner hands to `foldUpdate`, on top of `@fedweb/codec`'s streaming
- * `foldInto` and `decodeFrame`. `decode` checks names, shapes and finiteness against the layout and
- * returns the layout tensors first (layout order), then the accepted extras.
+ * Builds the {@link FoldTools} a combiner hands to `foldUpdate`, on top of `@fedweb/codec`'s `parseFrame`,
+ * `parsedStats`, `foldParsed` and `decodeParsed`. Each frame is inflated and validated ONCE: the parse is kept
+ * (by frame object, weakly) between the admission screen's `stats`, the fold and any `decode`. `decode` checks
+ * names, shapes and finiteness against the layout and returns the layout tensors first (layout order), then the
+ * accepted extras. The accumulation runs on the calling thread in call order, so with or without a `parser`
+ * the sums are identical.
  *
  * @example
  * ```ts
@@ -32,24 +45,42 @@ export interface FoldToolsOptions {
  * ```
  */
 export function createFoldTools(opts: FoldToolsOptions): FoldTools {
-  const { layout, compressor, limits } = opts;
+  const { layout, compressor, limits, parser } = opts;
   const prefixes = opts.extraPrefixes ?? ['c/'];
   const specs = new Map(layout.map((s) => [s.name, s]));
-  const foldOpts = { layout, ...(compressor ? { compressor } : {}), ...(limits ? { limits } : {}) };
-  const decodeOpts = { ...(compressor ? { compressor } : {}), ...(limits ? { limits } : {}) };
+  const parseOpts = { ...(compressor ? { compressor } : {}), ...(limits ? { limits } : {}) };
+  const parses = new WeakMap<Uint8Array, Promise<{ parsed: ParsedFrame; stats?: FrameStats }>>();
+
+  const parseHere = async (frame: Uint8Array) => ({ parsed: await parseFrame(frame, parseOpts) });
+  const parsedOf = (frame: Uint8Array): Promise<{ parsed: ParsedFrame; stats?: FrameStats }> => {
+    let p = parses.get(frame);
+    if (!p) {
+      p = parser
+        ? parser(frame, limits).catch((e: unknown) => {
+            if (PARSER_FAILURES.has((e as { code?: string })?.code ?? '')) return parseHere(frame);
+            throw e;
+          })
+        : parseHere(frame);
+      parses.set(frame, p);
+    }
+    return p;
+  };
 
   return {
-    foldInto(acc, frame, weight) {
-      if (!Number.isFinite(weight)) return Promise.reject(fedError('BAD_MESSAGE', `fold weight ${weight} is not finite`));
-      return foldInto(acc, frame, weight, foldOpts);
+    async foldInto(acc, frame, weight) {
+      if (!Number.isFinite(weight)) throw fedError('BAD_MESSAGE', `fold weight ${weight} is not finite`);
+      checkFrameLayout(readFrameHeader(frame, limits), layout);
+      const { parsed } = await parsedOf(frame);
+      foldParsed(acc, parsed, weight);
     },
     async decode(frame) {
-      const tensors = await decodeFrame(frame, decodeOpts);
-      return checkAgainstLayout(tensors, layout, specs, prefixes);
+      checkNamesAndShapes(readFrameHeader(frame, limits).tensors, layout, specs, prefixes);
+      return checkAgainstLayout(decodeParsed((await parsedOf(frame)).parsed), layout, specs, prefixes);
     },
     async stats(frame) {
       checkNamesAndShapes(readFrameHeader(frame, limits).tensors, layout, specs, prefixes);
-      return frameStats(frame, decodeOpts);
+      const { parsed, stats } = await parsedOf(frame);
+      return stats ?? parsedStats(parsed);
     },
   };
 }

@@ -24,7 +24,7 @@ import type { Strategy } from './types.js';
 
 export type * from './types.js';
 export { registerStrategy, getStrategy, listStrategies, describeStrategies, parseStrategyOptions, resolveStrategy, asStrategy } from './registry.js';
-export { createFoldTools, flattenLayout } from './fold-tools.js';
+export { createFoldTools, flattenLayout, type FrameParser } from './fold-tools.js';
 export type { FoldToolsOptions } from './fold-tools.js';
 export { encodePartial, decodePartial } from './partial-codec.js';
 export type { EncodedPartial } from './partial-codec.js';
