@@ -92,7 +92,7 @@ describe('session config flags, generated from the schema', () => {
     const run = (args: string[]) => startConfig(parse(args, flagOptions(SESSION_FLAGS)).values);
     await expect(run(['--rounds', 'many'])).rejects.toMatchObject({ code: 'BAD_CONFIG', message: "--rounds must be an integer, got 'many'" });
     await expect(run(['--rounds', '0'])).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/^--rounds: /) });
-    await expect(run(['--encoding', 'f16'])).rejects.toMatchObject({ message: "--encoding must be one of f32, int8, topk, got 'f16'" });
+    await expect(run(['--encoding', 'f16'])).rejects.toMatchObject({ message: "--encoding must be one of f32, int8, int4, topk, got 'f16'" });
     await expect(run(['--selection.platforms', 'tv'])).rejects.toMatchObject({ message: expect.stringContaining("got 'tv'") });
     await expect(run(['--extra', '{oops'])).rejects.toMatchObject({ message: expect.stringMatching(/^--extra must be JSON/) });
     await expect(run(['--selection.min-battery', '2'])).rejects.toMatchObject({ message: expect.stringMatching(/^--selection\.min-battery: /) });
