@@ -14,6 +14,7 @@
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
+ *  - fedsgd:   FedSgdSettingsSchema / parseFedSgdSettings (`settings.strategy.fedsgd` of gradient-mode tasks)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
  *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
  *  - deadline: withTimeout / abortReason: every boundary await gets a timeout and an AbortSignal
@@ -23,6 +24,7 @@
 export * from './errors.js';
 export * from './messages.js';
 export * from './types.js';
+export { FedSgdSettingsSchema, parseFedSgdSettings, type FedSgdSettings } from './fedsgd.js';
 export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth } from './limits.js';
 export {
   FRAME_MAGIC,

@@ -1,0 +1,56 @@
+/**
+ * FedSGD (McMahan et al. 2017, "Communication-Efficient Learning of Deep Networks from Decentralized Data", the
+ * FedSGD baseline; FEDn's "AccumulateGradients"): clients do not train. Each computes the gradient of its loss at
+ * the global model over its local data (`batches` mini-batches of the session's `batchSize`, or all of it; the
+ * batch gradients summed or averaged, `reduce`) and sends it as its update, int8-encoded like any other. The
+ * combiners fold the example-weighted sum (the same fold, codec and validity policy as FedAvg), and the reducer
+ * applies the mean gradient g = Σ n_i g_i / Σ n_i with its optimizer (`server-optimizer.ts`: SGD, momentum, Adam).
+ *
+ * The clients learn what to do from `settings.strategy.fedsgd` (`@fedweb/codec`'s FedSgdSettingsSchema).
+ */
+import { z } from 'zod';
+import type { FedSgdSettings } from '@fedweb/codec';
+import type { Strategy } from '../types.js';
+import { meanDelta, sumAggregation } from '../weighted-sum.js';
+import {
+  decodeServerOptimizer,
+  encodeServerOptimizer,
+  initServerOptimizer,
+  ServerOptimizerSchema,
+  serverOptimizerStep,
+  type ServerOptimizerState,
+} from '../server-optimizer.js';
+
+export const FedSgdOptionsSchema = ServerOptimizerSchema.extend({
+  /** Mini-batches per client per round (0 = all local examples as one batch). */
+  batches: z.number().int().min(0).max(10_000).default(1),
+  /** How a client combines its batch gradients: `mean` or `sum`. */
+  reduce: z.enum(['mean', 'sum']).default('mean'),
+});
+export type FedSgdOptions = z.infer<typeof FedSgdOptionsSchema>;
+export type FedSgdState = ServerOptimizerState;
+
+/**
+ * The FedSGD strategy (registered as `fedsgd`).
+ * @example
+ * ```ts
+ * const { strategy, options } = resolveStrategy({ name: 'fedsgd', options: { optimizer: 'adam', lr: 0.001, batches: 4 } });
+ * ```
+ */
+export const fedsgd: Strategy<FedSgdOptions, FedSgdState> = {
+  name: 'fedsgd',
+  description: 'FedSGD: clients send gradients at the global model; the server applies their mean with SGD, momentum or Adam',
+  optionsSchema: FedSgdOptionsSchema,
+  mode: 'sync',
+  initState: (o, global) => initServerOptimizer(o, global.length),
+  configureFit: (o) => ({ fedsgd: { version: 1, batches: o.batches, reduce: o.reduce } satisfies FedSgdSettings }),
+  ...sumAggregation(),
+  serverStep(o, state, global, merged, ctx) {
+    const gradient = meanDelta(merged, ctx);
+    if (!gradient) return null;
+    const r = serverOptimizerStep(o, state, global, gradient);
+    return { model: r.model, state: r.state, metrics: { updates: merged.count, weight: merged.weight, lr: r.lr } };
+  },
+  encodeState: encodeServerOptimizer,
+  decodeState: (json, tensors) => decodeServerOptimizer('fedsgd', json, tensors),
+};
