@@ -49,13 +49,12 @@ describe('three disjoint splits (by source index)', () => {
   }, 60_000);
 
   it('refuses an unknown dataset with BAD_CONFIG', () => {
-    const e = (() => {
-      try {
-        parseDataset('cifar');
-      } catch (x) {
-        return x;
-      }
-    })();
+    let e: unknown = null;
+    try {
+      parseDataset('cifar');
+    } catch (x) {
+      e = x;
+    }
     expect(isFedError(e, 'BAD_CONFIG')).toBe(true);
     expect(String((e as Error).message)).toMatch(/mnist or fashion/);
   });
