@@ -16,17 +16,17 @@ import { stateTensor } from './common.js';
 
 export const ServerOptimizerSchema = z.strictObject({
   /** The server optimizer. */
-  optimizer: z.enum(['sgd', 'momentum', 'adam']).default('sgd'),
+  optimizer: z.enum(['sgd', 'momentum', 'adam']).default('sgd').describe('server optimizer: sgd, momentum or adam'),
   /** Server learning rate η. */
-  lr: z.number().positive().finite().default(0.1),
+  lr: z.number().positive().finite().default(0.1).describe('server learning rate'),
   /** Per-round factor of η (round r uses lr · lrDecay^(r−1)); 1 = constant. */
-  lrDecay: z.number().gt(0).lte(1).default(1),
+  lrDecay: z.number().gt(0).lte(1).default(1).describe('per-round factor of the server learning rate (1 = constant)'),
   /** Momentum β (optimizer `momentum`). */
-  momentum: z.number().min(0).lt(1).default(0.9),
+  momentum: z.number().min(0).lt(1).default(0.9).describe('momentum (optimizer momentum)'),
   /** Adam β1, β2, ε. */
-  beta1: z.number().min(0).lt(1).default(0.9),
-  beta2: z.number().min(0).lt(1).default(0.999),
-  epsilon: z.number().positive().finite().default(1e-8),
+  beta1: z.number().min(0).lt(1).default(0.9).describe('Adam first-moment decay'),
+  beta2: z.number().min(0).lt(1).default(0.999).describe('Adam second-moment decay'),
+  epsilon: z.number().positive().finite().default(1e-8).describe('Adam epsilon'),
 });
 export type ServerOptimizerOptions = z.infer<typeof ServerOptimizerSchema>;
 

@@ -23,9 +23,9 @@ import {
 
 export const FedSgdOptionsSchema = ServerOptimizerSchema.extend({
   /** Mini-batches per client per round (0 = all local examples as one batch). */
-  batches: z.number().int().min(0).max(10_000).default(1),
+  batches: z.number().int().min(0).max(10_000).default(1).describe('mini-batches of the session batchSize per client per round (0 = all local examples)'),
   /** How a client combines its batch gradients: `mean` or `sum`. */
-  reduce: z.enum(['mean', 'sum']).default('mean'),
+  reduce: z.enum(['mean', 'sum']).default('mean').describe('how a client combines its batch gradients: mean or sum'),
 });
 export type FedSgdOptions = z.infer<typeof FedSgdOptionsSchema>;
 export type FedSgdState = ServerOptimizerState;
