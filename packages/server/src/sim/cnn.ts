@@ -77,6 +77,68 @@ function work(): Work {
   };
 }
 
+/**
+ * A valid 5x5 convolution with bias and relu of an `h x h x cIn` map into `out` (`(h−4) x (h−4) x cOut`), kernel at
+ * `p[kOff..]` ([5, 5, cIn, cOut]) and bias at `p[bOff..]`. Zero inputs are skipped (most MNIST pixels and relu
+ * outputs are zero).
+ */
+function convForward(p: Float32Array, input: Float32Array, h: number, cIn: number, kOff: number, bOff: number, cOut: number, out: Float32Array): void {
+  const ho = h - K + 1;
+  for (let i = 0; i < ho; i++) {
+    for (let j = 0; j < ho; j++) {
+      const ob = (i * ho + j) * cOut;
+      for (let f = 0; f < cOut; f++) out[ob + f] = p[bOff + f]!;
+      for (let di = 0; di < K; di++) {
+        for (let dj = 0; dj < K; dj++) {
+          const ib = ((i + di) * h + j + dj) * cIn;
+          for (let c = 0; c < cIn; c++) {
+            const v = input[ib + c]!;
+            if (v === 0) continue;
+            const kb = kOff + ((di * K + dj) * cIn + c) * cOut;
+            for (let f = 0; f < cOut; f++) out[ob + f] = out[ob + f]! + v * p[kb + f]!;
+          }
+        }
+      }
+      for (let f = 0; f < cOut; f++) if (out[ob + f]! < 0) out[ob + f] = 0;
+    }
+  }
+}
+
+/**
+ * The backward pass of {@link convForward} given `dOut` (already masked by the relu): adds the kernel and bias
+ * gradients into `g`, and (when `dIn` is given) the gradient into the input's non-zero entries — a zero input is a
+ * relu output of zero (or a blank pixel), whose gradient the layer below masks anyway.
+ */
+function convBackward(p: Float32Array, input: Float32Array, h: number, cIn: number, kOff: number, bOff: number, cOut: number, dOut: Float32Array, g: Float32Array, dIn: Float32Array | null): void {
+  const ho = h - K + 1;
+  for (let i = 0; i < ho; i++) {
+    for (let j = 0; j < ho; j++) {
+      const ob = (i * ho + j) * cOut;
+      let any = false;
+      for (let f = 0; f < cOut; f++) if (dOut[ob + f] !== 0) any = true;
+      if (!any) continue;
+      for (let f = 0; f < cOut; f++) g[bOff + f] = g[bOff + f]! + dOut[ob + f]!;
+      for (let di = 0; di < K; di++) {
+        for (let dj = 0; dj < K; dj++) {
+          const ib = ((i + di) * h + j + dj) * cIn;
+          for (let c = 0; c < cIn; c++) {
+            const v = input[ib + c]!;
+            if (v === 0) continue;
+            const kb = kOff + ((di * K + dj) * cIn + c) * cOut;
+            let s = 0;
+            for (let f = 0; f < cOut; f++) {
+              const d = dOut[ob + f]!;
+              g[kb + f] = g[kb + f]! + v * d;
+              s += p[kb + f]! * d;
+            }
+            if (dIn) dIn[ib + c] = dIn[ib + c]! + s;
+          }
+        }
+      }
+    }
+  }
+}
+
 /** 2x2 max-pooling with stride 2 of an `h x h x c` map; records the argmax positions. */
 function maxPool(src: Float32Array, h: number, c: number, dst: Float32Array, arg: Int32Array): void {
   const ho = h / 2;
@@ -99,42 +161,9 @@ function maxPool(src: Float32Array, h: number, c: number, dst: Float32Array, arg
 /** Forward pass of example `e`; leaves the softmax probabilities in `w.o` and returns the log-partition. */
 function forward(p: Float32Array, x: Float32Array, e: number, w: Work): number {
   const xo = e * H0 * H0;
-  // conv1 + relu
-  for (let i = 0; i < H1; i++) {
-    for (let j = 0; j < H1; j++) {
-      const ob = (i * H1 + j) * C1;
-      for (let f = 0; f < C1; f++) w.z1[ob + f] = p[O_B1 + f]!;
-      for (let di = 0; di < K; di++) {
-        for (let dj = 0; dj < K; dj++) {
-          const v = x[xo + (i + di) * H0 + j + dj]!;
-          if (v === 0) continue;
-          const kb = O_K1 + (di * K + dj) * C1;
-          for (let f = 0; f < C1; f++) w.z1[ob + f] = w.z1[ob + f]! + v * p[kb + f]!;
-        }
-      }
-      for (let f = 0; f < C1; f++) if (w.z1[ob + f]! < 0) w.z1[ob + f] = 0;
-    }
-  }
+  convForward(p, x.subarray(xo, xo + H0 * H0), H0, 1, O_K1, O_B1, C1, w.z1);
   maxPool(w.z1, H1, C1, w.p1, w.i1);
-  // conv2 + relu
-  for (let i = 0; i < H2; i++) {
-    for (let j = 0; j < H2; j++) {
-      const ob = (i * H2 + j) * C2;
-      for (let f = 0; f < C2; f++) w.z2[ob + f] = p[O_B2 + f]!;
-      for (let di = 0; di < K; di++) {
-        for (let dj = 0; dj < K; dj++) {
-          const ib = ((i + di) * P1 + j + dj) * C1;
-          for (let c = 0; c < C1; c++) {
-            const v = w.p1[ib + c]!;
-            if (v === 0) continue;
-            const kb = O_K2 + ((di * K + dj) * C1 + c) * C2;
-            for (let f = 0; f < C2; f++) w.z2[ob + f] = w.z2[ob + f]! + v * p[kb + f]!;
-          }
-        }
-      }
-      for (let f = 0; f < C2; f++) if (w.z2[ob + f]! < 0) w.z2[ob + f] = 0;
-    }
-  }
+  convForward(p, w.p1, P1, C1, O_K2, O_B2, C2, w.z2);
   maxPool(w.z2, H2, C2, w.p2, w.i2);
   // dense 256 -> 128 relu
   for (let u = 0; u < HID; u++) w.h[u] = p[O_B3 + u]!;
@@ -185,55 +214,13 @@ function backward(p: Float32Array, x: Float32Array, e: number, label: number, sc
     // unpool + relu: the gradient goes to the argmax, only where the activation was positive
     if (v > 0) w.dz2[w.i2[k]!] = w.dz2[w.i2[k]!]! + s;
   }
-  // conv2
+  // conv2, with the gradient into its input (the pooled conv1 map)
   w.dp1.fill(0);
-  for (let i = 0; i < H2; i++) {
-    for (let j = 0; j < H2; j++) {
-      const ob = (i * H2 + j) * C2;
-      let any = false;
-      for (let f = 0; f < C2; f++) if (w.dz2[ob + f] !== 0) any = true;
-      if (!any) continue;
-      for (let f = 0; f < C2; f++) g[O_B2 + f] = g[O_B2 + f]! + w.dz2[ob + f]!;
-      for (let di = 0; di < K; di++) {
-        for (let dj = 0; dj < K; dj++) {
-          const ib = ((i + di) * P1 + j + dj) * C1;
-          for (let c = 0; c < C1; c++) {
-            const v = w.p1[ib + c]!;
-            // A zero input adds nothing to the kernel gradient, and its own gradient is masked by the relu.
-            if (v === 0) continue;
-            const kb = O_K2 + ((di * K + dj) * C1 + c) * C2;
-            let s = 0;
-            for (let f = 0; f < C2; f++) {
-              const d = w.dz2[ob + f]!;
-              g[kb + f] = g[kb + f]! + v * d;
-              s += p[kb + f]! * d;
-            }
-            w.dp1[ib + c] = w.dp1[ib + c]! + s;
-          }
-        }
-      }
-    }
-  }
+  convBackward(p, w.p1, P1, C1, O_K2, O_B2, C2, w.dz2, g, w.dp1);
   w.dz1.fill(0);
   for (let k = 0; k < w.dp1.length; k++) if (w.p1[k]! > 0) w.dz1[w.i1[k]!] = w.dz1[w.i1[k]!]! + w.dp1[k]!;
   // conv1 (no gradient into the input)
-  for (let i = 0; i < H1; i++) {
-    for (let j = 0; j < H1; j++) {
-      const ob = (i * H1 + j) * C1;
-      let any = false;
-      for (let f = 0; f < C1; f++) if (w.dz1[ob + f] !== 0) any = true;
-      if (!any) continue;
-      for (let f = 0; f < C1; f++) g[O_B1 + f] = g[O_B1 + f]! + w.dz1[ob + f]!;
-      for (let di = 0; di < K; di++) {
-        for (let dj = 0; dj < K; dj++) {
-          const v = x[xo + (i + di) * H0 + j + dj]!;
-          if (v === 0) continue;
-          const kb = O_K1 + (di * K + dj) * C1;
-          for (let f = 0; f < C1; f++) g[kb + f] = g[kb + f]! + v * w.dz1[ob + f]!;
-        }
-      }
-    }
-  }
+  convBackward(p, x.subarray(xo, xo + H0 * H0), H0, 1, O_K1, O_B1, C1, w.dz1, g, null);
 }
 
 /**

@@ -13,6 +13,8 @@
 import { fedError } from '@fedweb/codec';
 import { z } from 'zod';
 import { stateTensor } from './common.js';
+import type { Strategy } from './types.js';
+import { meanDelta, sumAggregation } from './weighted-sum.js';
 
 export const ServerOptimizerSchema = z.strictObject({
   /** The server optimizer. */
@@ -106,4 +108,40 @@ export function decodeServerOptimizer(name: string, json: unknown, tensors: Reco
   const parsed = StateJson.safeParse(json);
   if (!parsed.success) throw fedError('BAD_CONFIG', `${name} state is invalid: ${z.prettifyError(parsed.error)}`);
   return { m: stateTensor(tensors, 'm'), v: stateTensor(tensors, 'v'), step: parsed.data.step };
+}
+
+/**
+ * A synchronous weighted-sum strategy whose reducer feeds the example-weighted mean of the updates to the server
+ * optimizer: as a gradient (`fedsgd`, `sign: 1`) or as a delta whose opposite is the pseudo-gradient (`fedavgm`,
+ * `sign: -1`). Metrics: updates, weight and the round's rate.
+ * @example
+ * ```ts
+ * const s = optimizerStrategy({ name: 'fedavgm', description: '…', optionsSchema, configureFit: () => ({}), sign: -1 });
+ * ```
+ */
+export function optimizerStrategy<O extends ServerOptimizerOptions>(spec: {
+  name: string;
+  description: string;
+  optionsSchema: z.ZodType<O>;
+  configureFit: (o: O) => Record<string, unknown>;
+  sign: 1 | -1;
+}): Strategy<O, ServerOptimizerState> {
+  return {
+    name: spec.name,
+    description: spec.description,
+    optionsSchema: spec.optionsSchema,
+    mode: 'sync',
+    initState: (o, global) => initServerOptimizer(o, global.length),
+    configureFit: (o) => spec.configureFit(o),
+    ...sumAggregation(),
+    serverStep(o, state, global, merged, ctx) {
+      const mean = meanDelta(merged, ctx);
+      if (!mean) return null;
+      if (spec.sign === -1) for (let i = 0; i < mean.length; i++) mean[i] = -mean[i]!;
+      const r = serverOptimizerStep(o, state, global, mean);
+      return { model: r.model, state: r.state, metrics: { updates: merged.count, weight: merged.weight, lr: r.lr } };
+    },
+    encodeState: encodeServerOptimizer,
+    decodeState: (json, tensors) => decodeServerOptimizer(spec.name, json, tensors),
+  };
 }

@@ -6,15 +6,7 @@
  */
 import type { z } from 'zod';
 import type { Strategy } from '../types.js';
-import { meanDelta, sumAggregation } from '../weighted-sum.js';
-import {
-  decodeServerOptimizer,
-  encodeServerOptimizer,
-  initServerOptimizer,
-  ServerOptimizerSchema,
-  serverOptimizerStep,
-  type ServerOptimizerState,
-} from '../server-optimizer.js';
+import { optimizerStrategy, ServerOptimizerSchema, type ServerOptimizerState } from '../server-optimizer.js';
 
 export const FedAvgMOptionsSchema = ServerOptimizerSchema.extend({
   optimizer: ServerOptimizerSchema.shape.optimizer.unwrap().default('momentum'),
@@ -29,21 +21,10 @@ export type FedAvgMOptions = z.infer<typeof FedAvgMOptionsSchema>;
  * const { strategy, options } = resolveStrategy({ name: 'fedavgm', options: { momentum: 0.9, lr: 1 } });
  * ```
  */
-export const fedavgm: Strategy<FedAvgMOptions, ServerOptimizerState> = {
+export const fedavgm: Strategy<FedAvgMOptions, ServerOptimizerState> = optimizerStrategy({
   name: 'fedavgm',
   description: 'FedAvgM: FedAvg with server momentum (Hsu et al. 2019); optional server-rate schedule',
   optionsSchema: FedAvgMOptionsSchema,
-  mode: 'sync',
-  initState: (o, global) => initServerOptimizer(o, global.length),
   configureFit: () => ({}),
-  ...sumAggregation(),
-  serverStep(o, state, global, merged, ctx) {
-    const delta = meanDelta(merged, ctx);
-    if (!delta) return null;
-    for (let i = 0; i < delta.length; i++) delta[i] = -delta[i]!;
-    const r = serverOptimizerStep(o, state, global, delta);
-    return { model: r.model, state: r.state, metrics: { updates: merged.count, weight: merged.weight, lr: r.lr } };
-  },
-  encodeState: encodeServerOptimizer,
-  decodeState: (json, tensors) => decodeServerOptimizer('fedavgm', json, tensors),
-};
+  sign: -1,
+});

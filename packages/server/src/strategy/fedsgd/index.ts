@@ -11,15 +11,7 @@
 import { z } from 'zod';
 import type { FedSgdSettings } from '@fedweb/codec';
 import type { Strategy } from '../types.js';
-import { meanDelta, sumAggregation } from '../weighted-sum.js';
-import {
-  decodeServerOptimizer,
-  encodeServerOptimizer,
-  initServerOptimizer,
-  ServerOptimizerSchema,
-  serverOptimizerStep,
-  type ServerOptimizerState,
-} from '../server-optimizer.js';
+import { optimizerStrategy, ServerOptimizerSchema, type ServerOptimizerState } from '../server-optimizer.js';
 
 export const FedSgdOptionsSchema = ServerOptimizerSchema.extend({
   /** Mini-batches per client per round (0 = all local examples as one batch). */
@@ -37,20 +29,10 @@ export type FedSgdState = ServerOptimizerState;
  * const { strategy, options } = resolveStrategy({ name: 'fedsgd', options: { optimizer: 'adam', lr: 0.001, batches: 4 } });
  * ```
  */
-export const fedsgd: Strategy<FedSgdOptions, FedSgdState> = {
+export const fedsgd: Strategy<FedSgdOptions, FedSgdState> = optimizerStrategy({
   name: 'fedsgd',
   description: 'FedSGD: clients send gradients at the global model; the server applies their mean with SGD, momentum or Adam',
   optionsSchema: FedSgdOptionsSchema,
-  mode: 'sync',
-  initState: (o, global) => initServerOptimizer(o, global.length),
   configureFit: (o) => ({ fedsgd: { version: 1, batches: o.batches, reduce: o.reduce } satisfies FedSgdSettings }),
-  ...sumAggregation(),
-  serverStep(o, state, global, merged, ctx) {
-    const gradient = meanDelta(merged, ctx);
-    if (!gradient) return null;
-    const r = serverOptimizerStep(o, state, global, gradient);
-    return { model: r.model, state: r.state, metrics: { updates: merged.count, weight: merged.weight, lr: r.lr } };
-  },
-  encodeState: encodeServerOptimizer,
-  decodeState: (json, tensors) => decodeServerOptimizer('fedsgd', json, tensors),
-};
+  sign: 1,
+});
