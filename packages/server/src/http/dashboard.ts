@@ -35,7 +35,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <h2>Session</h2>
 <div id="session" class="muted">none</div>
 <h2>Rounds</h2>
-<table><thead><tr><th>round</th><th>status</th><th>updates</th><th>examples</th><th>combiners</th><th>train metrics</th><th>validation</th><th>model</th></tr></thead><tbody id="rounds"></tbody></table>
+<table><thead><tr><th>round</th><th>status</th><th>updates</th><th>examples</th><th>combiners</th><th>train metrics</th><th title="example-weighted metrics the clients report on their held-out data (in simulation mode: the test split, never the shards)">held-out metrics</th><th>model</th></tr></thead><tbody id="rounds"></tbody></table>
 <h2>Combiners</h2>
 <table><thead><tr><th>id</th><th>url</th><th>clients</th><th>embedded</th></tr></thead><tbody id="combiners"></tbody></table>
 <h2>Clients</h2>
