@@ -23,6 +23,7 @@ import { gather, loadMnist } from '../packages/server/src/sim/mnist.js';
 import { parseSplit, partition } from '../packages/server/src/sim/split.js';
 import { getStrategy } from '../packages/server/src/strategy/index.js';
 import { localTrain, simulate } from '../packages/server/src/strategy/testing.js';
+import { renderAccuracyChart, type ChartInput } from '../e2e/lib/chart-html.js';
 import { CNN_CONFIGS, type CnnConfig } from './_cnn-configs.js';
 
 const SEED = 42;
@@ -165,11 +166,21 @@ function report(): void {
     },
   };
   writeFileSync(join(here, 'results', 'strategies-cnn.json'), `${JSON.stringify(out, null, 2)}\n`);
+  const curves: NonNullable<ChartInput['curves']> = results.map((r) => ({ label: `${r.label} (${r.local.epochs} ep/round)`, values: [null, ...r.accuracy_per_round] }));
+  if (central) curves.push({ label: 'centralized (1 epoch per round)', values: [null, ...central.accuracy_per_round], dashed: true });
+  writeFileSync(
+    join(here, 'results', 'strategies-cnn.html'),
+    renderAccuracyChart({ title: 'MNIST CNN, 10 clients, Dirichlet 0.5: test accuracy per round', subtitle: 'configurations chosen on the validation split; test split reported (bench/results/strategies-cnn.json)', accuracy: [], curves }),
+  );
   console.log(`\n${'configuration'.padEnd(26)} val      test     gap to centralized (same epochs)`);
   for (const r of [...results].sort((a, b) => b.final_validation_accuracy - a.final_validation_accuracy)) {
     console.log(`${r.label.padEnd(26)} ${r.final_validation_accuracy.toFixed(4)}   ${r.final_accuracy.toFixed(4)}   ${r.gap_to_centralized?.toFixed(4) ?? '–'}`);
   }
-  if (central) console.log(`${'centralized'.padEnd(26)} ${central.final_validation_accuracy.toFixed(4)}   ${central.final_accuracy.toFixed(4)}`);
+  for (const epochs of [...new Set(results.map((r) => r.centralized_epochs))].sort((a, b) => a - b)) {
+    const v = central?.validation_accuracy_per_round[epochs - 1];
+    const t = central?.accuracy_per_round[epochs - 1];
+    if (v !== undefined && t !== undefined) console.log(`${`centralized, ${epochs} epochs`.padEnd(26)} ${v.toFixed(4)}   ${t.toFixed(4)}`);
+  }
   if (best) console.log(`recommended (best on validation): ${best.label}`);
 }
 
