@@ -29,6 +29,9 @@ export const CNN_CONFIGS: CnnConfig[] = [
   { label: 'fedavg-2ep-lr0.015', strategy: 'fedavg', local: { ...DEMO_LOCAL, epochs: 2, learningRate: 0.015 }, why: 'more local steps at a smaller rate' },
   { label: 'scaffold-sgd0.05-b32-2ep', strategy: 'scaffold', local: { epochs: 2, batchSize: 32, learningRate: 0.05, momentum: 0 }, why: 'SCAFFOLD with more local steps at a smaller rate' },
   { label: 'fedadam-eta0.003', strategy: 'fedadam', options: { eta: 0.003 }, local: DEMO_LOCAL, why: 'FedAdam, smaller server rate' },
+  { label: 'fedavg-2ep-lr0.03', strategy: 'fedavg', local: { ...DEMO_LOCAL, epochs: 2 }, why: 'more local steps at the same rate (separates steps from rate)' },
+  { label: 'fedavg-lr0.015', strategy: 'fedavg', local: { ...DEMO_LOCAL, learningRate: 0.015 }, why: 'a smaller rate at the same steps (separates rate from steps)' },
+  { label: 'fedprox-mu0.1', strategy: 'fedprox', options: { mu: 0.1 }, local: DEMO_LOCAL, why: 'a stronger proximal term' },
   { label: 'fedadam-eta0.03', strategy: 'fedadam', options: { eta: 0.03 }, local: DEMO_LOCAL, why: 'FedAdam, larger server rate' },
   { label: 'fedavgm-b0.5-lr1', strategy: 'fedavgm', options: { momentum: 0.5, lr: 1 }, local: DEMO_LOCAL, why: 'server momentum at full server rate, lighter momentum' },
 ];
