@@ -33,5 +33,6 @@ export const CNN_CONFIGS: CnnConfig[] = [
   { label: 'fedavg-lr0.015', strategy: 'fedavg', local: { ...DEMO_LOCAL, learningRate: 0.015 }, why: 'a smaller rate at the same steps (separates rate from steps)' },
   { label: 'fedprox-mu0.1', strategy: 'fedprox', options: { mu: 0.1 }, local: DEMO_LOCAL, why: 'a stronger proximal term' },
   { label: 'fedadam-eta0.03', strategy: 'fedadam', options: { eta: 0.03 }, local: DEMO_LOCAL, why: 'FedAdam, larger server rate' },
+  { label: 'fedavgm-b0.5-lr1-2ep', strategy: 'fedavgm', options: { momentum: 0.5, lr: 1 }, local: { ...DEMO_LOCAL, epochs: 2 }, why: 'the two best: server momentum and 2 local epochs' },
   { label: 'fedavgm-b0.5-lr1', strategy: 'fedavgm', options: { momentum: 0.5, lr: 1 }, local: DEMO_LOCAL, why: 'server momentum at full server rate, lighter momentum' },
 ];
