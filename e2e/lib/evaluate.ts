@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { decodeFrame } from '@fedweb/codec';
 import { quietTfjsInNode } from '@fedweb/sdk-client/trainer';
-import { loadMnist, type MnistSet } from '../../packages/server/src/sim/index.js';
+import { loadDataset, type DatasetName, type MnistSet } from '../../packages/server/src/sim/index.js';
 
 export interface Evaluation {
   accuracy: number;
@@ -18,8 +18,10 @@ export interface Evaluation {
 }
 
 export interface Evaluator {
-  /** Accuracy and mean cross-entropy of the model in an f32 frame on the test set. */
+  /** Accuracy and mean cross-entropy of the model in an f32 frame on the TEST split (reporting only). */
   evaluate(frame: Uint8Array): Promise<Evaluation>;
+  /** The same on the VALIDATION split (the one every tuning choice is made on). */
+  evaluateValidation(frame: Uint8Array): Promise<Evaluation>;
   /** Mean per-example metrics on any labelled set (e.g. a shard). */
   evaluateOn(frame: Uint8Array, set: MnistSet): Promise<Evaluation>;
   dispose(): void;
@@ -53,13 +55,13 @@ export function ensureNodeBackend(): Promise<void> {
  * const { accuracy } = await judge.evaluate(frameBytes);
  * ```
  */
-export async function createEvaluator(packageDir: string): Promise<Evaluator> {
+export async function createEvaluator(packageDir: string, dataset: DatasetName = 'mnist'): Promise<Evaluator> {
   await ensureNodeBackend();
   const manifest = JSON.parse(readFileSync(join(packageDir, 'manifest.json'), 'utf8')) as { inputShape?: number[]; settings?: Record<string, unknown> };
   const mod = (await import(pathToFileURL(join(packageDir, 'package.mjs')).href)) as { createModel(t: typeof tf, s: Record<string, unknown>): tf.LayersModel | Promise<tf.LayersModel> };
   const model = await mod.createModel(tf, manifest.settings ?? {});
   const inputShape = manifest.inputShape ?? [28, 28, 1];
-  const test = loadMnist().test;
+  const { test, validation } = loadDataset(dataset);
 
   const evaluateOn = async (frame: Uint8Array, set: MnistSet): Promise<Evaluation> => {
     const tensors = await decodeFrame(frame);
@@ -93,6 +95,7 @@ export async function createEvaluator(packageDir: string): Promise<Evaluator> {
 
   return {
     evaluate: (frame) => evaluateOn(frame, test),
+    evaluateValidation: (frame) => evaluateOn(frame, validation),
     evaluateOn,
     dispose: () => model.dispose(),
   };

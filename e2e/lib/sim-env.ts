@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type FedServer, type SessionConfigInput } from '../../packages/server/src/index.js';
 import type { RoundRecord, SessionRecord } from '../../packages/server/src/store/types.js';
-import { simRoutes } from '../../packages/server/src/sim/index.js';
+import { simRoutes, type DatasetName } from '../../packages/server/src/sim/index.js';
 import { waitFor } from './net.js';
 import type { DemoState } from '@fedweb/demo/state';
 import { ensureDemoBuilt, ensurePackagesBuilt, ROOT } from './prepare.js';
@@ -20,6 +20,8 @@ export type { DemoState };
 
 export interface SimEnvOptions {
   model: 'cnn' | 'mlp';
+  /** The task the server's simulation mode hands out (default mnist). */
+  dataset?: DatasetName;
   split: string;
   seed: number;
   /** Number of shards (simulated data owners). */
@@ -69,7 +71,7 @@ export async function startSimEnv(opts: SimEnvOptions): Promise<SimEnv> {
     host: '127.0.0.1',
     staticDir,
     computePackage: { dir: packageDir },
-    plugins: [simRoutes({ split: opts.split, seed: opts.seed, clients: opts.shards, ...(opts.maxExamplesPerShard ? { maxExamplesPerShard: opts.maxExamplesPerShard } : {}) })],
+    plugins: [simRoutes({ dataset: opts.dataset ?? 'mnist', split: opts.split, seed: opts.seed, clients: opts.shards, ...(opts.maxExamplesPerShard ? { maxExamplesPerShard: opts.maxExamplesPerShard } : {}) })],
     embeddedCombiner: !external,
     logLevel: 'error',
     waitPollMs: 200,

@@ -17,6 +17,7 @@
  *              then parsedStats + foldParsed (screen and fold without inflating twice); parseBody for workers
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
+ *  - fedsgd:   FedSgdSettingsSchema / parseFedSgdSettings (`settings.strategy.fedsgd` of gradient-mode tasks)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
  *  - prng:     createRng / mixSeed / shuffleInPlace: the one seeded generator (never for secrets)
  *  - deadline: withTimeout / abortReason: every boundary await gets a timeout and an AbortSignal
@@ -27,6 +28,7 @@ export * from './errors.js';
 export * from './messages.js';
 export { DeviceConditionsSchema, WITHDRAW_REASONS, conditionBreach, hasConditions, type DeviceConditions, type WithdrawReason } from './conditions.js';
 export * from './types.js';
+export { FedSgdSettingsSchema, parseFedSgdSettings, type FedSgdSettings } from './fedsgd.js';
 export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth } from './limits.js';
 export {
   FRAME_MAGIC,

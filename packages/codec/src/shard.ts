@@ -25,6 +25,10 @@ export const ShardMetaSchema = z.object({
   numClasses: z.number().int().min(1).max(255),
   /** Examples per class in this shard. */
   labelCounts: z.array(z.number().int().min(0)),
+  /** The task (`mnist`, `fashion`). */
+  dataset: z.string().max(32).optional(),
+  /** Test sets only: which held-out split this is (`test` reports, `validation` tunes). */
+  heldOut: z.enum(['validation', 'test']).optional(),
   /** Split, seed and shard index this came from (shards only). */
   split: z.string().optional(),
   seed: z.union([z.number(), z.string()]).optional(),

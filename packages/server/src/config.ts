@@ -116,6 +116,12 @@ export const SessionConfigSchema = z
     topkFraction: z.number().gt(0).lte(1).optional(),
     /** How clients round int8/int4 values: `nearest` (default) or `stochastic` (unbiased, seeded per client). */
     rounding: z.enum(['nearest', 'stochastic']).optional(),
+    /**
+     * The aggregation strategy by registered name and its options (validated by the strategy's own schema; every
+     * strategy's options are listed in packages/server/src/strategy/README.md). E.g. gradient mode:
+     * `{ name: 'fedsgd', options: { optimizer: 'adam', lr: 0.01, batches: 1, reduce: 'mean' } }`; server momentum:
+     * `{ name: 'fedavgm', options: { momentum: 0.9, lr: 1 } }`.
+     */
     strategy: z
       .object({ name: z.string().min(1).max(64).default('fedavg'), options: boundedRecord(z.unknown()).default({}) })
       .strict()

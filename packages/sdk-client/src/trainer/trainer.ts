@@ -11,6 +11,7 @@ import {
   fedError,
   flattenTensors,
   layoutSize,
+  parseFedSgdSettings,
   unflattenTensors,
   toFedError,
   type ComputePackageManifest,
@@ -23,9 +24,12 @@ import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress, 
 import { recoverEngine, selectBackend, short } from './backends.js';
 import { createOptimizer, defaultLoss, evaluate, featureSize, isClassLabels, trainLoop, trainStep, trainableVariables, yieldToEventLoop, type RoundContext } from './train-loop.js';
 import { importModuleFromCode, loadComputePackage, type LoadedPackage } from '../package/load.js';
-import type { Model, PackageData, Tf, TrainHooks, TrainLoopOptions, TrainOutcome } from '../package/types.js';
+import type { Model, Tf, TrainHooks, TrainLoopOptions, TrainOutcome } from '../package/types.js';
 import { InitSchema, type Trainer, type TrainerOptions } from './trainer-options.js';
 import { parseScaffold, residualFits, restoreFeedback, updateLayout } from './update-layout.js';
+import { accumulateGradients, type GradientOutcome } from './gradient-mode.js';
+import { decodeServerControl, scaffoldControlStep } from './scaffold-client.js';
+import { packageData } from './package-data.js';
 import { checkWorkerDataset, toArrayBuffer } from './worker-ingress.js';
 
 /**
@@ -70,41 +74,6 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
     return { pkg, model };
   }
 
-  function numClassesOf(m: Model): number {
-    const shape = m.outputs[0]?.shape ?? [];
-    return shape.length === 2 && typeof shape[1] === 'number' && shape[1] > 1 ? shape[1] : 0;
-  }
-
-  function packageData(m: Model, d: Dataset, which: 'train' | 'validation'): PackageData {
-    const numClasses = numClassesOf(m);
-    const x = which === 'validation' && d.validation ? d.validation.x : d.x;
-    let y = which === 'validation' && d.validation ? d.validation.y : d.y;
-    const n = x.length / Math.max(1, featureSize(d.xShape));
-    if (numClasses > 0 && featureSize(d.yShape) === 1) {
-      if (!(y instanceof Int32Array)) {
-        const yi = new Int32Array(y.length);
-        for (let i = 0; i < y.length; i++) yi[i] = y[i]!;
-        y = yi;
-      }
-      for (let i = 0; i < y.length; i++) {
-        const c = y[i]!;
-        if (!(c >= 0 && c < numClasses) || c !== Math.floor(c)) throw fedError('BAD_CONFIG', `label ${y[i]} at example ${i} is not a class in [0, ${numClasses})`);
-      }
-    }
-    const out: PackageData = { x, xShape: [...d.xShape], y, yShape: [...d.yShape], numExamples: n, numClasses };
-    if (numClasses > 0 && featureSize(d.yShape) !== 1 && featureSize(d.yShape) !== numClasses) {
-      throw fedError('SHAPE_MISMATCH', `labels have shape [${d.yShape}] per example; the model outputs ${numClasses} classes (give class indices with yShape [] or one-hot vectors of ${numClasses})`);
-    }
-    const inShape = m.inputs[0]?.shape.slice(1) ?? [];
-    if (inShape.every((v): v is number => typeof v === 'number')) {
-      if (featureSize(inShape) !== featureSize(d.xShape)) throw fedError('SHAPE_MISMATCH', `examples have shape [${d.xShape}], the model expects [${inShape.join(',')}]`);
-      // Same size, maybe another shape (e.g. [784] pixels for a [28, 28, 1] input): batches take the model's shape.
-      out.xShape = [...inShape];
-    }
-    if (!isClassLabels(out) && out.y instanceof Int32Array) out.y = Float32Array.from(out.y);
-    return out;
-  }
-
   /**
    * Decodes a global model frame and checks it against the model's layout (names w0..wN, shapes). The body may
    * inflate to at most what the layout can hold (weights plus as many strategy extras, f32, and 1 MiB): a deflate
@@ -147,6 +116,8 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
     const mu = Number(settings.strategy.mu ?? 0);
     if (!Number.isFinite(mu) || mu < 0) throw fedError('BAD_CONFIG', `strategy.mu must be a non-negative number, got ${String(settings.strategy.mu)}`);
     const scaffold = parseScaffold(settings.strategy.scaffold);
+    const fedsgd = parseFedSgdSettings(settings.strategy.fedsgd);
+    if (fedsgd && scaffold) throw fedError('BAD_CONFIG', 'a task cannot ask for both FedSGD gradients and SCAFFOLD control variates');
     const global = await decodeModel(req.model);
     const d = packageData(m, data, 'train');
     const paramCount = layoutSize(layout);
@@ -154,18 +125,7 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
     // SCAFFOLD: server control c (c/w0..), and this client's c_i (flat, layout order; zeros at first).
     let serverControl: Float32Array | null = null;
     if (scaffold) {
-      serverControl = new Float32Array(paramCount);
-      if (req.strategyTensors) {
-        const expect = layout.map((s) => ({ name: scaffold.prefix + s.name, shape: s.shape }));
-        const cs = await decodeFrame(new Uint8Array(req.strategyTensors), { compressor: opts.compressor, limits: { maxBodyBytes: 4 * paramCount + 1024 * 1024 } });
-        const byName = new Map(cs.map((t) => [t.name, t]));
-        const ordered = expect.map((e) => {
-          const t = byName.get(e.name);
-          if (!t || t.data.length !== layoutSize([e])) throw fedError('SHAPE_MISMATCH', `SCAFFOLD control frame lacks ${e.name} [${e.shape}]`);
-          return t;
-        });
-        serverControl = flattenTensors(ordered);
-      }
+      serverControl = await decodeServerControl(req.strategyTensors, layout, scaffold.prefix, opts.compressor);
       if (req.controlVariate) {
         const ci = new Float32Array(req.controlVariate);
         if (ci.length !== paramCount) throw fedError('SHAPE_MISMATCH', `SCAFFOLD client control variate has ${ci.length} floats, the model ${paramCount}`);
@@ -229,8 +189,13 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
         yield: yieldToEventLoop,
       };
       let outcome: TrainOutcome;
+      let gradient: GradientOutcome | null = null;
       try {
-        outcome = p.module.train ? await p.module.train(tf, m, d, settings, hooks) : await hooks.trainLoop();
+        if (fedsgd) {
+          // FedSGD: the gradient at the global model, no local step (gradient-mode.ts).
+          gradient = await accumulateGradients(makeCtx(), d, fedsgd, settings.batchSize, { signal: abort.signal });
+          outcome = { numExamples: gradient.numExamples, metrics: { loss: gradient.loss } };
+        } else outcome = p.module.train ? await p.module.train(tf, m, d, settings, hooks) : await hooks.trainLoop();
       } catch (e) {
         recoverEngine(tf);
         if (abort.signal.aborted) throw fedError('ABORTED', `training aborted: ${String(abort.signal.reason ?? 'abort()')}`, undefined, e);
@@ -243,11 +208,12 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
       }
       const trainMs = performance.now() - started;
 
-      // delta = local − global, in model.getWeights() order (tensors w0..wN).
-      const local = await readWeights(m);
+      // delta = local − global, in model.getWeights() order (tensors w0..wN); FedSGD: the gradient (0 for non-trainable weights).
+      const local = gradient ? null : await readWeights(m);
       let update: NamedTensor[] = layout.map((spec, i) => {
-        const l = local[i]!;
         const g = global[i]!.data;
+        if (gradient) return { name: spec.name, shape: [...spec.shape], data: gradient.grads[i] ?? new Float32Array(g.length) };
+        const l = local![i]!;
         const out = new Float32Array(l.length);
         for (let j = 0; j < l.length; j++) out[j] = l[j]! - g[j]!;
         return { name: spec.name, shape: [...spec.shape], data: out };
@@ -258,17 +224,9 @@ export function createTrainer(tf: Tf, opts: TrainerOptions): Trainer {
         // Only trainable weights take SGD steps; non-trainable ones (e.g. batch-norm statistics) keep Δc = 0.
         const k = ctx ? (ctx as RoundContext).steps : 0;
         const eta = ctx ? (ctx as RoundContext).learningRate : settings.learningRate;
-        if (k <= 0) throw fedError('PACKAGE_INVALID', 'SCAFFOLD needs at least one local step through trainStep/trainLoop');
-        const flatDelta = flattenTensors(update);
-        const trainableCount = layoutSize(layout.slice(0, vars.length));
-        nextControl = new Float32Array(paramCount);
-        const dc = new Float32Array(paramCount);
-        for (let j = 0; j < paramCount; j++) {
-          const step = j < trainableCount ? -serverControl[j]! - flatDelta[j]! / (k * eta) : 0;
-          dc[j] = step;
-          nextControl[j] = clientControl[j]! + step;
-        }
-        update = update.concat(unflattenTensors(dc, layout).map((t) => ({ ...t, name: scaffold.prefix + t.name })));
+        const c = scaffoldControlStep(serverControl, clientControl, flattenTensors(update), k, eta, layoutSize(layout.slice(0, vars.length)));
+        nextControl = c.next;
+        update = update.concat(unflattenTensors(c.delta, layout).map((t) => ({ ...t, name: scaffold.prefix + t.name })));
       }
       const encodeOpts = {
         encoding: settings.encoding,

@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeShard } from '@fedweb/codec';
-import { loadMnist, TEST_PER_CLASS } from './mnist.js';
+import { loadMnist, TEST_PER_CLASS, VALIDATION_PER_CLASS } from './mnist.js';
 import { simRoutes, simShards } from './routes.js';
 
 describe('MNIST pool', () => {
-  it('holds 8,000 training and 2,000 stratified test digits with pixels in [0, 1]', () => {
-    const { train, test } = loadMnist();
-    expect(train.n + test.n).toBe(10_000);
-    expect(test.n).toBe(2_000);
+  it('holds 7,000 training, 1,000 stratified validation and 2,000 stratified test digits with pixels in [0, 1]', () => {
+    const { train, validation, test } = loadMnist();
+    expect(train.n + validation.n + test.n).toBe(10_000);
+    expect([train.n, validation.n, test.n]).toEqual([7_000, 1_000, 2_000]);
     const counts = new Array(10).fill(0);
     for (const c of test.y) counts[c]++;
     expect(counts).toEqual(new Array(10).fill(TEST_PER_CLASS));
+    const vcounts = new Array(10).fill(0);
+    for (const c of validation.y) vcounts[c]++;
+    expect(vcounts).toEqual(new Array(10).fill(VALIDATION_PER_CLASS));
     let min = Infinity;
     let max = -Infinity;
     for (const v of train.x) {
@@ -95,6 +98,11 @@ describe('simRoutes', () => {
     // A seeded permutation of a class-ordered set: every class is represented.
     expect(sub.meta.labelCounts.every((c) => c > 20)).toBe(true);
     expect((await app.inject({ method: 'GET', url: '/api/sim/testset?n=0' })).statusCode).toBe(400);
+    expect(t.meta.heldOut).toBe('test');
+    // The validation split is served too, labelled as such; an unknown split is refused.
+    const v = decodeShard(new Uint8Array((await app.inject({ method: 'GET', url: '/api/sim/testset?split=validation' })).rawPayload));
+    expect([v.meta.n, v.meta.heldOut, v.meta.dataset]).toEqual([1000, 'validation', 'mnist']);
+    expect((await app.inject({ method: 'GET', url: '/api/sim/testset?split=train' })).statusCode).toBe(400);
     const info = (await app.inject({ method: 'GET', url: '/api/sim/info' })).json();
     expect(info.simulation).toBe(true);
     expect(info.assignments['tab-a']).toBe(0);

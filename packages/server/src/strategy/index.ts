@@ -12,9 +12,11 @@
  */
 import { dp } from './dp/index.js';
 import { fedavg } from './fedavg/index.js';
+import { fedavgm } from './fedavgm/index.js';
 import { fedbuff } from './fedbuff/index.js';
 import { fedadagrad, fedadam, fedyogi } from './fedopt/index.js';
 import { fedprox } from './fedprox/index.js';
+import { fedsgd } from './fedsgd/index.js';
 import { median } from './median/index.js';
 import { normclip } from './normclip/index.js';
 import { registerStrategy } from './registry.js';
@@ -33,11 +35,11 @@ export type { Rng } from '@fedweb/codec';
 export { computeRdp, epsilonFromRdp, dpEpsilon, DEFAULT_RDP_ORDERS } from './dp/rdp.js';
 export { stalenessWeight } from './fedbuff/index.js';
 export { SCAFFOLD_PREFIX } from './scaffold/index.js';
-export { fedavg, fedadam, fedyogi, fedadagrad, fedprox, fedbuff, scaffold, median, trimmedmean, normclip, dp };
+export { fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedprox, fedsgd, fedbuff, scaffold, median, trimmedmean, normclip, dp };
 
 /** Every built-in strategy, in documentation order. */
 export const BUILTIN_STRATEGIES: readonly Strategy<any, any>[] = [
-  fedavg, fedadam, fedyogi, fedadagrad, fedprox, fedbuff, scaffold, median, trimmedmean, normclip, dp,
+  fedavg, fedavgm, fedadam, fedyogi, fedadagrad, fedprox, fedsgd, fedbuff, scaffold, median, trimmedmean, normclip, dp,
 ];
 
 for (const s of BUILTIN_STRATEGIES) registerStrategy(s, { replace: true });

@@ -66,13 +66,13 @@ export const DASHBOARD_HTML = `<!doctype html>
 
 <h2>Rounds</h2>
 <div class="charts">
-  <div class="chart"><h3>global accuracy and loss</h3><div id="chart-quality" class="plot"></div></div>
+  <div class="chart"><h3>global accuracy and loss (held-out)</h3><div id="chart-quality" class="plot"></div></div>
   <div class="chart"><h3>updates counted and refused, by reason</h3><div id="chart-updates" class="plot"></div></div>
   <div class="chart"><h3>update bytes in, model bytes out, and in as float32</h3><div id="chart-bytes" class="plot"></div></div>
   <div class="chart"><h3>round duration (s)</h3><div id="chart-duration" class="plot"></div></div>
   <div class="chart"><h3>clients online (at each round's end)</h3><div id="chart-clients" class="plot"></div></div>
 </div>
-<table id="rounds"><thead><tr><th>round</th><th>status</th><th>updates</th><th>refused</th><th>duration</th><th>accuracy</th><th>loss</th><th>model</th></tr></thead><tbody></tbody></table>
+<table id="rounds"><thead><tr><th>round</th><th>status</th><th>updates</th><th>refused</th><th>duration</th><th title="example-weighted metrics the clients report on their held-out data (in simulation mode: the test split, never the shards)">held-out accuracy</th><th>held-out loss</th><th>model</th></tr></thead><tbody></tbody></table>
 
 <h2>Fleet</h2>
 <div class="pager">
