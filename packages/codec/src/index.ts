@@ -11,7 +11,8 @@
  *  - chunks:   splitIntoChunks / parseChunk / ChunkAssembler (bounded reassembly)
  *  - hash:     sha256Hex (WebCrypto)
  *  - signing:  verifyPackageSignature / packageSigningPayload / parsePackagePublicKey: Ed25519 package signatures
- *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
+ *  - deltas:   encodeModelDelta / applyModelDelta / weightsSha256: delta downloads with download-side error feedback
+  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  *  - backoff:  backoffDelay / Backoff: the one reconnect backoff (equal jitter)
@@ -80,3 +81,4 @@ export {
   type HttpCall,
   type HttpResult,
 } from './http.js';
+export { applyModelDelta, encodeModelDelta, weightsSha256, type ModelDeltaStep } from './model-delta.js';
