@@ -39,6 +39,21 @@ export type Capabilities = z.infer<typeof CapabilitiesSchema>;
 export const BlobRefSchema = z.object({ id, sha256: sha256Hex, url: z.string().min(1).max(2048), bytes: count });
 export type BlobRef = z.infer<typeof BlobRefSchema>;
 
+/**
+ * How a client gets the model it trains on (`task.train.download`, `round.start.download`; README "Delta
+ * downloads"). The model is the server's download-stream reconstruction: `model` (the BlobRef beside it) is its
+ * full frame (f32, deflated), `weightsSha256` the SHA-256 of its float32 weights (layout order, little-endian).
+ * A client whose cached model has weights `delta.baseSha256` downloads `delta.ref` instead (the int8, deflated
+ * change, the same bytes for every client at that base), adds it and checks the result against `weightsSha256`.
+ */
+export const ModelDownloadSchema = z
+  .object({
+    weightsSha256: sha256Hex,
+    delta: z.object({ baseSha256: sha256Hex, ref: BlobRefSchema }).strict().optional(),
+  })
+  .strict();
+export type ModelDownload = z.infer<typeof ModelDownloadSchema>;
+
 /** Per-round client settings. Strategy-specific extras go in `strategy` (e.g. FedProx `mu`). */
 export const TrainSettingsSchema = z.object({
   localEpochs: z.number().int().min(1).max(1000),
@@ -84,6 +99,8 @@ export const TrainTaskSchema = envelope('task.train', {
   sessionId: id,
   roundId: id,
   model: BlobRefSchema,
+  /** Absent: download `model` and train on it as it is (no reconstruction, no delta). */
+  download: ModelDownloadSchema.optional(),
   package: BlobRefSchema,
   settings: TrainSettingsSchema,
   /** Epoch ms after which the combiner closes its part of the round. */
@@ -149,6 +166,8 @@ export const RoundStartSchema = envelope('round.start', {
   sessionId: id,
   roundId: id,
   model: BlobRefSchema,
+  /** Passed on in every `task.train` of the round. */
+  download: ModelDownloadSchema.optional(),
   package: BlobRefSchema,
   settings: TrainSettingsSchema,
   strategy: z.object({ name: z.string().max(64), options: boundedRecord(z.unknown()).default({}) }),

@@ -77,7 +77,7 @@ describe('model deltas with download-side error feedback', () => {
         async ([start, steps]) => {
           const layout = layoutOf(start.length);
           const exact = Float32Array.from(start);
-          let recon = Float32Array.from(start);
+          let recon: Float32Array = Float32Array.from(start);
           for (const step of steps) {
             for (let i = 0; i < exact.length; i++) exact[i] = exact[i]! + step[i]!;
             const base = recon;

@@ -150,6 +150,12 @@ export interface FedClientOptions {
    * for memory only. Default: IndexedDB `fedweb` in browsers, `./.fedweb-cache` in Node.
    */
   cache?: ClientCache | string | false;
+  /**
+   * Delta downloads (default true): when the task offers one and the cache holds the previous round's model, download
+   * only the int8, deflated change and rebuild the model from it (README "Delta downloads"). False: always the full
+   * model.
+   */
+  deltaDownloads?: boolean;
   /** Where tfjs-backend-wasm's `.wasm` files are served (a local path or URL prefix; never a CDN). */
   wasmPaths?: string;
   timeouts?: Partial<FedClientTimeouts>;
@@ -263,6 +269,25 @@ export interface RoundEvent {
 }
 
 /**
+ * Payload of the `model` event: the global model a train task trains on is held (rebuilt from a delta, downloaded
+ * in full, or found in the cache), with the bytes it took and, for a reconstruction, its weights' SHA-256.
+ * @example
+ * ```ts
+ * client.on('model', (m: ModelEvent) => console.log(`${m.roundId}: ${m.via}, ${m.bytes} B down`));
+ * ```
+ */
+export interface ModelEvent {
+  roundId: string;
+  taskId: string;
+  via: 'delta' | 'full' | 'cache';
+  /** Bytes downloaded for it (0 from the cache). */
+  bytes: number;
+  weightsSha256?: string;
+  /** Epoch ms when the client held it. */
+  at: number;
+}
+
+/**
  * Payload of the `progress` event: one batch of local training.
  * @example
  * ```ts
@@ -300,6 +325,7 @@ export interface MetricsEvent {
 export interface FedClientEvents {
   status: StatusEvent;
   round: RoundEvent;
+  model: ModelEvent;
   progress: ProgressEvent;
   metrics: MetricsEvent;
   error: FedError;

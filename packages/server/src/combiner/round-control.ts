@@ -178,7 +178,8 @@ export class RoundControl {
     if (this.round && this.round.state !== 'closed') this.round.abort('superseded by a new round');
     const parsed = strategy.optionsSchema.safeParse(msg.strategy.options);
     if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
-    const layout = await this.layoutFor(msg.model);
+    // A delta frame carries the model's names and shapes too, in a fifth of the bytes.
+    const layout = await this.layoutFor(msg.download?.delta?.ref ?? msg.model);
     this.checkNewest(ticket, msg.roundId);
     const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg) });
     const ctx: StrategyContext = { sessionId: msg.sessionId, round: msg.round ?? roundNumberOf(msg.roundId), layout, paramCount: limits.paramCount, seed: msg.seed ?? 0 };

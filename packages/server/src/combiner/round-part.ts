@@ -149,6 +149,7 @@ export class RoundPart implements Collector {
       sessionId: start.sessionId,
       roundId: this.id,
       model: start.model,
+      ...(start.download ? { download: start.download } : {}),
       package: start.package,
       settings: start.settings,
       deadline: start.deadline,

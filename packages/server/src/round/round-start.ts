@@ -6,6 +6,7 @@
 import type { ComputePackageManifest, MessageOf, TrainSettings } from '@fedweb/codec';
 import type { SessionConfig } from '../config.js';
 import { packageRef } from '../controller/packages.js';
+import { downloadOf, type DownloadStream } from '../controller/download-stream.js';
 import { modelRef } from '../controller/trail.js';
 import type { ModelRecord, PackageRecord, RoundRecord, SessionRecord } from '../store/types.js';
 import type { Strategy, StrategyContext } from '../strategy/types.js';
@@ -31,6 +32,8 @@ export function roundStartMessage(a: {
   strategy: { strategy: Strategy<unknown, unknown>; settings: Record<string, unknown> };
   /** The round's value bounds (update-bounds.ts `roundBounds`). */
   bounds: RoundBounds;
+  /** Delta downloads: clients train on this stream's reconstruction (absent: on the trail model, downloaded in full). */
+  download?: DownloadStream;
 }): RoundStartBase {
   const config = a.session.config;
   const { model, pkg } = a.refs;
@@ -43,7 +46,7 @@ export function roundStartMessage(a: {
     round: a.ctx.round,
     seed: a.ctx.seed,
     ...a.bounds,
-    model: modelRef(model),
+    ...(a.download ? { model: a.download.full, download: downloadOf(a.download) } : { model: modelRef(model) }),
     package: packageRef(pkg),
     settings: clientSettings(config, pkg.manifest as ComputePackageManifest, a.ctx.round, settings),
     strategy: { name: strategy.name, options: config.strategy.options },

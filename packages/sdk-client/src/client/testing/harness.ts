@@ -29,7 +29,7 @@ export const dataset = () => ({ x: new Float32Array(12), xShape: [3], y: new Int
 
 /** Records every event of a client, with a way to wait for one. */
 export function record(client: FedClientCore) {
-  const log: { [K in keyof FedClientEvents]: FedClientEvents[K][] } = { status: [], round: [], progress: [], metrics: [], error: [], failed: [] };
+  const log: { [K in keyof FedClientEvents]: FedClientEvents[K][] } = { status: [], round: [], model: [], progress: [], metrics: [], error: [], failed: [] };
   const waiters: { kind: keyof FedClientEvents; pred: (p: never) => boolean; resolve: (p: unknown) => void }[] = [];
   for (const kind of Object.keys(log) as (keyof FedClientEvents)[]) {
     client.on(kind, (p) => {
