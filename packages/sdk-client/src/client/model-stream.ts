@@ -70,12 +70,13 @@ export async function modelForTask(deps: ModelStreamDeps, task: MessageOf<'task.
   const want = download.weightsSha256;
   const hit = await deps.cache.getModel();
   let base: Weights | undefined;
-  if (hit && (hit.sha256 === want || hit.sha256 === download.delta?.baseSha256)) {
-    // The cached bytes are checked too: a damaged cache must not poison every later round.
+  if (hit) {
+    // Judged by the weights the cached bytes hold (a damaged cache must not poison every later round), whatever
+    // key it was stored under: a model cached by an older task is the same model if its weights are.
     const w = await weightsOf(new Uint8Array(hit.bytes), deps.maxModelBytes).catch(() => undefined);
     const sha = w ? await weightsSha256(w.flat) : undefined;
     if (w && sha === want) return { frame: hit.bytes, event: { via: 'cache', bytes: 0, weightsSha256: want } };
-    if (w && sha === hit.sha256) base = w;
+    if (w && sha === download.delta?.baseSha256) base = w;
   }
   if (deps.deltas && base && download.delta) {
     try {

@@ -41,7 +41,7 @@ async function model(server: FedServer, id: string): Promise<{ layout: TensorSpe
 async function reconstructions(server: FedServer, sessionId: string): Promise<{ sha: string[]; maxError: number[] }> {
   const { session } = await server.controller.getSession(sessionId);
   const seed = await model(server, session.initialModelId);
-  let recon = seed.flat.slice();
+  let recon: Float32Array = seed.flat.slice();
   const sha = [await weightsSha256(recon)];
   const maxError: number[] = [];
   for (const m of await server.controller.modelTrail(sessionId)) {
