@@ -42,7 +42,7 @@ export type BlobRef = z.infer<typeof BlobRefSchema>;
 /**
  * How a client gets the model it trains on (`task.train.download`, `round.start.download`; README "Delta
  * downloads"). The model is the server's download-stream reconstruction: `model` (the BlobRef beside it) is its
- * full frame (f32, deflated), `weightsSha256` the SHA-256 of its float32 weights (layout order, little-endian).
+ * full frame (f32), `weightsSha256` the SHA-256 of its float32 weights (layout order, little-endian).
  * A client whose cached model has weights `delta.baseSha256` downloads `delta.ref` instead (the int8, deflated
  * change, the same bytes for every client at that base), adds it and checks the result against `weightsSha256`.
  */

@@ -30,8 +30,9 @@ export function weightsSha256(flat: Float32Array): Promise<string> {
 }
 
 /**
- * Adds a delta frame (any frame encoding; int8 on the wire) to a base reconstruction: a new array
- * `base + decode(delta)`, float32. Throws `SHAPE_MISMATCH` when the frame's tensors are not `layout`'s.
+ * Adds a delta frame (any frame encoding; int8 on the wire) to a base reconstruction: `base + decode(delta)`,
+ * float32, in a new array or in `opts.into` (which may be `base` itself: the delta is decoded before any value is
+ * written). Throws `SHAPE_MISMATCH` when the frame's tensors are not `layout`'s.
  * @example
  * ```ts
  * const next = await applyModelDelta(base, deltaFrame, layout, { compressor });
@@ -41,13 +42,14 @@ export async function applyModelDelta(
   base: Float32Array,
   delta: Uint8Array,
   layout: readonly TensorSpec[],
-  opts: { compressor?: Compressor; limits?: Partial<FrameLimits> } = {},
+  opts: { compressor?: Compressor; limits?: Partial<FrameLimits>; into?: Float32Array } = {},
 ): Promise<Float32Array> {
   const n = layoutSize(layout);
   if (base.length !== n) throw fedError('SHAPE_MISMATCH', `base has ${base.length} values, the layout needs ${n}`);
   const tensors = await decodeFrame(delta, { ...(opts.compressor ? { compressor: opts.compressor } : {}), limits: { maxBodyBytes: 5 * n + 1024 * 1024, ...opts.limits } });
   if (tensors.length !== layout.length) throw fedError('SHAPE_MISMATCH', `delta has ${tensors.length} tensors, the model ${layout.length}`);
-  const out = new Float32Array(n);
+  const out = opts.into ?? new Float32Array(n);
+  if (out.length !== n) throw fedError('SHAPE_MISMATCH', `output has ${out.length} values, the layout needs ${n}`);
   let off = 0;
   for (let t = 0; t < tensors.length; t++) {
     const d = tensors[t]!;

@@ -81,6 +81,7 @@ export class Downloads {
           fetch: (ref) => this.#fetch(ref, 'HASH_MISMATCH', limits.maxModelBytes, signal, token),
           deltas: options.deltaDownloads !== false,
           maxModelBytes: limits.maxModelBytes,
+          ...(this.ctx.platform.compressor ? { compressor: this.ctx.platform.compressor } : {}),
           signal,
           warn: (m) => this.ctx.reporter.warn(m),
         },

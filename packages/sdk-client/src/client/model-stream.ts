@@ -2,19 +2,20 @@
  * The model a train task trains on, when the task names it by its weights (`task.train.download`, README "Delta
  * downloads"): from the cache when the cached model has those weights; else rebuilt from the cached previous
  * model plus the int8, deflated delta; else the full model. Every path checks the weights' SHA-256, so the client
- * trains on exactly the server's reconstruction. The model is cached keyed by that SHA-256 (`CachedModel.sha256`),
- * the base of the next round's delta.
+ * trains on exactly the server's reconstruction. The model is cached keyed by that SHA-256 (`CachedModel.sha256`)
+ * as an uncompressed f32 frame, the base of the next round's delta: the delta is added in place in the frame's
+ * body (no decode, no re-encode), which keeps the client's work per round to an inflate, an add and a hash.
  */
 import {
   applyModelDelta,
   decodeFrame,
   encodeFrame,
   fedError,
-  flattenTensors,
   isFedError,
-  unflattenTensors,
+  readFrameHeader,
   weightsSha256,
   type BlobRef,
+  type Compressor,
   type MessageOf,
   type TensorSpec,
 } from '@fedweb/codec';
@@ -29,25 +30,38 @@ export interface ModelStreamDeps {
   /** False: never use a delta. */
   deltas: boolean;
   maxModelBytes: number;
+  /** The platform's inflate (node:zlib, DecompressionStream); fflate when absent. */
+  compressor?: Compressor;
   signal: AbortSignal;
   /** A delta that could not be used (the full model is fetched instead). */
   warn(message: string): void;
 }
 
-/** A model frame decoded: its layout and its weights. */
-interface Weights {
+/** A model frame whose body is its float32 weights: the frame, its layout and a view of the weights in it. */
+interface ModelFrame {
+  frame: ArrayBuffer;
   layout: TensorSpec[];
   flat: Float32Array;
 }
 
-async function weightsOf(frame: Uint8Array, maxModelBytes: number): Promise<Weights> {
-  const tensors = await decodeFrame(frame, { limits: { maxBodyBytes: maxModelBytes } });
-  return { layout: tensors.map((t) => ({ name: t.name, shape: [...t.shape] })), flat: flattenTensors(tensors) };
-}
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** An exactly-sized ArrayBuffer with the view's bytes. */
-function own(v: Uint8Array): ArrayBuffer {
-  return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) as ArrayBuffer;
+/**
+ * `frame` as a {@link ModelFrame} without copying when it is an uncompressed f32 frame whose tensors lie back to
+ * back (what this module stores), else decoded and re-encoded so.
+ */
+async function modelFrame(frame: ArrayBuffer, maxModelBytes: number, compressor?: Compressor): Promise<ModelFrame> {
+  const bytes = new Uint8Array(frame);
+  const header = readFrameHeader(bytes, { maxBodyBytes: maxModelBytes });
+  const layout = header.tensors.map((t) => ({ name: t.name, shape: [...t.shape] }));
+  let end = 0;
+  const packed = header.tensors.every((t) => t.encoding === 'f32' && t.byteOffset === end && ((end += t.byteLength), true));
+  if (LITTLE_ENDIAN && packed && !header.compressed && header.bodyOffset % 4 === 0) {
+    return { frame, layout, flat: new Float32Array(frame, header.bodyOffset, end / 4) };
+  }
+  const tensors = await decodeFrame(bytes, { ...(compressor ? { compressor } : {}), limits: { maxBodyBytes: maxModelBytes } });
+  const plain = await encodeFrame(tensors, { encoding: 'f32' });
+  return modelFrame(plain.buffer.slice(plain.byteOffset, plain.byteOffset + plain.byteLength) as ArrayBuffer, maxModelBytes);
 }
 
 /** The frame, and how it was obtained (the `model` event's `via` and `bytes`). */
@@ -68,36 +82,29 @@ export async function modelForTask(deps: ModelStreamDeps, task: MessageOf<'task.
   const download = task.download;
   if (!download) throw fedError('INTERNAL', 'modelForTask needs a task with a download field');
   const want = download.weightsSha256;
+  const keep = async (m: ModelFrame, via: TaskModel['event']['via'], bytes: number): Promise<TaskModel> => {
+    if (via !== 'cache') await deps.cache.putModel({ id: task.model.id, sha256: want, bytes: m.frame, storedAt: Date.now() });
+    return { frame: via === 'cache' ? m.frame : m.frame.slice(0), event: { via, bytes, weightsSha256: want } };
+  };
   const hit = await deps.cache.getModel();
-  let base: Weights | undefined;
-  if (hit) {
-    // Judged by the weights the cached bytes hold (a damaged cache must not poison every later round), whatever
-    // key it was stored under: a model cached by an older task is the same model if its weights are.
-    const w = await weightsOf(new Uint8Array(hit.bytes), deps.maxModelBytes).catch(() => undefined);
-    const sha = w ? await weightsSha256(w.flat) : undefined;
-    if (w && sha === want) return { frame: hit.bytes, event: { via: 'cache', bytes: 0, weightsSha256: want } };
-    if (w && sha === download.delta?.baseSha256) base = w;
-  }
-  if (deps.deltas && base && download.delta) {
+  const cached = hit ? await modelFrame(hit.bytes, deps.maxModelBytes, deps.compressor).catch(() => undefined) : undefined;
+  if (cached && hit!.sha256 === want && (await weightsSha256(cached.flat)) === want) return keep(cached, 'cache', 0);
+  // A base under the delta's key is not hashed first: a damaged one fails the check of the result instead.
+  if (deps.deltas && cached && download.delta && hit!.sha256 === download.delta.baseSha256) {
     try {
       const delta = await deps.fetch(download.delta.ref);
-      const recon = await applyModelDelta(base.flat, delta, base.layout, { limits: { maxBodyBytes: deps.maxModelBytes } });
-      const sha = await weightsSha256(recon);
+      await applyModelDelta(cached.flat, delta, cached.layout, { into: cached.flat, limits: { maxBodyBytes: deps.maxModelBytes }, ...(deps.compressor ? { compressor: deps.compressor } : {}) });
+      const sha = await weightsSha256(cached.flat);
       if (sha !== want) throw fedError('HASH_MISMATCH', `the model rebuilt from delta ${download.delta.ref.id} has weights SHA-256 ${sha}, the server announced ${want}`);
-      // Stored uncompressed: the trainer and the next round decode it without inflating.
-      const frame = own(await encodeFrame(unflattenTensors(recon, base.layout), { encoding: 'f32' }));
-      await deps.cache.putModel({ id: task.model.id, sha256: want, bytes: frame, storedAt: Date.now() });
-      return { frame: frame.slice(0), event: { via: 'delta', bytes: delta.byteLength, weightsSha256: want } };
+      return await keep(cached, 'delta', delta.byteLength);
     } catch (e) {
       if (deps.signal.aborted || !isFedError(e) || e.code === 'ABORTED' || e.code === 'TIMEOUT') throw e;
       deps.warn(`fedweb: delta ${download.delta.ref.id} not usable (${e.code}: ${e.message}); downloading the full model`);
     }
   }
   const bytes = await deps.fetch(task.model);
-  const w = await weightsOf(bytes, deps.maxModelBytes);
-  const sha = await weightsSha256(w.flat);
+  const full = await modelFrame(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, deps.maxModelBytes, deps.compressor);
+  const sha = await weightsSha256(full.flat);
   if (sha !== want) throw fedError('HASH_MISMATCH', `model ${task.model.id} has weights SHA-256 ${sha}, the server announced ${want}`);
-  const frame = own(bytes);
-  await deps.cache.putModel({ id: task.model.id, sha256: want, bytes: frame, storedAt: Date.now() });
-  return { frame: frame.slice(0), event: { via: 'full', bytes: bytes.byteLength, weightsSha256: want } };
+  return keep(full, 'full', bytes.byteLength);
 }

@@ -2,7 +2,7 @@
  * Public types of FedClient: options, data providers, events, and the platform seam that lets the same client
  * run in browsers (Web Worker trainer, IndexedDB, global WebSocket) and in Node (in-process trainer, file cache, `ws`).
  */
-import type { Capabilities, FedError, Metrics } from '@fedweb/codec';
+import type { Capabilities, Compressor, FedError, Metrics } from '@fedweb/codec';
 import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress } from '../trainer/api.js';
 import type { ClientCache, CacheKind } from '../cache/types.js';
 import type { BackoffOptions } from '@fedweb/codec';
@@ -357,4 +357,6 @@ export interface FedPlatform {
   /** Identifies this device class for the backend-decision cache key. */
   deviceKey(): Promise<string>;
   onVisibilityChange?(cb: () => void): () => void;
+  /** Inflates delta downloads (node:zlib in Node); fflate when absent. */
+  compressor?: Compressor;
 }
