@@ -21,9 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ApiClient, type RoundView } from '@fedweb/server/client';
 import { makeTestPackage, writePackageDir } from '@fedweb/server/testing';
-import type { TensorSpec } from '@fedweb/codec';
+import { createRng, decodeFrame, encodeFrame, type TensorSpec } from '@fedweb/codec';
+import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { FedClient, type ModelEvent, type RoundEvent, type TrainerHandle } from '@fedweb/sdk-client/node';
-import { here, makeUpdateFrames, median, round1, round3, runSessionToEnd, startStack, stopStack, waitOnline, writeResults } from './_fleet.js';
+import { here, median, round1, round3, runSessionToEnd, startStack, stopStack, waitOnline, writeResults } from './_fleet.js';
 
 /** A dense 784-1024-896-10 network: 1,731,210 parameters. */
 export const TURNAROUND_LAYOUT: TensorSpec[] = [
@@ -36,6 +37,40 @@ export const TURNAROUND_LAYOUT: TensorSpec[] = [
 ];
 const PARAMS = TURNAROUND_LAYOUT.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 const F32_BYTES = 4 * PARAMS;
+
+/**
+ * Client updates for the 1.7M layout built from a real one: the MNIST MLP client delta of `bench/fixtures`
+ * (784-128-10, 20 batches of SGD from a trained global model; bench/make-codec-fixture.ts). Each variant tiles
+ * its tensors over the larger layout (input rows keep their structure: pixels that are always 0 get no change),
+ * in a seeded column order with seeded signs; the hidden 1024x896 matrix draws from the real hidden-layer values.
+ * Real deltas are heavy-tailed, which is what int8 + deflate meets in a deployment (synthetic bell-shaped deltas
+ * compress worse: ~0.24 of f32 against ~0.18 for real ones in bench/codec).
+ */
+async function realisticUpdateFrames(variants: number): Promise<Uint8Array[]> {
+  const real = await decodeFrame(new Uint8Array(readFileSync(here('./fixtures/mlp-delta.fwf'))));
+  const [w0, b0, w1, b1] = real.map((t) => t.data) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const frames: Uint8Array[] = [];
+  for (let v = 0; v < variants; v++) {
+    const rng = createRng(`turnaround-${v}`);
+    const sign = () => (rng.next() < 0.5 ? -1 : 1);
+    const tile = (src: Float32Array, rows: number, srcCols: number, cols: number): Float32Array => {
+      const out = new Float32Array(rows * cols);
+      for (let c = 0; c < cols; c++) {
+        const from = rng.int(srcCols);
+        const s = sign();
+        for (let r = 0; r < rows; r++) out[r * cols + c] = s * src[r * srcCols + from]!;
+      }
+      return out;
+    };
+    const draw = (src: Float32Array, n: number): Float32Array => Float32Array.from({ length: n }, () => sign() * src[rng.int(src.length)]!);
+    // w4 [896, 10]: the real 128x10 output rows, repeated down the 896 rows.
+    const w4 = new Float32Array(896 * 10);
+    for (let r = 0; r < 896; r++) w4.set(w1.subarray((r % 128) * 10, (r % 128) * 10 + 10), r * 10);
+    const data = [tile(w0, 784, 128, 1024), draw(b0, 1024), draw(w1, 1024 * 896), draw(b0, 896), w4, draw(b1, 10)];
+    frames.push(await encodeFrame(TURNAROUND_LAYOUT.map((t, i) => ({ ...t, data: data[i]! })), { encoding: 'int8', compressor: nodeZlibCompressor }));
+  }
+  return frames;
+}
 
 /** A trainer that answers every task with one of the precomputed update frames (no tfjs). */
 function benchTrainer(frames: Uint8Array[], id: number): () => TrainerHandle {
@@ -140,7 +175,8 @@ export async function measureTurnaround(opts: { work: string; rounds?: number; c
   console.log(`turnaround: ${PARAMS.toLocaleString()} params, ${clients} Node SDK clients, ${rounds} rounds, delta vs full downloads`);
   const pkgDir = join(opts.work, 'pkg-turnaround');
   await writePackageDir(pkgDir, await makeTestPackage({ layout: TURNAROUND_LAYOUT, name: 'bench-1.7m' }));
-  const { frames } = await makeUpdateFrames(TURNAROUND_LAYOUT, 4);
+  const frames = await realisticUpdateFrames(4);
+  console.log(`update frame: ${(frames[0]!.byteLength / F32_BYTES).toFixed(3)} of f32`);
   const load = loadavg()[0] ?? NaN;
   const delta = await runMode(opts.work, pkgDir, frames, 'delta', clients, rounds);
   const full = await runMode(opts.work, pkgDir, frames, 'full', clients, rounds);

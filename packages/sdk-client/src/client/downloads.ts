@@ -2,7 +2,7 @@
  * Blobs the client needs (the compute package, the global model, a strategy's server tensors): from the cache
  * when their SHA-256 still matches, else downloaded over HTTP, verified against the BlobRef's SHA-256 and cached.
  */
-import { ComputePackageManifestSchema, requestJson, sha256Hex, type BlobRef, type ComputePackageManifest, type MessageOf } from '@fedweb/codec';
+import { ComputePackageManifestSchema, readFrameHeader, requestJson, sha256Hex, type BlobRef, type ComputePackageManifest, type MessageOf } from '@fedweb/codec';
 import { checkPackageTrust } from '../package/trust.js';
 import { fetchVerified } from '../transport/http.js';
 import { abortReason } from './abort.js';
@@ -71,7 +71,7 @@ export class Downloads {
     const key = download?.weightsSha256 ?? task.model.sha256;
     if (this.#held?.key === key) return this.#held.frame.slice(0);
     let frame: ArrayBuffer;
-    let event: { via: 'delta' | 'full' | 'cache'; bytes: number; weightsSha256?: string };
+    let event: { via: 'delta' | 'full' | 'cache'; bytes: number; f32Bytes: number; weightsSha256?: string };
     if (download) {
       const { limits, options } = this.ctx;
       const token = await this.ctx.endpoint.token(signal);
@@ -90,7 +90,8 @@ export class Downloads {
     } else {
       const before = this.#fetched;
       frame = await this.model(task.model, signal);
-      event = { via: this.#fetched > before ? 'full' : 'cache', bytes: this.#fetched - before };
+      const f32Bytes = 4 * readFrameHeader(new Uint8Array(frame), { maxBodyBytes: this.ctx.limits.maxModelBytes }).elements;
+      event = { via: this.#fetched > before ? 'full' : 'cache', bytes: this.#fetched - before, f32Bytes };
     }
     this.#held = { key, frame: frame.slice(0) };
     this.ctx.reporter.emit('model', { ...event, roundId: task.roundId, taskId, at: Date.now() });

@@ -84,7 +84,7 @@ export async function modelForTask(deps: ModelStreamDeps, task: MessageOf<'task.
   const want = download.weightsSha256;
   const keep = async (m: ModelFrame, via: TaskModel['event']['via'], bytes: number): Promise<TaskModel> => {
     if (via !== 'cache') await deps.cache.putModel({ id: task.model.id, sha256: want, bytes: m.frame, storedAt: Date.now() });
-    return { frame: via === 'cache' ? m.frame : m.frame.slice(0), event: { via, bytes, weightsSha256: want } };
+    return { frame: via === 'cache' ? m.frame : m.frame.slice(0), event: { via, bytes, f32Bytes: m.flat.byteLength, weightsSha256: want } };
   };
   const hit = await deps.cache.getModel();
   const cached = hit ? await modelFrame(hit.bytes, deps.maxModelBytes, deps.compressor).catch(() => undefined) : undefined;

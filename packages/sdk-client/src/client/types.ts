@@ -280,8 +280,9 @@ export interface ModelEvent {
   roundId: string;
   taskId: string;
   via: 'delta' | 'full' | 'cache';
-  /** Bytes downloaded for it (0 from the cache). */
+  /** Bytes downloaded for it (0 from the cache), and the model's size as float32 (4 bytes per parameter). */
   bytes: number;
+  f32Bytes: number;
   weightsSha256?: string;
   /** Epoch ms when the client held it. */
   at: number;
