@@ -38,6 +38,7 @@ import type { S3BlobStoreOptions } from './store/s3-blob-store.js';
 import type { BlobStore, ClientSeenRecord, StateStore } from './store/types.js';
 import { createMemoryLink, guard, helloDeadline, keepAlive, wsPeer, type Peer } from './transport.js';
 import { combinerLinkHandlers } from './discovery/combiner-link.js';
+import { TransientBlobs } from './store/transient-blobs.js';
 
 /** A Fastify plugin to register on the server, with its options. */
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
@@ -186,7 +187,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     ...(opts.s3 ? { s3: opts.s3 } : {}),
     given: { ...(opts.state ? { state: opts.state } : {}), ...(opts.blobs ? { blobs: opts.blobs } : {}) },
   });
-  const { state, blobs } = stores;
+  const { state } = stores;
+  // Derived, short-lived blobs (model download deltas) are served from memory in front of the store.
+  const blobs = new TransientBlobs(stores.blobs);
   // One controller per PostgreSQL database and schema: the others stand by until the leader's lease ends.
   let lease: LeaderLease | null = null;
   if (stores.pgUrl) {

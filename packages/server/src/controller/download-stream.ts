@@ -3,12 +3,14 @@
  * exact global model. When a model commits, its change from the last reconstruction is int8-quantized and
  * deflated once ({@link advanceStream}, the codec's `encodeModelDelta`: download-side error feedback), and the
  * reconstruction moves by exactly what was sent. Both frames (the delta, and the reconstruction in full for
- * clients without the base) are content-addressed blobs served at `/api/blobs/<sha256>` (ETag = SHA-256).
+ * clients without the base) are content-addressed blobs served at `/api/blobs/<sha256>` (ETag = SHA-256), kept
+ * in memory (the newest few; nothing written to disk).
  *
  * Memory only: after a controller restart the stream restarts at the committed model ({@link openStream}), so
  * the first round after it sends every client the full model (their cached base no longer matches).
  */
 import { encodeFrame, encodeModelDelta, unflattenTensors, weightsSha256, type BlobRef, type ModelDownload } from '@fedweb/codec';
+import { keepOrPut } from '../store/transient-blobs.js';
 import type { ControllerDeps, GlobalModel } from './runtime.js';
 
 /**
@@ -32,9 +34,12 @@ export interface DownloadStream {
 
 type StreamDeps = Pick<ControllerDeps, 'blobs' | 'compressor'>;
 
-/** Stores `bytes` as a blob and returns its BlobRef (`/api/blobs/<sha256>`). */
+/**
+ * Serves `bytes` as a blob and returns its BlobRef (`/api/blobs/<sha256>`): kept in memory when the store allows
+ * (store/transient-blobs.ts; the stream is rebuilt after a restart anyway), else written.
+ */
 async function putBlob(deps: StreamDeps, id: string, bytes: Uint8Array): Promise<BlobRef> {
-  const blob = await deps.blobs.put(bytes);
+  const blob = await keepOrPut(deps.blobs, bytes);
   return { id, sha256: blob.sha256, url: `/api/blobs/${blob.sha256}`, bytes: blob.bytes };
 }
 
