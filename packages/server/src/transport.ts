@@ -21,6 +21,8 @@ export interface PeerHandlers {
   /** A text message that failed to parse (the peer already answered it with an `error` message). */
   invalid?(error: FedError): void;
   close(code: number, reason: string): void;
+  /** A whole frame handed over in memory ({@link Peer.handOver}), announced before with `uploadId`. */
+  frame?(uploadId: string, frame: Uint8Array): void;
 }
 
 export interface Peer {
@@ -37,6 +39,11 @@ export interface Peer {
   close(code?: number, reason?: string): void;
   /** Drops the connection without a closing handshake. */
   terminate(): void;
+  /**
+   * Memory links only: hands a whole frame to the other side as it is (no chunks, no copy, no hash: nothing
+   * crosses a process boundary); the sender must not touch it afterwards. Ordered after earlier `send`s.
+   */
+  handOver?(uploadId: string, frame: Uint8Array): void;
 }
 
 /**
@@ -280,6 +287,9 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
     },
     close: (code = 1000, reason = '') => closeBoth(code, reason),
     terminate: () => closeBoth(1006, 'terminated'),
+    handOver(uploadId, frame) {
+      if (open) deliver(other, (h) => (h.frame ? h.frame(uploadId, frame) : log.warn({ uploadId }, 'a frame handed over to a peer that takes none')));
+    },
   });
   return {
     connectA(h) {

@@ -68,6 +68,9 @@ export function combinerLinkHandlers(
       if (handle) return registry.handleBinary(handle, bytes);
       if (helloPending && queue.length < 1000) queue.push({ bin: bytes });
     },
+    frame(uploadId, bytes) {
+      if (handle) registry.handleFrame(handle, uploadId, bytes);
+    },
     close() {
       if (handle) registry.drop(handle, 'link closed');
     },

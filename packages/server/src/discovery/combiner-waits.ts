@@ -152,6 +152,26 @@ export class CombinerWaits {
     this.settle(this.partialWaits, handle.id, upload.meta.roundId, received);
   }
 
+  /**
+   * A whole partial frame handed over in memory by the embedded combiner (announced as usual, its size checked;
+   * no chunks and no SHA-256: it never left this process).
+   */
+  frame(handle: CombinerLink, uploadId: string, frame: Uint8Array): void {
+    const key = `${handle.id}\u0000${uploadId}`;
+    const upload = this.uploads.get(key);
+    if (!upload) {
+      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: `no partial announced for upload ${uploadId}`, ref: uploadId });
+      return;
+    }
+    this.uploads.delete(key);
+    if (frame.byteLength !== upload.meta.byteLength) {
+      return this.failPartial(handle, upload.meta.roundId, fedError('BAD_CHUNK', `partial of ${frame.byteLength} bytes, ${upload.meta.byteLength} announced`));
+    }
+    const received: Outcome<ReceivedPartial> = { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } };
+    if (this.toStream(handle.id, upload.meta.roundId, received)) return;
+    this.settle(this.partialWaits, handle.id, upload.meta.roundId, received);
+  }
+
   /** Hands an outcome to the stream listener of (combiner, roundId), if there is one. */
   private toStream(combinerId: string, roundId: string, outcome: Outcome<ReceivedPartial>): boolean {
     const stream = this.partialStreams.get(`${combinerId}\u0000${roundId}`);

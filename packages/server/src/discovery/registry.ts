@@ -178,6 +178,11 @@ export class CombinerRegistry {
     this.waits.chunk(handle, bytes);
   }
 
+  /** A whole partial frame from the embedded combiner (memory link, transport.ts `handOver`). */
+  handleFrame(handle: CombinerHandle, uploadId: string, frame: Uint8Array): void {
+    this.waits.frame(handle, uploadId, frame);
+  }
+
   /**
    * Registers the wait BEFORE the request is sent (so a fast answer is not missed), then sends it.
    * `maxPartialBytes`: for a partial, the largest frame the combiner may announce (see `maxPartialFrameBytes`).
