@@ -10,7 +10,8 @@ import { ERROR_CODE_NAMES, fedError, type FedError } from './errors.js';
 import { boundedRecord, jsonDepth, MAX_JSON_DEPTH } from './limits.js';
 import { PackageSignatureSchema } from './package-signature.js';
 
-export const PROTOCOL_VERSION = 1 as const;
+/** 2: `round.start` and `task.train` carry `download` (delta downloads; README "Delta downloads"). */
+export const PROTOCOL_VERSION = 2 as const;
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -');
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
@@ -321,7 +322,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: FedErr
  * @example
  * ```ts
  * const r = parseMessage(event.data);
- * if (!r.ok) return socket.send(encodeMessage({ v: 1, kind: 'error', code: r.error.code, message: r.error.message }));
+ * if (!r.ok) return socket.send(encodeMessage({ v: 2, kind: 'error', code: r.error.code, message: r.error.message }));
  * if (r.value.kind === 'update') ...
  * ```
  */
@@ -369,7 +370,7 @@ export function expectMessage<K extends MessageKind>(input: unknown, kind: K): M
  * Serialises a message for the wire after validating it, so a peer never sends what it would refuse.
  * @example
  * ```ts
- * ws.send(encodeMessage({ v: 1, kind: 'heartbeat', t: Date.now() }));
+ * ws.send(encodeMessage({ v: 2, kind: 'heartbeat', t: Date.now() }));
  * ```
  */
 export function encodeMessage(message: z.input<typeof MessageSchema>): string {

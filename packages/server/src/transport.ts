@@ -92,7 +92,7 @@ export function guard(log: Logger, what: string, fn: () => unknown): void {
 export function helloDeadline(handlers: PeerHandlers, kind: Message['kind'], ms: number, getPeer: () => Peer): PeerHandlers {
   const timer = setTimeout(() => {
     const peer = getPeer();
-    peer.send({ v: 1, kind: 'error', code: 'TIMEOUT', message: `no ${kind} within ${ms} ms` });
+    peer.send({ v: 2, kind: 'error', code: 'TIMEOUT', message: `no ${kind} within ${ms} ms` });
     peer.close(4408, `${kind} timeout`);
   }, ms);
   timer.unref();
@@ -115,7 +115,7 @@ export function helloDeadline(handlers: PeerHandlers, kind: Message['kind'], ms:
  * @example
  * ```ts
  * const peer = wsPeer(socket, log, { message: (m) => ..., binary: (b) => ..., close: () => ... });
- * peer.send({ v: 1, kind: 'welcome', clientId, combinerId, heartbeatMs: 5000 });
+ * peer.send({ v: 2, kind: 'welcome', clientId, combinerId, heartbeatMs: 5000 });
  * ```
  */
 export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer {
@@ -173,7 +173,7 @@ export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer
       const r = parseMessage(Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
       if (!r.ok) {
         log.warn({ code: r.error.code, err: r.error.message }, 'invalid message');
-        peer.send({ v: 1, kind: 'error', code: r.error.code, message: r.error.message.slice(0, 2000) });
+        peer.send({ v: 2, kind: 'error', code: r.error.code, message: r.error.message.slice(0, 2000) });
         return handlers.invalid?.(r.error);
       }
       return handlers.message(r.value);
@@ -307,7 +307,7 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
  * Sends a frame as binary chunks (codec `splitIntoChunks`), one at a time so a slow peer applies backpressure.
  * @example
  * ```ts
- * peer.send({ v: 1, kind: 'round.partial', ..., uploadId, chunkCount: chunks.length });
+ * peer.send({ v: 2, kind: 'round.partial', ..., uploadId, chunkCount: chunks.length });
  * await sendChunks(peer, chunks);
  * ```
  */

@@ -90,7 +90,13 @@ export class Downloads {
     } else {
       const before = this.#fetched;
       frame = await this.model(task.model, signal);
-      const f32Bytes = 4 * readFrameHeader(new Uint8Array(frame), { maxBodyBytes: this.ctx.limits.maxModelBytes }).elements;
+      // The trainer judges the frame itself; the event only counts its size (the bytes when they are no frame).
+      let f32Bytes = frame.byteLength;
+      try {
+        f32Bytes = 4 * readFrameHeader(new Uint8Array(frame), { maxBodyBytes: this.ctx.limits.maxModelBytes }).elements;
+      } catch {
+        // not a frame: left to the trainer to refuse
+      }
       event = { via: this.#fetched > before ? 'full' : 'cache', bytes: this.#fetched - before, f32Bytes };
     }
     this.#held = { key, frame: frame.slice(0) };

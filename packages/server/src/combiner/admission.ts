@@ -217,7 +217,7 @@ export class Admission {
       const closed = await c.fold(clientId, screened.msg, screened.frame);
       if (closed) return this.reply(c, conn, closed, msg.uploadId);
       c.tally.counted(screened.msg);
-      conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
+      conn.peer.send({ v: 2, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
       c.accepted(conn, clientId, msg);
       this.opts.counted?.(conn);
     } catch (e) {

@@ -54,7 +54,7 @@ export class ControllerLink {
   /** Uses `peer` as the link: announces this combiner and its clients. */
   attach(peer: Peer, clientUrl: string, token?: string): void {
     this.peer = peer;
-    peer.send({ v: 1, kind: 'combiner.hello', combinerId: this.combinerId, url: clientUrl, ...(token ? { token } : {}) });
+    peer.send({ v: 2, kind: 'combiner.hello', combinerId: this.combinerId, url: clientUrl, ...(token ? { token } : {}) });
     this.sendStatus();
   }
 
@@ -74,7 +74,7 @@ export class ControllerLink {
       clearTimeout(this.statusTimer);
       this.statusTimer = null;
     }
-    this.send({ v: 1, kind: 'combiner.status', clients: this.clients() });
+    this.send({ v: 2, kind: 'combiner.status', clients: this.clients() });
   }
 
   /** Announces the client list soon (changes within 100 ms go in one message). */
@@ -97,7 +97,7 @@ export class ControllerLink {
     const peer = this.peer;
     const chunks = peer.handOver ? null : chunkFrame(enc.frame, uploadId);
     peer.send({
-      v: 1,
+      v: 2,
       kind: 'round.partial',
       roundId,
       combinerId: this.combinerId,

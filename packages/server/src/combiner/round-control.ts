@@ -113,7 +113,7 @@ export class RoundControl {
   prepare(msg: MessageOf<'round.prepare'>): void {
     const policy = SelectionPolicySchema.safeParse(msg.selection);
     if (!policy.success) {
-      this.opts.send({ v: 1, kind: 'error', code: 'BAD_CONFIG', message: `bad selection policy: ${policy.error.issues[0]?.message}`, ref: msg.roundId });
+      this.opts.send({ v: 2, kind: 'error', code: 'BAD_CONFIG', message: `bad selection policy: ${policy.error.issues[0]?.message}`, ref: msg.roundId });
       return;
     }
     this.tickets.take(msg.roundId);
@@ -125,7 +125,7 @@ export class RoundControl {
       .filter((c) => isEligible(c.capabilities, policy.data))
       .map((c) => c.clientId as string)
       .sort();
-    this.opts.send({ v: 1, kind: 'round.ready', roundId: msg.roundId, eligible });
+    this.opts.send({ v: 2, kind: 'round.ready', roundId: msg.roundId, eligible });
   }
 
   /** `round.start`; resolves when it is handled (a failure is answered to the controller, never thrown). */
@@ -153,7 +153,7 @@ export class RoundControl {
     this.opts.log.error({ roundId, code: err.code }, `cannot start round: ${err.message}`);
     if (this.round && this.round.id === roundId && this.round.state !== 'closed') this.round.abort(err.message);
     if (this.stream && this.stream.id === roundId) this.stream.close(err.message);
-    this.opts.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
+    this.opts.send({ v: 2, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
   }
 
   /** Throws when a newer instruction arrived since `ticket`: this start lost and must install nothing. */

@@ -143,7 +143,7 @@ export class RoundPart implements Collector {
     const clientId = conn.clientId as string;
     const start = this.start;
     conn.peer.send({
-      v: 1,
+      v: 2,
       kind: 'task.train',
       taskId: this.taskIds.get(clientId) as string,
       sessionId: start.sessionId,
@@ -208,7 +208,7 @@ export class RoundPart implements Collector {
     if (err.retryable) {
       this.deps.log.warn({ clientId, roundId: this.id, attempts }, 'client used its upload attempts; it is out of this round');
       conn.peer.send({
-        v: 1,
+        v: 2,
         kind: 'task.cancel',
         taskId: this.taskIds.get(clientId) as string,
         roundId: this.id,
@@ -325,7 +325,7 @@ export class RoundPart implements Collector {
   private cancelOutstanding(reason: string): void {
     for (const id of this.selected) {
       if (this.delivered.has(id) || this.folding.has(id)) continue;
-      this.deps.client(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.id, reason: reason.slice(0, 500) });
+      this.deps.client(id)?.peer.send({ v: 2, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.id, reason: reason.slice(0, 500) });
     }
   }
 }

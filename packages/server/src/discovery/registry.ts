@@ -169,7 +169,7 @@ export class CombinerRegistry {
         return;
       }
       default:
-        handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `the controller does not accept '${msg.kind}' from a combiner` });
+        handle.peer.send({ v: 2, kind: 'error', code: 'BAD_MESSAGE', message: `the controller does not accept '${msg.kind}' from a combiner` });
     }
   }
 

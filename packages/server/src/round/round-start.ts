@@ -39,7 +39,7 @@ export function roundStartMessage(a: {
   const { model, pkg } = a.refs;
   const { strategy, settings } = a.strategy;
   return {
-    v: 1,
+    v: 2,
     kind: 'round.start',
     sessionId: a.session.id,
     roundId: a.roundId,

@@ -79,7 +79,7 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
     }),
   );
   const abort = async (): Promise<void> => {
-    for (const h of perCombiner.keys()) h.peer.send({ v: 1, kind: 'round.abort', roundId, reason: 'session stopped' });
+    for (const h of perCombiner.keys()) h.peer.send({ v: 2, kind: 'round.abort', roundId, reason: 'session stopped' });
     if (!deps.isClosed()) await finishRound(deps, rt, s, { ...record, status: 'aborted', reason: 'session stopped' }, false);
   };
   if (signal.aborted || deps.isClosed()) return abort();
