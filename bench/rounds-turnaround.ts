@@ -26,6 +26,9 @@ import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { FedClient, type ModelEvent, type RoundEvent, type TrainerHandle } from '@fedweb/sdk-client/node';
 import { here, median, round1, round3, runSessionToEnd, startStack, stopStack, waitOnline, writeResults } from './_fleet.js';
 
+/** The keys {@link measureTurnaround} adds to rounds.json. */
+export const TURNAROUND_KEYS = ['download_ratio_vs_f32', 'total_ratio_vs_f32', 'turnaround_ms', 'commit_ms', 'turnaround_detail'] as const;
+
 /** A dense 784-1024-896-10 network: 1,731,210 parameters. */
 export const TURNAROUND_LAYOUT: TensorSpec[] = [
   { name: 'w0', shape: [784, 1024] },

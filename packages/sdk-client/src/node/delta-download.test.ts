@@ -5,31 +5,15 @@
  * SHA-256 of the weights; after round 1 the clients download only deltas; a client without a base, or with one
  * the server no longer keeps, gets the full model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeModelDelta, fflateCompressor, flattenTensors, weightsSha256, type TensorSpec } from '@fedweb/codec';
 import { startServer, type FedServer } from '@fedweb/server';
 import { FedClient, type ModelEvent } from './index.js';
 import { loadMnist } from '../../test/mnist.js';
+import { MLP_DIR, testRoot, until } from './testing/fixture.js';
 
-const MLP_DIR = fileURLToPath(new URL('../../examples/dist/mnist-mlp', import.meta.url));
-const root = await mkdtemp(join(tmpdir(), 'fedweb-delta-'));
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-  await rm(root, { recursive: true, force: true });
-});
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { root, cleanups } = await testRoot('fedweb-delta-');
 
 async function model(server: FedServer, id: string): Promise<{ layout: TensorSpec[]; flat: Float32Array }> {
   const res = await fetch(`${server.url}/api/models/${encodeURIComponent(id)}`);

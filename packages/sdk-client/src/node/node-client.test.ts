@@ -3,31 +3,15 @@
  * MLP example package, and two Node FedClients training on real MNIST digits with the in-process tfjs trainer.
  * Two rounds must commit, each folding both clients' updates, and the model trail must advance.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeFrame, flattenTensors } from '@fedweb/codec';
 import { issueToken, startServer, type FedServer } from '@fedweb/server';
 import { FedClient, FedClientCore, nodePlatform, type RoundEvent, type MetricsEvent } from './index.js';
 import { loadMnist } from '../../test/mnist.js';
+import { MLP_DIR, testRoot, until } from './testing/fixture.js';
 
-const MLP_DIR = fileURLToPath(new URL('../../examples/dist/mnist-mlp', import.meta.url));
-const root = await mkdtemp(join(tmpdir(), 'fedweb-node-client-'));
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-  await rm(root, { recursive: true, force: true });
-});
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { root, cleanups } = await testRoot('fedweb-node-client-');
 
 async function modelFlat(server: FedServer, id: string): Promise<Float32Array> {
   const res = await fetch(`${server.url}/api/models/${encodeURIComponent(id)}`);
