@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import 'fake-indexeddb/auto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encodeFrame, encodeModelDelta, fedError, fflateCompressor, sha256Hex, unflattenTensors, weightsSha256, type BlobRef, type MessageOf } from '@fedweb/codec';
 import { createMemoryCache } from '../cache/memory-cache.js';
+import { openIndexedDbCache } from '../cache/idb-cache.js';
+import type { ClientCache } from '../cache/types.js';
+import { openFileCache } from '../node/file-cache.js';
 import { modelForTask, type ModelStreamDeps } from './model-stream.js';
 
 const layout = [
@@ -54,11 +61,22 @@ async function cacheBase(d: ModelStreamDeps, weights: Float32Array): Promise<voi
   await d.cache.putModel({ id: 'm1', sha256: await weightsSha256(weights), bytes: frame.slice().buffer, storedAt: 0 });
 }
 
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+/** The three caches the SDK ships: the base of a delta lives in each the same way. */
+const caches: Array<[string, () => Promise<ClientCache>]> = [
+  ['memory', async () => createMemoryCache()],
+  ['IndexedDB (fake-indexeddb)', () => openIndexedDbCache({ name: `fedweb-delta-${Math.random()}` })],
+  ['file', async () => openFileCache({ dir: dirs[dirs.push(await mkdtemp(join(tmpdir(), 'fedweb-delta-cache-'))) - 1]! })],
+];
+
 describe('modelForTask', () => {
-  it('rebuilds the model from the cached base and the delta, caches it, and then serves it from the cache', async () => {
+  it.each(caches)('rebuilds the model from the cached base and the delta, caches it, and then serves it from the cache (%s)', async (_, open) => {
     const { task, served, recon } = await round();
     const fetched: string[] = [];
-    const d = deps(served, fetched);
+    const cache = await open();
+    const d = deps(served, fetched, { cache });
     await cacheBase(d, base);
     const first = await modelForTask(d, task);
     expect(first.event).toMatchObject({ via: 'delta', bytes: served.get('/api/blobs/d')!.byteLength, f32Bytes: 4 * n });
@@ -67,6 +85,7 @@ describe('modelForTask', () => {
     const again = await modelForTask(d, task);
     expect(again.event.via).toBe('cache');
     expect(fetched).toEqual(['/api/blobs/d']);
+    await cache.close();
   });
 
   it('downloads the full model without a base, with another base, or with deltas switched off', async () => {
