@@ -41,9 +41,10 @@ export interface Peer {
   terminate(): void;
   /**
    * Memory links only: hands a whole frame to the other side as it is (no chunks, no copy, no hash: nothing
-   * crosses a process boundary); the sender must not touch it afterwards. Ordered after earlier `send`s.
+   * crosses a process boundary); the sender must not touch it afterwards. Ordered after earlier `send`s; waits,
+   * like `sendBinary`, while the other side is paused (backpressure).
    */
-  handOver?(uploadId: string, frame: Uint8Array): void;
+  handOver?(uploadId: string, frame: Uint8Array): Promise<void>;
 }
 
 /**
@@ -242,6 +243,18 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
       if (b) guard(log, 'close handler', () => b.close(code, reason));
     });
   };
+  /** Runs `hand` now, or once the other side resumes reading (rejects when the link closes first). */
+  const whenReading = (peerSide: typeof sideA, hand: () => void): Promise<void> => {
+    if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
+    if (!peerSide.paused) return Promise.resolve(hand());
+    return new Promise<void>((resolve, reject) => {
+      peerSide.waiting.push((ok) => {
+        if (!ok) return reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
+        hand();
+        resolve();
+      });
+    });
+  };
   const make = (other: () => PeerHandlers | null, self: typeof sideA, peerSide: typeof sideA): Peer => ({
     get open() {
       return open;
@@ -263,19 +276,8 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
       return true;
     },
     sendBinary(bytes) {
-      if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
-      const copy = bytes.slice();
-      if (!peerSide.paused) {
-        deliver(other, (h) => h.binary(copy));
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve, reject) => {
-        peerSide.waiting.push((ok) => {
-          if (!ok) return reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
-          deliver(other, (h) => h.binary(copy));
-          resolve();
-        });
-      });
+      const copy = open ? bytes.slice() : bytes;
+      return whenReading(peerSide, () => deliver(other, (h) => h.binary(copy)));
     },
     buffered: () => 0,
     pause: () => {
@@ -288,7 +290,7 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
     close: (code = 1000, reason = '') => closeBoth(code, reason),
     terminate: () => closeBoth(1006, 'terminated'),
     handOver(uploadId, frame) {
-      if (open) deliver(other, (h) => (h.frame ? h.frame(uploadId, frame) : log.warn({ uploadId }, 'a frame handed over to a peer that takes none')));
+      return whenReading(peerSide, () => deliver(other, (h) => (h.frame ? h.frame(uploadId, frame) : log.warn({ uploadId }, 'a frame handed over to a peer that takes none'))));
     },
   });
   return {

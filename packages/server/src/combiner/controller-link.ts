@@ -116,7 +116,7 @@ export class ControllerLink {
       ...(stats ? { updateStats: stats } : {}),
     });
     if (chunks) await sendChunks(peer, chunks);
-    else peer.handOver?.(uploadId, enc.frame);
+    else await peer.handOver?.(uploadId, enc.frame);
   }
 
   /** Keeps `send` (a partial on its way) until it settles, so that {@link ControllerLink.close} can wait for it. */
