@@ -199,9 +199,11 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
       return caps?.['backend'] === report.chosen && caps['platform'] === 'browser' && typeof caps['hardwareConcurrency'] === 'number' && caps['visible'] === true;
     }, 'capabilities with the backend at the server (next heartbeat)');
 
-    // Downloads: the package once, the seed model to train, the new model to validate.
+    // Downloads: the package once, the seed model to train (the download stream's full frame, /api/blobs/<sha256>:
+    // README "Delta downloads"), the new model to validate (/api/models/<id>).
     expect(requests.filter(isBlob).filter((p) => p.startsWith('/api/packages/'))).toHaveLength(1);
-    expect(requests.filter((p) => p.startsWith('/api/models/'))).toHaveLength(2);
+    expect(requests.filter((p) => p.startsWith('/api/models/'))).toHaveLength(1);
+    expect(requests.filter((p) => p.startsWith('/api/blobs/'))).toHaveLength(1);
   });
 
   it('after a reload, package, model and backend decision come from IndexedDB: no second download', async () => {
