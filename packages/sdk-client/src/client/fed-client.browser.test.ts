@@ -220,6 +220,18 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
     expect(report.cached).toBe(true);
   });
 
+  it('a second round rebuilds the model from the int8 delta added to the base in IndexedDB', async () => {
+    const before = await page.evaluate(() => window.fedwebPage.events.length);
+    const { done } = await runSession({ rounds: 2, initialModelId: lastModelId });
+    expect(done.status).toBe('completed');
+    const models = (await page.evaluate(() => window.fedwebPage.events)).slice(before).filter((e) => e.kind === 'model').map((e) => e.payload as { via: string; bytes: number; f32Bytes: number });
+    // Round 1 starts a new download stream at the session's model, which this page already holds (the previous test
+    // trained on it: no event, the event comes once per model); round 2 is a delta, used only if its sum with the
+    // IndexedDB base hashes to the server's reconstruction (else it would be 'full').
+    expect(models.map((m) => m.via)).toEqual(['delta']);
+    expect(models[0]!.bytes).toBeLessThan(0.3 * models[0]!.f32Bytes);
+  });
+
   it('a reload mid-training resumes the round, with model and package from IndexedDB', async () => {
     // A second client (Node, 4000 digits) trains in the same round: the round must count each of the two exactly once,
     // the page's resumed update included.
