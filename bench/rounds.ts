@@ -21,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { ApiClient, type RoundView } from '@fedweb/server/client';
 import { makeTestPackage, writePackageDir } from '@fedweb/server/testing';
 import { combinerRate, foldBench } from './_rounds-fold.js';
+import { measureTurnaround, TURNAROUND_KEYS } from './rounds-turnaround.js';
 import { connectUploaders, here, makeUpdateFrames, median, peakRssMb, round1, runSessionToEnd, startStack as startFleet, stopStack, waitOnline, writeResults, type Stack } from './_fleet.js';
 
 const { values } = parseArgs({
@@ -127,6 +128,8 @@ const two = (scaling.combiners_2 as { updates_per_s: number }).updates_per_s;
 const combinerScaling = Math.round((two / one) * 100) / 100;
 if (ONLY !== 'clients') scaling = { clients: SCALING_CLIENTS, ...scaling };
 
+// Bytes both ways and round turnaround with 10 Node SDK clients (bench/rounds-turnaround.ts); `--only` keeps the previous ones.
+const turnaround = ONLY ? Object.fromEntries(TURNAROUND_KEYS.map((k) => [k, previous?.[k] ?? null])) : await measureTurnaround({ work });
 const byClients = (n: number) => results.find((r) => r.clients === n) as { peak_rss_mb: number; round_overhead_ms: number } | undefined;
 const smallest = byClients(CLIENT_COUNTS[0]!);
 const largest = byClients(CLIENT_COUNTS[CLIENT_COUNTS.length - 1]!);
@@ -142,6 +145,7 @@ const out = {
   upload_concurrency: UPLOAD_CONCURRENCY,
   ...fold,
   results,
+  ...turnaround,
   combiner_scaling: combinerScaling,
   combiner_scaling_detail: scaling,
   ratios: {

@@ -23,6 +23,7 @@ import { parseSimulateArgs, type SimulateOptions } from './lib/args.js';
 import { launchChromium } from './lib/browser.js';
 import { trainCentralizedInBrowser, trainCentralizedInNode } from './lib/centralized.js';
 import { renderAccuracyChart } from './lib/chart-html.js';
+import { compareDownloads } from './lib/compare-downloads.js';
 import { createEvaluator, type Evaluation } from './lib/evaluate.js';
 import { medianOf, waitFor } from './lib/net.js';
 import { ROOT } from './lib/prepare.js';
@@ -39,6 +40,8 @@ export interface SimulateResult {
   centralized_accuracy: number | null;
   bytes_up_total: number;
   bytes_up_f32_equivalent: number;
+  bytes_down_total: number;
+  bytes_down_f32_equivalent: number;
   round_time_ms_median: number;
   backend_counts: Record<string, number>;
   updates_refused_stale: number;
@@ -75,7 +78,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
   const browser = o.tabs > 0 ? await launchChromium({ headful: o.headful }) : undefined;
   const judge = await createEvaluator(env.packageDir, o.dataset);
   const nodeClients: NodeFedClient[] = [];
-  const nodeStats = { bytes: 0, f32: 0, backends: new Map<string, string>() };
+  const nodeStats = { bytes: 0, f32: 0, down: 0, downF32: 0, backends: new Map<string, string>() };
   const slots: TabSlot[] = [];
   const consoleLines: string[] = [];
   const keepConsole = (line: string) => {
@@ -106,6 +109,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
           nodeStats.f32 += r.f32Bytes ?? 0;
         }
       });
+      c.on('model', (m) => ((nodeStats.down += m.bytes), (nodeStats.downF32 += m.f32Bytes)));
       c.on('status', (s) => {
         if (s.backend) nodeStats.backends.set(id, s.backend.chosen);
       });
@@ -129,6 +133,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       learningRate: o.learningRate,
       learningRateDecay: o.learningRateDecay,
       encoding: o.encoding,
+      downloads: o.downloads,
       extra: { optimizer: o.optimizer },
       strategy: { name: o.strategy, options: {} },
       validate: false,
@@ -276,6 +281,9 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       centralized_accuracy: centralized?.accuracy ?? null,
       bytes_up_total: bytesUp,
       bytes_up_f32_equivalent: f32,
+      bytes_down_total: states.reduce((n, s) => n + (s.bytesDown ?? 0), 0) + nodeStats.down,
+      bytes_down_f32_equivalent: states.reduce((n, s) => n + (s.f32BytesDown ?? 0), 0) + nodeStats.downF32,
+      downloads: o.downloads,
       round_time_ms_median: medianOf(committed.map((r) => (r.committedAt ?? r.startedAt) - r.startedAt)),
       backend_counts: backendCounts,
       updates_refused_stale: refusedStale,
@@ -339,9 +347,11 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(ROOT, 'e2e/simulate.ts')) {
   try {
-    const r = await runSimulation(parseSimulateArgs(process.argv.slice(2)));
-    const { tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted } = r;
-    console.log(JSON.stringify({ tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted }, null, 2));
+    const opts = parseSimulateArgs(process.argv.slice(2));
+    const r = await runSimulation(opts);
+    const compared = opts.compareDownloads ? await compareDownloads(opts, r, runSimulation) : {};
+    const { tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, bytes_down_total, bytes_down_f32_equivalent, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted } = r;
+    console.log(JSON.stringify({ tabs, rounds, split, strategy, final_accuracy, centralized_accuracy, bytes_up_total, bytes_up_f32_equivalent, bytes_down_total, bytes_down_f32_equivalent, ...compared, round_time_ms_median, backend_counts, updates_refused_stale, updates_counted }, null, 2));
     process.exit(0);
   } catch (e) {
     console.error(`simulate failed: ${(e as Error).stack ?? String(e)}`);

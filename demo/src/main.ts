@@ -30,7 +30,7 @@ const clientId = params.get('client') ?? tabClientId();
 const backend = (params.get('backend') ?? 'auto') as BackendChoice;
 const validationSize = Number(params.get('validation') ?? 500);
 
-const state: DemoState = { clientId, status: 'starting', bytesUp: 0, f32Bytes: 0, updatesAcked: 0, updatesRefused: 0, roundsSeen: [], trail: [], clientsOnline: 0, errors: [] };
+const state: DemoState = { clientId, status: 'starting', bytesUp: 0, f32Bytes: 0, bytesDown: 0, f32BytesDown: 0, updatesAcked: 0, updatesRefused: 0, roundsSeen: [], trail: [], clientsOnline: 0, errors: [] };
 (window as unknown as { __fedweb: DemoState }).__fedweb = state;
 
 /** One id per tab: sessionStorage is per tab and survives reloads (localStorage would be shared by all tabs). */
@@ -205,6 +205,11 @@ async function main(): Promise<void> {
       state.updatesRefused += r.task === 'train' ? 1 : 0;
       if (r.error) note(r.error);
     }
+  });
+
+  client.on('model', (m) => {
+    state.bytesDown += m.bytes;
+    state.f32BytesDown += m.f32Bytes;
   });
 
   client.on('progress', (p) => {

@@ -19,6 +19,9 @@ export interface DemoState {
   shard?: { n: number; shard?: number; labelCounts: number[]; split?: string };
   bytesUp: number;
   f32Bytes: number;
+  /** Model bytes downloaded for training (deltas after the first round), and the float32 size of those models. */
+  bytesDown: number;
+  f32BytesDown: number;
   updatesAcked: number;
   updatesRefused: number;
   roundsSeen: string[];

@@ -27,6 +27,10 @@ export const SimulateOptionsSchema = z
     /** The local optimizer (the CNN/MLP packages' `train` reads `settings.extra.optimizer`); fresh every round. */
     optimizer: z.enum(['sgd', 'momentum', 'adam']),
     encoding: z.enum(['f32', 'int8', 'int4', 'topk']),
+    /** How clients get the model: int8 deltas against what they hold (default) or the full model. */
+    downloads: z.enum(['delta', 'full']),
+    /** Run again with full downloads on the same seed and record `accuracy_delta_vs_full_pt`. */
+    compareDownloads: z.boolean(),
     backend: z.enum(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']),
     seed: z.number().int().min(0),
     roundTimeoutS: z.number().positive(),
@@ -68,6 +72,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --lr-decay D                round r trains with lr * D^(r-1) (default 1: constant)
   --optimizer sgd|momentum|adam  local optimizer, fresh each round (default: cnn momentum 0.9, mlp sgd)
   --encoding int8|int4|f32|topk    update encoding, default int8
+  --downloads delta|full      model downloads: int8 deltas against the client's model (default) or full
+  --compare-downloads         then rerun with full downloads, same seed: accuracy_delta_vs_full_pt
   --backend auto|webgl|wasm|cpu|webgpu   tfjs backend of the tabs (default: cnn webgl, mlp wasm, the fastest
                               here; auto makes every tab probe, and under 2-core contention some pick cpu)
   --seed N                    split and sampling seed, default 42
@@ -107,6 +113,8 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
       'lr-decay': { type: 'string' },
       optimizer: { type: 'string' },
       encoding: { type: 'string' },
+      downloads: { type: 'string' },
+      'compare-downloads': { type: 'boolean' },
       backend: { type: 'string' },
       seed: { type: 'string' },
       'round-timeout': { type: 'string' },
@@ -141,6 +149,8 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
     learningRateDecay: num(values['lr-decay'], 1),
     optimizer: values.optimizer ?? d.optimizer,
     encoding: values.encoding ?? 'int8',
+    downloads: values.downloads ?? 'delta',
+    compareDownloads: values['compare-downloads'] ?? false,
     backend: values.backend ?? d.backend,
     seed: num(values.seed, 42),
     roundTimeoutS: num(values['round-timeout'], 600),

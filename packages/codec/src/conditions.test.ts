@@ -30,14 +30,14 @@ describe('device conditions', () => {
 });
 
 describe('the withdraw message', () => {
-  const base = { v: 1, kind: 'withdraw', roundId: 's.r1.ab', reason: 'battery' };
+  const base = { v: 2, kind: 'withdraw', roundId: 's.r1.ab', reason: 'battery' };
   it('parses with a reason from the enum, and carries the capabilities read when withdrawing', () => {
     const r = parseMessage({ ...base, taskId: 't-1', capabilities: { battery: { level: 0.05, charging: false } } });
     expect(r.ok && r.value.kind === 'withdraw' && r.value.reason).toBe('battery');
   });
 
   it('is strict: an unknown reason, a missing round or a client id are refused (it speaks for its socket only)', () => {
-    for (const bad of [{ ...base, reason: 'bored' }, { v: 1, kind: 'withdraw', reason: 'user' }, { ...base, clientId: 'someone-else' }]) {
+    for (const bad of [{ ...base, reason: 'bored' }, { v: 2, kind: 'withdraw', reason: 'user' }, { ...base, clientId: 'someone-else' }]) {
       const r = parseMessage(bad);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.code).toBe('BAD_MESSAGE');

@@ -15,6 +15,7 @@
  *  - signing:  verifyPackageSignature / packageSigningPayload / parsePackagePublicKey: Ed25519 package signatures
  *  - fold:     foldInto(acc, frame, weight, opts): the server's streaming weighted-sum hot loop; parseFrame once,
  *              then parsedStats + foldParsed (screen and fold without inflating twice); parseBody for workers
+ *  - deltas:   encodeModelDelta / applyModelDelta / weightsSha256: delta downloads with download-side error feedback
  *  - layout:   layoutSize, flattenTensors, unflattenTensors
  *  - shards:   encodeShard / decodeShard (simulation-mode data bodies, `/api/sim/*`)
  *  - fedsgd:   FedSgdSettingsSchema / parseFedSgdSettings (`settings.strategy.fedsgd` of gradient-mode tasks)
@@ -90,3 +91,4 @@ export {
   type HttpCall,
   type HttpResult,
 } from './http.js';
+export { applyModelDelta, encodeModelDelta, weightsSha256, type ModelDeltaStep } from './model-delta.js';

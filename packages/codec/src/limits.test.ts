@@ -32,7 +32,7 @@ describe('boundedRecord', () => {
     expect(R.safeParse([1]).success).toBe(false);
   });
   it('parseMessage refuses a deeply nested message before JSON.parse', () => {
-    const r = parseMessage(`{"v":1,"kind":"heartbeat","t":1,"capabilities":${'['.repeat(100_000)}`);
+    const r = parseMessage(`{"v":2,"kind":"heartbeat","t":1,"capabilities":${'['.repeat(100_000)}`);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe('BAD_MESSAGE');
   });

@@ -11,7 +11,8 @@ import { boundedRecord, jsonDepth, MAX_JSON_DEPTH } from './limits.js';
 import { PackageSignatureSchema } from './package-signature.js';
 import { DeviceConditionsSchema, WITHDRAW_REASONS } from './conditions.js';
 
-export const PROTOCOL_VERSION = 1 as const;
+/** 2: `round.start` and `task.train` carry `download` (delta downloads; README "Delta downloads"). */
+export const PROTOCOL_VERSION = 2 as const;
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -');
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
@@ -39,6 +40,21 @@ export type Capabilities = z.infer<typeof CapabilitiesSchema>;
 /** Where a client fetches a blob over HTTP (ETag = sha256). `url` may be relative to the server origin. */
 export const BlobRefSchema = z.object({ id, sha256: sha256Hex, url: z.string().min(1).max(2048), bytes: count });
 export type BlobRef = z.infer<typeof BlobRefSchema>;
+
+/**
+ * How a client gets the model it trains on (`task.train.download`, `round.start.download`; README "Delta
+ * downloads"). The model is the server's download-stream reconstruction: `model` (the BlobRef beside it) is its
+ * full frame (f32), `weightsSha256` the SHA-256 of its float32 weights (layout order, little-endian).
+ * A client whose cached model has weights `delta.baseSha256` downloads `delta.ref` instead (the int8, deflated
+ * change, the same bytes for every client at that base), adds it and checks the result against `weightsSha256`.
+ */
+export const ModelDownloadSchema = z
+  .object({
+    weightsSha256: sha256Hex,
+    delta: z.object({ baseSha256: sha256Hex, ref: BlobRefSchema }).strict().optional(),
+  })
+  .strict();
+export type ModelDownload = z.infer<typeof ModelDownloadSchema>;
 
 /** Per-round client settings. Strategy-specific extras go in `strategy` (e.g. FedProx `mu`). */
 export const TrainSettingsSchema = z.object({
@@ -92,6 +108,8 @@ export const TrainTaskSchema = envelope('task.train', {
   sessionId: id,
   roundId: id,
   model: BlobRefSchema,
+  /** Absent: download `model` and train on it as it is (no reconstruction, no delta). */
+  download: ModelDownloadSchema.optional(),
   package: BlobRefSchema,
   settings: TrainSettingsSchema,
   /** Epoch ms after which the combiner closes its part of the round. */
@@ -168,6 +186,8 @@ export const RoundStartSchema = envelope('round.start', {
   sessionId: id,
   roundId: id,
   model: BlobRefSchema,
+  /** Passed on in every `task.train` of the round. */
+  download: ModelDownloadSchema.optional(),
   package: BlobRefSchema,
   settings: TrainSettingsSchema,
   strategy: z.object({ name: z.string().max(64), options: boundedRecord(z.unknown()).default({}) }),
@@ -328,7 +348,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: FedErr
  * @example
  * ```ts
  * const r = parseMessage(event.data);
- * if (!r.ok) return socket.send(encodeMessage({ v: 1, kind: 'error', code: r.error.code, message: r.error.message }));
+ * if (!r.ok) return socket.send(encodeMessage({ v: 2, kind: 'error', code: r.error.code, message: r.error.message }));
  * if (r.value.kind === 'update') ...
  * ```
  */
@@ -376,7 +396,7 @@ export function expectMessage<K extends MessageKind>(input: unknown, kind: K): M
  * Serialises a message for the wire after validating it, so a peer never sends what it would refuse.
  * @example
  * ```ts
- * ws.send(encodeMessage({ v: 1, kind: 'heartbeat', t: Date.now() }));
+ * ws.send(encodeMessage({ v: 2, kind: 'heartbeat', t: Date.now() }));
  * ```
  */
 export function encodeMessage(message: z.input<typeof MessageSchema>): string {

@@ -16,6 +16,7 @@ export type {
   MetricsEvent,
   ProgressEvent,
   RoundEvent,
+  ModelEvent,
   RoundPhase,
   StatusEvent,
   TrainerFactory,

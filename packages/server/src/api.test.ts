@@ -221,7 +221,7 @@ describe('auth', () => {
     const { url: wsUrl } = await api(url, '/api/discover', { body: { clientId: 'kiosk-17' }, token: kiosk });
     const ws = new WebSocket(wsUrl);
     const refused = await new Promise<{ code: string }>((resolve, reject) => {
-      ws.on('open', () => ws.send(JSON.stringify({ v: 1, kind: 'hello', clientId: 'kiosk-99', token: kiosk, capabilities: {} })));
+      ws.on('open', () => ws.send(JSON.stringify({ v: 2, kind: 'hello', clientId: 'kiosk-99', token: kiosk, capabilities: {} })));
       ws.on('message', (d) => resolve(JSON.parse(d.toString()) as { code: string }));
       ws.on('error', reject);
     });

@@ -129,6 +129,11 @@ export const SessionConfigSchema = z
     /** Send validation tasks after each committed round and store their example-weighted metrics. */
     validate: z.boolean().default(false),
     /**
+     * How clients get the global model in sync rounds: `delta` (int8, deflated change from the model they hold,
+     * with download-side error feedback; README "Delta downloads") or `full` (the exact model every round).
+     */
+    downloads: z.enum(['delta', 'full']).default('delta'),
+    /**
      * Seed for client sampling and strategy randomness (mixed with the round number). Readable through the API, so
      * nothing secret comes from it: DP noise and DP client sampling use the CSPRNG.
      */

@@ -44,9 +44,9 @@ describe('logs', () => {
 
       const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/client`, { headers: { 'x-request-id': 'ws-conn-1' } });
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      ws.send(JSON.stringify({ v: 1, kind: 'hello', clientId: 'log-kiosk', capabilities: {} }));
+      ws.send(JSON.stringify({ v: 2, kind: 'hello', clientId: 'log-kiosk', capabilities: {} }));
       await new Promise((resolve) => ws.once('message', resolve)); // welcome
-      ws.send(JSON.stringify({ v: 1, kind: 'no-such-kind' }));
+      ws.send(JSON.stringify({ v: 2, kind: 'no-such-kind' }));
       await until(() => jsonLines(p.output()).find((l) => l.msg === 'invalid message'), 10_000, 'the invalid message line');
       ws.close();
       await until(() => jsonLines(p.output()).find((l) => l.msg === 'client disconnected'), 10_000, 'the disconnect line');

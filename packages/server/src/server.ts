@@ -43,6 +43,7 @@ import { createMemoryLink, guard, helloDeadline, keepAlive, wsPeer, type Peer } 
 import { combinerLinkHandlers } from './discovery/combiner-link.js';
 import { controllerMetrics, countModelDownloads, listenMetrics, registerMetricsRoute, type FedMetrics } from './metrics/index.js';
 import { newRequestId } from './log.js';
+import { TransientBlobs } from './store/transient-blobs.js';
 
 /** A Fastify plugin to register on the server, with its options. */
 export type ServerPlugin = FastifyPluginAsync | { plugin: FastifyPluginAsync<any>; options?: Record<string, unknown> };
@@ -198,7 +199,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<FedServer> 
     ...(opts.s3 ? { s3: opts.s3 } : {}),
     given: { ...(opts.state ? { state: opts.state } : {}), ...(opts.blobs ? { blobs: opts.blobs } : {}) },
   });
-  const { state, blobs } = stores;
+  const { state } = stores;
+  // Derived, short-lived blobs (model download deltas) are served from memory in front of the store.
+  const blobs = new TransientBlobs(stores.blobs);
   // One controller per PostgreSQL database and schema: the others stand by until the leader's lease ends.
   let lease: LeaderLease | null = null;
   if (stores.pgUrl) {

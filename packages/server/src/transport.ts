@@ -21,6 +21,8 @@ export interface PeerHandlers {
   /** A text message that failed to parse (the peer already answered it with an `error` message). */
   invalid?(error: FedError): void;
   close(code: number, reason: string): void;
+  /** A whole frame handed over in memory ({@link Peer.handOver}), announced before with `uploadId`. */
+  frame?(uploadId: string, frame: Uint8Array): void;
 }
 
 export interface Peer {
@@ -37,6 +39,12 @@ export interface Peer {
   close(code?: number, reason?: string): void;
   /** Drops the connection without a closing handshake. */
   terminate(): void;
+  /**
+   * Memory links only: hands a whole frame to the other side as it is (no chunks, no copy, no hash: nothing
+   * crosses a process boundary); the sender must not touch it afterwards. Ordered after earlier `send`s; waits,
+   * like `sendBinary`, while the other side is paused (backpressure).
+   */
+  handOver?(uploadId: string, frame: Uint8Array): Promise<void>;
 }
 
 /**
@@ -85,7 +93,7 @@ export function guard(log: Logger, what: string, fn: () => unknown): void {
 export function helloDeadline(handlers: PeerHandlers, kind: Message['kind'], ms: number, getPeer: () => Peer): PeerHandlers {
   const timer = setTimeout(() => {
     const peer = getPeer();
-    peer.send({ v: 1, kind: 'error', code: 'TIMEOUT', message: `no ${kind} within ${ms} ms` });
+    peer.send({ v: 2, kind: 'error', code: 'TIMEOUT', message: `no ${kind} within ${ms} ms` });
     peer.close(4408, `${kind} timeout`);
   }, ms);
   timer.unref();
@@ -108,7 +116,7 @@ export function helloDeadline(handlers: PeerHandlers, kind: Message['kind'], ms:
  * @example
  * ```ts
  * const peer = wsPeer(socket, log, { message: (m) => ..., binary: (b) => ..., close: () => ... });
- * peer.send({ v: 1, kind: 'welcome', clientId, combinerId, heartbeatMs: 5000 });
+ * peer.send({ v: 2, kind: 'welcome', clientId, combinerId, heartbeatMs: 5000 });
  * ```
  */
 export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer {
@@ -166,7 +174,7 @@ export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer
       const r = parseMessage(Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
       if (!r.ok) {
         log.warn({ code: r.error.code, err: r.error.message }, 'invalid message');
-        peer.send({ v: 1, kind: 'error', code: r.error.code, message: r.error.message.slice(0, 2000) });
+        peer.send({ v: 2, kind: 'error', code: r.error.code, message: r.error.message.slice(0, 2000) });
         return handlers.invalid?.(r.error);
       }
       return handlers.message(r.value);
@@ -235,6 +243,18 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
       if (b) guard(log, 'close handler', () => b.close(code, reason));
     });
   };
+  /** Runs `hand` now, or once the other side resumes reading (rejects when the link closes first). */
+  const whenReading = (peerSide: typeof sideA, hand: () => void): Promise<void> => {
+    if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
+    if (!peerSide.paused) return Promise.resolve(hand());
+    return new Promise<void>((resolve, reject) => {
+      peerSide.waiting.push((ok) => {
+        if (!ok) return reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
+        hand();
+        resolve();
+      });
+    });
+  };
   const make = (other: () => PeerHandlers | null, self: typeof sideA, peerSide: typeof sideA): Peer => ({
     get open() {
       return open;
@@ -256,19 +276,8 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
       return true;
     },
     sendBinary(bytes) {
-      if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
-      const copy = bytes.slice();
-      if (!peerSide.paused) {
-        deliver(other, (h) => h.binary(copy));
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve, reject) => {
-        peerSide.waiting.push((ok) => {
-          if (!ok) return reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
-          deliver(other, (h) => h.binary(copy));
-          resolve();
-        });
-      });
+      const copy = open ? bytes.slice() : bytes;
+      return whenReading(peerSide, () => deliver(other, (h) => h.binary(copy)));
     },
     buffered: () => 0,
     pause: () => {
@@ -280,6 +289,9 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
     },
     close: (code = 1000, reason = '') => closeBoth(code, reason),
     terminate: () => closeBoth(1006, 'terminated'),
+    handOver(uploadId, frame) {
+      return whenReading(peerSide, () => deliver(other, (h) => (h.frame ? h.frame(uploadId, frame) : log.warn({ uploadId }, 'a frame handed over to a peer that takes none'))));
+    },
   });
   return {
     connectA(h) {
@@ -297,7 +309,7 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
  * Sends a frame as binary chunks (codec `splitIntoChunks`), one at a time so a slow peer applies backpressure.
  * @example
  * ```ts
- * peer.send({ v: 1, kind: 'round.partial', ..., uploadId, chunkCount: chunks.length });
+ * peer.send({ v: 2, kind: 'round.partial', ..., uploadId, chunkCount: chunks.length });
  * await sendChunks(peer, chunks);
  * ```
  */

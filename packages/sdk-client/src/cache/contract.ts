@@ -44,7 +44,7 @@ export function pendingUpdate(over: Partial<PendingUpdate> = {}): PendingUpdate 
 export function trainTask(roundId = 'r1'): MessageOf<'task.train'> {
   const ref = { id: 'm1', sha256: sha('b'), url: '/api/models/m1', bytes: 4 };
   return {
-    v: 1,
+    v: 2,
     kind: 'task.train',
     taskId: 't1',
     sessionId: 's1',

@@ -2,11 +2,12 @@
  * Blobs the client needs (the compute package, the global model, a strategy's server tensors): from the cache
  * when their SHA-256 still matches, else downloaded over HTTP, verified against the BlobRef's SHA-256 and cached.
  */
-import { ComputePackageManifestSchema, requestJson, sha256Hex, type BlobRef, type ComputePackageManifest } from '@fedweb/codec';
+import { ComputePackageManifestSchema, readFrameHeader, requestJson, sha256Hex, type BlobRef, type ComputePackageManifest, type MessageOf } from '@fedweb/codec';
 import { checkPackageTrust } from '../package/trust.js';
 import { fetchVerified } from '../transport/http.js';
 import { abortReason } from './abort.js';
 import { requireCache, type ClientContext } from './context.js';
+import { modelForTask } from './model-stream.js';
 
 /** Bound on the `GET /api/packages/<sha256>/manifest` answer (a manifest, a few KiB). */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -32,6 +33,9 @@ export interface LoadedPackage {
  * ```
  */
 export class Downloads {
+  /** The last model handed out, by its key (weights or blob SHA-256): a task asks twice (prefetch, then in the trainer). */
+  #held: { key: string; frame: ArrayBuffer } | undefined;
+
   constructor(private readonly ctx: ClientContext) {}
 
   /**
@@ -57,15 +61,67 @@ export class Downloads {
     return { code: code.slice(0), manifest };
   }
 
-  /** The global model: from the cache when its hash matches, else downloaded, verified (HASH_MISMATCH) and cached. */
-  async model(ref: BlobRef, signal: AbortSignal): Promise<ArrayBuffer> {
+  /**
+   * The model a train task trains on (the caller's own copy). A task naming its weights (`task.download`) gets them
+   * from the cache, rebuilt from a delta, or in full (model-stream.ts); an older one gets {@link model}. The first
+   * time per model it emits the `model` event.
+   */
+  async trainModel(task: MessageOf<'task.train'>, taskId: string, signal: AbortSignal): Promise<ArrayBuffer> {
+    const download = task.download;
+    const key = download?.weightsSha256 ?? task.model.sha256;
+    if (this.#held?.key === key) return this.#held.frame.slice(0);
+    let frame: ArrayBuffer;
+    let event: { via: 'delta' | 'full' | 'cache'; bytes: number; f32Bytes: number; weightsSha256?: string };
+    if (download) {
+      const { limits, options } = this.ctx;
+      const token = await this.ctx.endpoint.token(signal);
+      ({ frame, event } = await modelForTask(
+        {
+          cache: requireCache(this.ctx),
+          fetch: (ref) => this.#fetch(ref, 'HASH_MISMATCH', limits.maxModelBytes, signal, token),
+          deltas: options.deltaDownloads !== false,
+          maxModelBytes: limits.maxModelBytes,
+          ...(this.ctx.platform.compressor ? { compressor: this.ctx.platform.compressor } : {}),
+          signal,
+          warn: (m) => this.ctx.reporter.warn(m),
+        },
+        task,
+      ));
+    } else {
+      const before = this.#fetched;
+      frame = await this.model(task.model, signal);
+      // The trainer judges the frame itself; the event only counts its size (the bytes when they are no frame).
+      let f32Bytes = frame.byteLength;
+      try {
+        f32Bytes = 4 * readFrameHeader(new Uint8Array(frame), { maxBodyBytes: this.ctx.limits.maxModelBytes }).elements;
+      } catch {
+        // not a frame: left to the trainer to refuse
+      }
+      event = { via: this.#fetched > before ? 'full' : 'cache', bytes: this.#fetched - before, f32Bytes };
+    }
+    this.#held = { key, frame: frame.slice(0) };
+    this.ctx.reporter.emit('model', { ...event, roundId: task.roundId, taskId, at: Date.now() });
+    return frame;
+  }
+
+  /** Bytes of models downloaded by {@link model} (the `model` event of tasks without `download`). */
+  #fetched = 0;
+
+  /**
+   * The global model: from the cache when its hash matches, else downloaded, verified (HASH_MISMATCH) and cached.
+   * `keep: false` (validation) leaves the cache as it is: it holds the base of the next delta download.
+   */
+  async model(ref: BlobRef, signal: AbortSignal, keep = true): Promise<ArrayBuffer> {
+    if (this.#held?.key === ref.sha256) return this.#held.frame.slice(0);
     const cache = requireCache(this.ctx);
     const hit = await cache.getModel();
     if (hit && hit.sha256 === ref.sha256 && (await sha256Hex(new Uint8Array(hit.bytes))) === ref.sha256) return hit.bytes;
     const token = await this.ctx.endpoint.token(signal);
     const bytes = await this.#fetch(ref, 'HASH_MISMATCH', this.ctx.limits.maxModelBytes, signal, token);
+    this.#fetched += bytes.byteLength;
     const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    await cache.putModel({ id: ref.id, sha256: ref.sha256, bytes: buf, storedAt: Date.now() });
+    if (keep) await cache.putModel({ id: ref.id, sha256: ref.sha256, bytes: buf, storedAt: Date.now() });
+    else this.#held = { key: ref.sha256, frame: buf.slice(0) };
     return buf.slice(0);
   }
 

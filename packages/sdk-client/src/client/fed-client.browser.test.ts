@@ -199,9 +199,11 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
       return caps?.['backend'] === report.chosen && caps['platform'] === 'browser' && typeof caps['hardwareConcurrency'] === 'number' && caps['visible'] === true;
     }, 'capabilities with the backend at the server (next heartbeat)');
 
-    // Downloads: the package once, the seed model to train, the new model to validate.
+    // Downloads: the package once, the seed model to train (the download stream's full frame, /api/blobs/<sha256>:
+    // README "Delta downloads"), the new model to validate (/api/models/<id>).
     expect(requests.filter(isBlob).filter((p) => p.startsWith('/api/packages/'))).toHaveLength(1);
-    expect(requests.filter((p) => p.startsWith('/api/models/'))).toHaveLength(2);
+    expect(requests.filter((p) => p.startsWith('/api/models/'))).toHaveLength(1);
+    expect(requests.filter((p) => p.startsWith('/api/blobs/'))).toHaveLength(1);
   });
 
   it('after a reload, package, model and backend decision come from IndexedDB: no second download', async () => {
@@ -216,6 +218,18 @@ describe('FedClient in headless Chromium (WebGPU enabled: SwiftShader)', () => {
     expect(requests).toContain('/api/discover'); // the recorder does see the client's requests
     const report = (await page.evaluate(() => window.fedwebPage.backend())) as { cached: boolean };
     expect(report.cached).toBe(true);
+  });
+
+  it('a second round rebuilds the model from the int8 delta added to the base in IndexedDB', async () => {
+    const before = await page.evaluate(() => window.fedwebPage.events.length);
+    const { done } = await runSession({ rounds: 2, initialModelId: lastModelId });
+    expect(done.status).toBe('completed');
+    const models = (await page.evaluate(() => window.fedwebPage.events)).slice(before).filter((e) => e.kind === 'model').map((e) => e.payload as { via: string; bytes: number; f32Bytes: number });
+    // Round 1 starts a new download stream at the session's model, which this page already holds (the previous test
+    // trained on it: no event, the event comes once per model); round 2 is a delta, used only if its sum with the
+    // IndexedDB base hashes to the server's reconstruction (else it would be 'full').
+    expect(models.map((m) => m.via)).toEqual(['delta']);
+    expect(models[0]!.bytes).toBeLessThan(0.3 * models[0]!.f32Bytes);
   });
 
   it('a reload mid-training resumes the round, with model and package from IndexedDB', async () => {

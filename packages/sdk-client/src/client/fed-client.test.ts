@@ -67,7 +67,7 @@ describe('FedClient joining', () => {
     const { client } = h.client();
     const started = client.start().catch((e) => e);
     const hello = await h.server.next('hello');
-    h.server.send({ v: 1, kind: 'error', code: 'UNAUTHORIZED', message: 'invalid token', ref: hello.clientId });
+    h.server.send({ v: 2, kind: 'error', code: 'UNAUTHORIZED', message: 'invalid token', ref: hello.clientId });
     expect(((await started) as FedError).code).toBe('UNAUTHORIZED');
   });
 
@@ -154,8 +154,8 @@ describe('FedClient training rounds', () => {
   it('turns bad messages into error events without dropping the connection', async () => {
     const { h, ev } = await joinedClient();
     h.server.sendRaw('not json');
-    h.server.sendRaw(JSON.stringify({ v: 1, kind: 'task.train', taskId: 'x' }));
-    h.server.sendRaw(JSON.stringify({ v: 2, kind: 'welcome' }));
+    h.server.sendRaw(JSON.stringify({ v: 2, kind: 'task.train', taskId: 'x' }));
+    h.server.sendRaw(JSON.stringify({ v: 3, kind: 'welcome' }));
     h.server.sendRaw(new Uint8Array([1, 2, 3]));
     h.server.send(h.validate('r1'));
     const val = await h.server.next('validation');
@@ -167,7 +167,7 @@ describe('FedClient training rounds', () => {
   it('task.cancel aborts training through the trainer, and no update is sent', async () => {
     const { h, client, ev } = await joinedClient();
     await h.holdTraining('r1');
-    h.server.send({ v: 1, kind: 'task.cancel', taskId: 't-r1', roundId: 'r1', reason: 'round closed' });
+    h.server.send({ v: 2, kind: 'task.cancel', taskId: 't-r1', roundId: 'r1', reason: 'round closed' });
     const cancelled = await ev.wait('round', (r) => r.phase === 'cancelled');
     expect(cancelled.error?.message).toMatch(/round closed/);
     // The task queue moves on: a validation after the cancel is answered, and no update came before it.
@@ -189,7 +189,7 @@ describe('FedClient training rounds', () => {
   it('drops an update the combiner refuses as STALE_ROUND (its decision is final)', async () => {
     const { h, client, ev } = await joinedClient();
     const upd = await h.uploaded('r1');
-    h.server.send({ v: 1, kind: 'error', code: 'STALE_ROUND', message: 'round r1 is closed', ref: upd.uploadId });
+    h.server.send({ v: 2, kind: 'error', code: 'STALE_ROUND', message: 'round r1 is closed', ref: upd.uploadId });
     const refused = await ev.wait('round', (r) => r.phase === 'refused');
     expect(refused.error?.code).toBe('STALE_ROUND');
     expect(await h.cache.getPendingUpdate(client.clientId!)).toBeUndefined();
@@ -199,7 +199,7 @@ describe('FedClient training rounds', () => {
   it('retries a retryable refusal (BAD_CHUNK) with the same upload id', async () => {
     const { h, ev } = await joinedClient();
     const u1 = await h.uploaded('r1');
-    h.server.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: 'chunk 0 missing', ref: u1.uploadId });
+    h.server.send({ v: 2, kind: 'error', code: 'BAD_CHUNK', message: 'chunk 0 missing', ref: u1.uploadId });
     const u2 = await h.server.next('update');
     expect(u2.uploadId).toBe(u1.uploadId);
     await h.server.nextFrame(u2.uploadId);

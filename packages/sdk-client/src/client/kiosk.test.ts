@@ -66,7 +66,7 @@ describe('kiosk: transient conditions are retried forever (point 1)', () => {
     it(`an unsolicited error message ${code} never fails the client`, async () => {
       const { h, client, ev } = await joinedClient();
       const joins = h.server.hellos.length;
-      h.server.send({ v: 1, kind: 'error', code, message: 'a fatal-looking complaint' });
+      h.server.send({ v: 2, kind: 'error', code, message: 'a fatal-looking complaint' });
       await ev.wait('error', (e) => e.code === code);
       if (code !== 'BAD_CONFIG' && code !== 'CONFLICT') {
         // An auth or version complaint: the client joins again, and the answer to hello decides.
@@ -130,7 +130,7 @@ describe('kiosk: transient conditions are retried forever (point 1)', () => {
     const c = h.client();
     const started = c.client.start().catch((e: unknown) => e);
     const hello = await h.server.next('hello');
-    h.server.send({ v: 1, kind: 'error', code: 'VERSION_MISMATCH', message: 'speak v2', ref: hello.clientId });
+    h.server.send({ v: 2, kind: 'error', code: 'VERSION_MISMATCH', message: 'speak v2', ref: hello.clientId });
     expect(((await started) as FedError).code).toBe('VERSION_MISMATCH');
     expect((await c.ev.wait('failed')).code).toBe('VERSION_MISMATCH');
   });

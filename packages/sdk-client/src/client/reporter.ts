@@ -71,7 +71,7 @@ export class Reporter {
     this.#status = status;
   }
 
-  emit<K extends 'round' | 'progress' | 'metrics' | 'withdrawn'>(event: K, payload: FedClientEvents[K]): void {
+  emit<K extends 'round' | 'model' | 'progress' | 'metrics' | 'withdrawn'>(event: K, payload: FedClientEvents[K]): void {
     this.#events.emit(event, payload);
   }
 

@@ -2,7 +2,7 @@
  * Public types of FedClient: options, data providers, events, and the platform seam that lets the same client
  * run in browsers (Web Worker trainer, IndexedDB, global WebSocket) and in Node (in-process trainer, file cache, `ws`).
  */
-import type { Capabilities, FedError, Metrics, WithdrawReason } from '@fedweb/codec';
+import type { Capabilities, Compressor, FedError, Metrics, WithdrawReason } from '@fedweb/codec';
 import type { BackendChoice, BackendReport, Dataset, TrainerApi, TrainProgress } from '../trainer/api.js';
 import type { ClientCache, CacheKind } from '../cache/types.js';
 import type { BackoffOptions } from '@fedweb/codec';
@@ -150,6 +150,12 @@ export interface FedClientOptions {
    * for memory only. Default: IndexedDB `fedweb` in browsers, `./.fedweb-cache` in Node.
    */
   cache?: ClientCache | string | false;
+  /**
+   * Delta downloads (default true): when the task offers one and the cache holds the previous round's model, download
+   * only the int8, deflated change and rebuild the model from it (README "Delta downloads"). False: always the full
+   * model.
+   */
+  deltaDownloads?: boolean;
   /** Where tfjs-backend-wasm's `.wasm` files are served (a local path or URL prefix; never a CDN). */
   wasmPaths?: string;
   timeouts?: Partial<FedClientTimeouts>;
@@ -264,6 +270,26 @@ export interface RoundEvent {
 }
 
 /**
+ * Payload of the `model` event: the global model a train task trains on is held (rebuilt from a delta, downloaded
+ * in full, or found in the cache), with the bytes it took and, for a reconstruction, its weights' SHA-256.
+ * @example
+ * ```ts
+ * client.on('model', (m: ModelEvent) => console.log(`${m.roundId}: ${m.via}, ${m.bytes} B down`));
+ * ```
+ */
+export interface ModelEvent {
+  roundId: string;
+  taskId: string;
+  via: 'delta' | 'full' | 'cache';
+  /** Bytes downloaded for it (0 from the cache), and the model's size as float32 (4 bytes per parameter). */
+  bytes: number;
+  f32Bytes: number;
+  weightsSha256?: string;
+  /** Epoch ms when the client held it. */
+  at: number;
+}
+
+/**
  * Payload of the `progress` event: one batch of local training.
  * @example
  * ```ts
@@ -319,6 +345,7 @@ export interface WithdrawnEvent {
 export interface FedClientEvents {
   status: StatusEvent;
   round: RoundEvent;
+  model: ModelEvent;
   progress: ProgressEvent;
   metrics: MetricsEvent;
   error: FedError;
@@ -357,4 +384,6 @@ export interface FedPlatform {
    * at the next heartbeat. Returns the unsubscribe function.
    */
   onDeviceChange?(cb: () => void): () => void;
+  /** Inflates delta downloads (node:zlib in Node); fflate when absent. */
+  compressor?: Compressor;
 }

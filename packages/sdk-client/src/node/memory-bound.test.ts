@@ -141,7 +141,7 @@ async function peakRss(kind: Case): Promise<number> {
   server.send(task('ok'));
   const u = await server.next('update', (m) => m.roundId === 'ok', 90_000);
   await server.nextFrame(u.uploadId, 90_000);
-  server.send({ v: 1, kind: 'update.ack', uploadId: u.uploadId, roundId: 'ok' });
+  server.send({ v: 2, kind: 'update.ack', uploadId: u.uploadId, roundId: 'ok' });
   await c.wait((e) => e.event === 'round' && e.roundId === 'ok' && e.phase === 'acknowledged', 'the healthy round acknowledged');
   c.child.stdin!.write('report\n');
   return (await c.wait((e) => e.event === 'report', 'the report')).maxRssBytes!;

@@ -68,7 +68,7 @@ async function setup() {
     server.send(task(roundId, packages.good));
     const u = await server.next('update', (m) => m.roundId === roundId, 60_000);
     await server.nextFrame(u.uploadId, 60_000);
-    server.send({ v: 1, kind: 'update.ack', uploadId: u.uploadId, roundId });
+    server.send({ v: 2, kind: 'update.ack', uploadId: u.uploadId, roundId });
     await until(() => rounds.some((r) => r.roundId === roundId && r.phase === 'acknowledged'), `round ${roundId} acknowledged`);
   };
   return { server, client, task, packages, rounds, errors, trace, traced, healthyRound };

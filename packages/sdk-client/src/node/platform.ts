@@ -2,6 +2,7 @@ import { availableParallelism, cpus, totalmem, platform as osPlatform, arch } fr
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, type Capabilities } from '@fedweb/codec';
+import { nodeZlibCompressor } from '@fedweb/codec/node';
 import { createThreadTrainer } from '../trainer/thread-client.js';
 import type { SocketConstructor } from '../transport/socket.js';
 import type { FedPlatform } from '../client/types.js';
@@ -70,5 +71,6 @@ export const nodePlatform: FedPlatform = {
   createTrainer: () => createThreadTrainer(),
   openCache: (dir) => openFileCache({ dir: resolve(dir ?? DEFAULT_NODE_CACHE_DIR) }),
   capabilities: nodeCapabilities,
+  compressor: nodeZlibCompressor,
   deviceKey: async () => `node|${process.version}|${osPlatform()}-${arch()}|${cpus()[0]?.model ?? '?'}|${availableParallelism()}`,
 };

@@ -54,7 +54,7 @@ export interface OpenOptions {
  * @example
  * ```ts
  * const conn = await Connection.open('ws://127.0.0.1:8080/ws/client', WebSocket, { onMessage, onBadInput }, { timeoutMs: 10_000 });
- * conn.send({ v: 1, kind: 'heartbeat', t: Date.now() });
+ * conn.send({ v: 2, kind: 'heartbeat', t: Date.now() });
  * const info = await conn.closed;
  * ```
  */

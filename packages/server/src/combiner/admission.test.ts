@@ -22,7 +22,7 @@ function sendFrame(client: TestClient, task: TrainTask, frame: Uint8Array, extra
   const uploadId = `u${Math.random().toString(36).slice(2, 10)}`;
   const chunks = splitIntoChunks(frame, { uploadId });
   client.sendRaw(
-    JSON.stringify({ v: 1, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId, numExamples: 5, metrics: {}, sha256: '0'.repeat(64), byteLength: frame.byteLength, chunkCount: chunks.length, ...extra }),
+    JSON.stringify({ v: 2, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId, numExamples: 5, metrics: {}, sha256: '0'.repeat(64), byteLength: frame.byteLength, chunkCount: chunks.length, ...extra }),
   );
   for (const c of chunks) client.sendRaw(c);
   return uploadId;
@@ -98,13 +98,13 @@ describe('admission: what an update must pass before it is folded', () => {
       sendFrame(clients.hash!, task, frame, { sha256: 'f'.repeat(64) });
     });
     clients.huge = await bad('huge', async (task) => {
-      clients.huge!.sendRaw(JSON.stringify({ v: 1, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId: 'big1', numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength: 2 ** 31, chunkCount: 4096 }));
+      clients.huge!.sendRaw(JSON.stringify({ v: 2, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId: 'big1', numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength: 2 ** 31, chunkCount: 4096 }));
     });
     clients.chunk = await bad('chunk', async () => {
       clients.chunk!.sendRaw(new Uint8Array([1, 2, 3, 4, 5]));
     });
     clients.text = await bad('garbage-text', async () => {
-      clients.text!.sendRaw('{"v":1,"kind":"update","nonsense":true');
+      clients.text!.sendRaw('{"v":2,"kind":"update","nonsense":true');
     });
     const { rounds } = await sessionRounds(server, { rounds: 1, clientsRequired: 8, roundTimeoutMs: 4000 });
     const r = rounds[0]!;
@@ -246,7 +246,7 @@ describe('one admission path for sync and async uploads', () => {
         },
       });
     await refusedOnce('huge', async (task, client) => {
-      client.sendRaw(JSON.stringify({ v: 1, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId: 'big1', numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength: 2 ** 31, chunkCount: 4096 }));
+      client.sendRaw(JSON.stringify({ v: 2, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId: 'big1', numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength: 2 ** 31, chunkCount: 4096 }));
     });
     // L2 norm of a delta of tens: sqrt(6) * 10 ~ 24.5, above the bound of 5.
     await refusedOnce('far', (task, client) => client.sendUpdate(task, { ...ONES, delta: new Float32Array(6).fill(10) }, LAYOUT));

@@ -232,7 +232,7 @@ export class Admission {
       if (closed) return this.reply(c, conn, closed, msg.uploadId);
       c.tally.counted(screened.msg);
       this.opts.observer?.counted((performance.now() - started) / 1000, clientId);
-      conn.peer.send({ v: 1, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
+      conn.peer.send({ v: 2, kind: 'update.ack', uploadId: msg.uploadId, roundId: msg.roundId });
       c.accepted(conn, clientId, msg);
       this.opts.counted?.(conn);
     } catch (e) {

@@ -182,7 +182,7 @@ export class AsyncStream implements Collector {
 
   private sendTask(conn: ClientConn, task: AsyncTask): void {
     conn.peer.send({
-      v: 1,
+      v: 2,
       kind: 'task.train',
       taskId: task.taskId,
       sessionId: this.version.start.sessionId,
@@ -254,7 +254,7 @@ export class AsyncStream implements Collector {
     const task = this.taskOf(msg);
     if (!task) return;
     this.endTask(task);
-    conn.peer.send({ v: 1, kind: 'task.cancel', taskId: task.taskId, roundId: task.roundId, reason: `update refused (${err.code}); a new task comes with the next model version` });
+    conn.peer.send({ v: 2, kind: 'task.cancel', taskId: task.taskId, roundId: task.roundId, reason: `update refused (${err.code}); a new task comes with the next model version` });
   }
 
   beginFold(clientId: string): void {
@@ -308,7 +308,7 @@ export class AsyncStream implements Collector {
     this.deps.ended(this);
     this.deps.log.info({ streamId: this.id, reason }, 'async stream closed');
     for (const task of this.tasks.values()) {
-      this.deps.client(task.clientId)?.peer.send({ v: 1, kind: 'task.cancel', taskId: task.taskId, roundId: task.roundId, reason: `session ended: ${reason}`.slice(0, 500) });
+      this.deps.client(task.clientId)?.peer.send({ v: 2, kind: 'task.cancel', taskId: task.taskId, roundId: task.roundId, reason: `session ended: ${reason}`.slice(0, 500) });
     }
     this.tasks.clear();
     this.tasksById.clear();

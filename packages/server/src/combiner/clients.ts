@@ -68,7 +68,7 @@ export interface ClientHubOptions {
  * ```
  */
 export function sendClientError(conn: ClientConn, err: FedError, ref?: string): void {
-  conn.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ...(ref ? { ref } : {}) });
+  conn.peer.send({ v: 2, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ...(ref ? { ref } : {}) });
 }
 
 /**
@@ -242,7 +242,7 @@ export class ClientHub {
     const openRoundId = this.events.openTaskOf(hello.clientId);
     const countedRoundId = this.events.countedRoundOf(hello.clientId);
     conn.peer.send({
-      v: 1,
+      v: 2,
       kind: 'welcome',
       clientId: hello.clientId,
       combinerId: this.opts.combinerId,

@@ -281,7 +281,7 @@ export class Combiner {
         return;
       default:
         this.log.warn({ kind: msg.kind }, 'unexpected message from the controller');
-        this.link.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `a combiner does not accept '${msg.kind}'` });
+        this.link.send({ v: 2, kind: 'error', code: 'BAD_MESSAGE', message: `a combiner does not accept '${msg.kind}'` });
     }
   }
 

@@ -54,7 +54,7 @@ export class ControllerLink {
   /** Uses `peer` as the link: announces this combiner and its clients. */
   attach(peer: Peer, clientUrl: string, token?: string): void {
     this.peer = peer;
-    peer.send({ v: 1, kind: 'combiner.hello', combinerId: this.combinerId, url: clientUrl, ...(token ? { token } : {}) });
+    peer.send({ v: 2, kind: 'combiner.hello', combinerId: this.combinerId, url: clientUrl, ...(token ? { token } : {}) });
     this.sendStatus();
   }
 
@@ -74,7 +74,7 @@ export class ControllerLink {
       clearTimeout(this.statusTimer);
       this.statusTimer = null;
     }
-    this.send({ v: 1, kind: 'combiner.status', clients: this.clients() });
+    this.send({ v: 2, kind: 'combiner.status', clients: this.clients() });
   }
 
   /** Announces the client list soon (changes within 100 ms go in one message). */
@@ -86,17 +86,18 @@ export class ControllerLink {
 
   /**
    * Encodes a partial aggregate and sends it as a `round.partial` and its chunks: a sync round's closing
-   * partial, or an async stream's forwarded batch (`roundId` = the stream id). Rejects without a link.
+   * partial, or an async stream's forwarded batch (`roundId` = the stream id). Rejects without a link. To the
+   * embedded controller (a memory link) the frame is handed over whole: no chunks, copies or SHA-256.
    */
   async sendPartial(roundId: string, partial: PartialAggregate, tally: Tally, what: string): Promise<void> {
     const enc = await encodePartial(partial);
     const stats = tally.stats.summary();
     const uploadId = shortId('p');
-    const chunks = chunkFrame(enc.frame, uploadId);
     if (!this.peer?.open) throw fedError('UNAVAILABLE', `no controller link to ${what} to`);
     const peer = this.peer;
+    const chunks = peer.handOver ? null : chunkFrame(enc.frame, uploadId);
     peer.send({
-      v: 1,
+      v: 2,
       kind: 'round.partial',
       roundId,
       combinerId: this.combinerId,
@@ -107,14 +108,15 @@ export class ControllerLink {
       scalars: enc.scalars,
       refusedStale: tally.refusedStale,
       refused: tally.refused,
-      sha256: sha256Node(enc.frame),
+      ...(chunks ? { sha256: sha256Node(enc.frame) } : {}),
       byteLength: enc.frame.byteLength,
-      chunkCount: chunks.length,
+      chunkCount: chunks ? chunks.length : 1,
       ...(tally.firstUpdateAt !== null ? { firstUpdateAt: tally.firstUpdateAt } : {}),
       ...(tally.lastUpdateAt !== null ? { lastUpdateAt: tally.lastUpdateAt } : {}),
       ...(stats ? { updateStats: stats } : {}),
     });
-    await sendChunks(peer, chunks);
+    if (chunks) await sendChunks(peer, chunks);
+    else await peer.handOver?.(uploadId, enc.frame);
   }
 
   /** Keeps `send` (a partial on its way) until it settles, so that {@link ControllerLink.close} can wait for it. */

@@ -54,7 +54,7 @@ async function dial(url: string, token?: string): Promise<{ ws: WebSocket; msgs:
       return refusedStatus;
     },
     closed: () => closed,
-    send: (m) => ws.send(JSON.stringify({ v: 1, ...m })),
+    send: (m) => ws.send(JSON.stringify({ v: 2, ...m })),
     next: (pred, what) => until(() => msgs.find(pred), 10_000, what),
   };
 }

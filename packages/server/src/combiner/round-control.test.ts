@@ -52,7 +52,7 @@ async function combinerWithControlledFetch() {
     if (r.ok) toClient.push(r.value);
   });
   await new Promise<void>((resolve) => ws.once('open', () => resolve()));
-  ws.send(JSON.stringify({ v: 1, kind: 'hello', clientId: 'a' }));
+  ws.send(JSON.stringify({ v: 2, kind: 'hello', clientId: 'a' }));
   await until(() => toClient.some((m) => m.kind === 'welcome'), 10_000, 'welcome');
 
   return {
@@ -71,7 +71,7 @@ async function combinerWithControlledFetch() {
 function roundStart(roundId: string, round: number, model: BlobRef): MessageOf<'round.start'> {
   const r = parseMessage(
     JSON.stringify({
-      v: 1,
+      v: 2,
       kind: 'round.start',
       sessionId: 's1',
       roundId,

@@ -115,7 +115,7 @@ export class RoundControl {
   prepare(msg: MessageOf<'round.prepare'>): void {
     const policy = SelectionPolicySchema.safeParse(msg.selection);
     if (!policy.success) {
-      this.opts.send({ v: 1, kind: 'error', code: 'BAD_CONFIG', message: `bad selection policy: ${policy.error.issues[0]?.message}`, ref: msg.roundId });
+      this.opts.send({ v: 2, kind: 'error', code: 'BAD_CONFIG', message: `bad selection policy: ${policy.error.issues[0]?.message}`, ref: msg.roundId });
       return;
     }
     this.tickets.take(msg.roundId);
@@ -127,7 +127,7 @@ export class RoundControl {
       .filter((c) => isEligible(c.capabilities, policy.data))
       .map((c) => c.clientId as string)
       .sort();
-    this.opts.send({ v: 1, kind: 'round.ready', roundId: msg.roundId, eligible });
+    this.opts.send({ v: 2, kind: 'round.ready', roundId: msg.roundId, eligible });
   }
 
   /** `round.start`; resolves when it is handled (a failure is answered to the controller, never thrown). */
@@ -155,7 +155,7 @@ export class RoundControl {
     this.opts.log.error({ roundId, code: err.code }, `cannot start round: ${err.message}`);
     if (this.round && this.round.id === roundId && this.round.state !== 'closed') this.round.abort(err.message);
     if (this.stream && this.stream.id === roundId) this.stream.close(err.message);
-    this.opts.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
+    this.opts.send({ v: 2, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
   }
 
   /** Throws when a newer instruction arrived since `ticket`: this start lost and must install nothing. */
@@ -180,7 +180,8 @@ export class RoundControl {
     if (this.round && this.round.state !== 'closed') this.round.abort('superseded by a new round');
     const parsed = strategy.optionsSchema.safeParse(msg.strategy.options);
     if (!parsed.success) throw fedError('BAD_CONFIG', `strategy options: ${parsed.error.issues[0]?.message}`);
-    const layout = await this.layoutFor(msg.model);
+    // A delta frame carries the model's names and shapes too, in a fifth of the bytes.
+    const layout = await this.layoutFor(msg.download?.delta?.ref ?? msg.model);
     this.checkNewest(ticket, msg.roundId);
     const limits = updateLimits(layout, { compressor: this.opts.compressor, configuredMax: this.opts.maxUploadBytes, ...boundsOf(msg), ...(this.opts.parser ? { parser: this.opts.parser } : {}) });
     const ctx: StrategyContext = { sessionId: msg.sessionId, round: msg.round ?? roundNumberOf(msg.roundId), layout, paramCount: limits.paramCount, seed: msg.seed ?? 0 };

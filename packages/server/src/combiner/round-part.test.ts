@@ -48,7 +48,7 @@ describe('a client that refuses its task', () => {
     await connect(server, {
       clientId: 'b',
       onTrain: (task, { client }) => {
-        client.send({ v: 1, kind: 'error', code: 'BAD_CONFIG', message: 'settings.learningRate 1000000000 is above 10; the task is refused', ref: task.taskId });
+        client.send({ v: 2, kind: 'error', code: 'BAD_CONFIG', message: 'settings.learningRate 1000000000 is above 10; the task is refused', ref: task.taskId });
         return null;
       },
     });
@@ -66,7 +66,7 @@ describe('a client that refuses its task', () => {
       clientId: 'b',
       onTrain: () => TWOS,
       onValidate: (task) => {
-        b.send({ v: 1, kind: 'error', code: 'CONFLICT', message: 'round validated 1 model(s) already; validation task refused', ref: task.taskId });
+        b.send({ v: 2, kind: 'error', code: 'CONFLICT', message: 'round validated 1 model(s) already; validation task refused', ref: task.taskId });
         return null;
       },
     });

@@ -164,12 +164,13 @@ export class RoundPart implements Collector {
     const clientId = conn.clientId as string;
     const start = this.start;
     conn.peer.send({
-      v: 1,
+      v: 2,
       kind: 'task.train',
       taskId: this.taskIds.get(clientId) as string,
       sessionId: start.sessionId,
       roundId: this.id,
       model: start.model,
+      ...(start.download ? { download: start.download } : {}),
       package: start.package,
       settings: start.settings,
       deadline: start.deadline,
@@ -230,7 +231,7 @@ export class RoundPart implements Collector {
     if (err.retryable) {
       this.deps.log.warn({ clientId, roundId: this.id, attempts }, 'client used its upload attempts; it is out of this round');
       conn.peer.send({
-        v: 1,
+        v: 2,
         kind: 'task.cancel',
         taskId: this.taskIds.get(clientId) as string,
         roundId: this.id,
@@ -355,7 +356,7 @@ export class RoundPart implements Collector {
   private cancelOutstanding(reason: string): void {
     for (const id of this.selected) {
       if (this.delivered.has(id) || this.folding.has(id) || this.withdrawn.has(id)) continue;
-      this.deps.client(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.id, reason: reason.slice(0, 500) });
+      this.deps.client(id)?.peer.send({ v: 2, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.id, reason: reason.slice(0, 500) });
     }
   }
 }

@@ -7,7 +7,7 @@ import { UploadBuffer } from './uploads.js';
 
 const frame = Uint8Array.from({ length: 100_003 }, (_, i) => (i * 2654435761) >>> 24);
 const chunks = splitIntoChunks(frame, { uploadId: 'u1', chunkSize: 4096 });
-const msg = { v: 1, kind: 'update', taskId: 't', roundId: 'r', uploadId: 'u1', numExamples: 1, metrics: {}, sha256: sha256Node(frame), byteLength: frame.length, chunkCount: chunks.length } as MessageOf<'update'>;
+const msg = { v: 2, kind: 'update', taskId: 't', roundId: 'r', uploadId: 'u1', numExamples: 1, metrics: {}, sha256: sha256Node(frame), byteLength: frame.length, chunkCount: chunks.length } as MessageOf<'update'>;
 
 describe('UploadBuffer hashing', () => {
   it('hashes chunks in order as they arrive, including chunks that arrive ahead of a missing one', () => {

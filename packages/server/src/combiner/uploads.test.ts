@@ -13,7 +13,7 @@ const { setup, connect } = serverFixture(SEED);
 
 /** Announces an update of `byteLength` bytes for `task` (no chunk follows). */
 function announce(c: TestClient, task: TrainTask, uploadId: string, byteLength: number): void {
-  c.send({ v: 1, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId, numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength, chunkCount: 1 });
+  c.send({ v: 2, kind: 'update', taskId: task.taskId, roundId: task.roundId, uploadId, numExamples: 1, metrics: {}, sha256: 'a'.repeat(64), byteLength, chunkCount: 1 });
 }
 
 describe('in-flight budget', () => {

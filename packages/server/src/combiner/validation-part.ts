@@ -92,7 +92,7 @@ export class ValidationPart {
   private sendTask(conn: ClientConn): void {
     const id = conn.clientId as string;
     conn.peer.send({
-      v: 1,
+      v: 2,
       kind: 'task.validate',
       taskId: this.taskIds.get(id) as string,
       sessionId: this.start.sessionId,
@@ -136,11 +136,11 @@ export class ValidationPart {
     this.deps.ended(this);
     for (const id of this.expected) {
       if (this.done.has(id) || this.refused.has(id)) continue;
-      this.deps.client(id)?.peer.send({ v: 1, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.start.roundId, reason: 'validation closed' });
+      this.deps.client(id)?.peer.send({ v: 2, kind: 'task.cancel', taskId: this.taskIds.get(id) as string, roundId: this.start.roundId, reason: 'validation closed' });
     }
     if (report) {
       const { roundId } = this.start;
-      this.deps.report({ v: 1, kind: 'validate.partial', roundId, combinerId: this.deps.combinerId, metricSums: this.metrics.sums(), numExamples: this.numExamples, count: this.count });
+      this.deps.report({ v: 2, kind: 'validate.partial', roundId, combinerId: this.deps.combinerId, metricSums: this.metrics.sums(), numExamples: this.numExamples, count: this.count });
     }
   }
 }

@@ -33,7 +33,7 @@ describe('withdraw', () => {
       capabilities: FULL,
       onTrain: (task, { client }) => {
         if (!low) return TWOS;
-        client.send({ v: 1, kind: 'withdraw', roundId: task.roundId, taskId: task.taskId, reason: 'battery', capabilities: LOW });
+        client.send({ v: 2, kind: 'withdraw', roundId: task.roundId, taskId: task.taskId, reason: 'battery', capabilities: LOW });
         return null;
       },
     });
@@ -56,7 +56,7 @@ describe('withdraw', () => {
 
     // Charging: its heartbeat says so, and the next round picks it again.
     low = false;
-    b.send({ v: 1, kind: 'heartbeat', t: Date.now(), capabilities: { ...LOW, battery: { level: 0.06, charging: true } } });
+    b.send({ v: 2, kind: 'heartbeat', t: Date.now(), capabilities: { ...LOW, battery: { level: 0.06, charging: true } } });
     const s2 = await server.controller.startSession({ ...config, rounds: 1, clientsRequired: 3 });
     await server.controller.waitForSession(s2.id, ['completed', 'failed'], 30_000);
     expect((await server.controller.getSession(s2.id)).rounds.map((r) => [r.status, r.updates])).toEqual([['committed', 3]]);
@@ -74,14 +74,14 @@ describe('withdraw', () => {
     await y.waitFor('task.train', () => true, 20_000, true);
     const refusal = async (c: typeof x, roundId: string) => {
       const answer = c.waitFor('error', (m) => m.ref === roundId, 10_000);
-      c.send({ v: 1, kind: 'withdraw', roundId, reason: 'user' });
+      c.send({ v: 2, kind: 'withdraw', roundId, reason: 'user' });
       return (await answer).code;
     };
     expect(await refusal(z, task.roundId)).toBe('NOT_SELECTED');
     expect(await refusal(x, `${s.id}.r9.nope`)).toBe('STALE_ROUND');
 
     // y withdraws; a second withdraw frees nothing more (one event, one release).
-    y.send({ v: 1, kind: 'withdraw', roundId: task.roundId, reason: 'hidden' });
+    y.send({ v: 2, kind: 'withdraw', roundId: task.roundId, reason: 'hidden' });
     expect(await refusal(y, task.roundId)).toBe('CONFLICT');
     expect(withdrawn).toEqual([{ clientId: 'y', roundId: task.roundId, reason: 'hidden' }]);
     // x's update is counted; withdrawing after that is refused and does not undo it.
@@ -101,12 +101,12 @@ describe('withdraw', () => {
     const task = await victim.waitFor('task.train', () => true, 20_000, true);
     await mallory.waitFor('task.train', () => true, 20_000, true);
     const answer = mallory.waitFor('error', () => true, 10_000);
-    mallory.sendRaw(JSON.stringify({ v: 1, kind: 'withdraw', roundId: task.roundId, reason: 'user', clientId: 'victim' }));
+    mallory.sendRaw(JSON.stringify({ v: 2, kind: 'withdraw', roundId: task.roundId, reason: 'user', clientId: 'victim' }));
     expect((await answer).code).toBe('BAD_MESSAGE');
     expect(withdrawn).toEqual([]);
     // The victim's update still counts: its slot was never freed. Mallory withdrawing itself closes the part.
     await sendHeldUpdate(victim, TWOS);
-    mallory.send({ v: 1, kind: 'withdraw', roundId: task.roundId, reason: 'user' });
+    mallory.send({ v: 2, kind: 'withdraw', roundId: task.roundId, reason: 'user' });
     await server.controller.waitForSession(s.id, ['completed', 'failed'], 30_000);
     expect((await server.controller.getSession(s.id)).rounds.map((r) => [r.status, r.updates])).toEqual([['committed', 1]]);
     expect(withdrawn.map((w) => w.clientId)).toEqual(['mallory']);
@@ -121,11 +121,11 @@ describe('withdraw', () => {
     const strategy = { name: 'fedbuff', options: { bufferSize: 1, maxStaleness: 10 } };
     await server.controller.startSession({ rounds: 5, encoding: 'f32', roundTimeoutMs: 60_000, selection: { minBattery: 0.2 }, strategy });
     const [ta0, tb0] = await Promise.all([taskOf(a, 0), taskOf(b, 0)]);
-    b.send({ v: 1, kind: 'withdraw', roundId: tb0.roundId, taskId: tb0.taskId, reason: 'battery', capabilities: LOW });
+    b.send({ v: 2, kind: 'withdraw', roundId: tb0.roundId, taskId: tb0.taskId, reason: 'battery', capabilities: LOW });
     await until(() => withdrawn.length === 1, 10_000, 'the withdrawal');
     expect(withdrawn).toEqual([{ clientId: 'b', roundId: tb0.roundId, reason: 'battery' }]);
     const again = b.waitFor('error', (m) => m.ref === tb0.roundId, 10_000);
-    b.send({ v: 1, kind: 'withdraw', roundId: tb0.roundId, reason: 'battery' });
+    b.send({ v: 2, kind: 'withdraw', roundId: tb0.roundId, reason: 'battery' });
     expect((await again).code).toBe('STALE_ROUND');
 
     // a's update publishes version 1: a trains on, b (still low) gets nothing.
@@ -134,12 +134,12 @@ describe('withdraw', () => {
     const ta1 = await taskOf(a, 1);
     // A round trip on b's socket: a task sent to b at the new version would have arrived before this answer.
     const barrier = b.waitFor('error', (m) => m.ref === 'barrier', 10_000);
-    b.send({ v: 1, kind: 'withdraw', roundId: 'barrier', reason: 'user' });
+    b.send({ v: 2, kind: 'withdraw', roundId: 'barrier', reason: 'user' });
     await barrier;
     expect(tasks(b)).toHaveLength(1);
 
     // Charging: with the next version b is tasked again.
-    b.send({ v: 1, kind: 'heartbeat', t: Date.now(), capabilities: { ...LOW, battery: { level: 0.06, charging: true } } });
+    b.send({ v: 2, kind: 'heartbeat', t: Date.now(), capabilities: { ...LOW, battery: { level: 0.06, charging: true } } });
     await a.sendUpdate(ta1, ONES, LAYOUT);
     await until(() => server.combiner?.asyncStream?.round === 3, 20_000, 'version 2 at the combiner');
     expect((await taskOf(b, 1)).roundId).not.toBe(tb0.roundId);
@@ -149,7 +149,7 @@ describe('withdraw', () => {
   it('when withdrawals leave too few clients for minClients, the part closes at once and the round fails the validity policy', async () => {
     const { server, withdrawn } = await hearing();
     const a = await connect(server, { clientId: 'a', onTrain: () => null });
-    const leaver = (id: string) => connect(server, { clientId: id, onTrain: (task, { client }) => (client.send({ v: 1, kind: 'withdraw', roundId: task.roundId, reason: 'metered' }), null) });
+    const leaver = (id: string) => connect(server, { clientId: id, onTrain: (task, { client }) => (client.send({ v: 2, kind: 'withdraw', roundId: task.roundId, reason: 'metered' }), null) });
     await leaver('b');
     await leaver('c');
     // a still trains (it never answers), but with b and c gone at most 1 update can come: minClients 2 cannot be met.

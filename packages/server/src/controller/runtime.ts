@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { UpdateStatsSummary } from '../reducer/update-stats.js';
 import type { BlobStore, ModelRecord, RoundRecord, SessionRecord, StateStore } from '../store/types.js';
 import type { Strategy } from '../strategy/types.js';
+import type { DownloadStream } from './download-stream.js';
 
 /** The round a session is in right now (memory only; the store has the durable part). */
 export interface LiveRound {
@@ -40,6 +41,8 @@ export interface SessionRuntime {
   global: GlobalModel | null;
   /** The previous round's update claims and norms (memory only): the next round's bounds (round/update-bounds.ts). */
   updateStats?: UpdateStatsSummary;
+  /** What clients download for the current model (download-stream.ts; memory only, reopened after a restart). */
+  download?: DownloadStream;
 }
 
 /** The events the controller emits, with their payloads. */

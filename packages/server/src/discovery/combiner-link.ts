@@ -44,7 +44,7 @@ export function combinerLinkHandlers(
     } catch (e) {
       const err = toFedError(e);
       log.warn({ combinerId: hello.combinerId, code: err.code }, `combiner refused: ${err.message}`);
-      getPeer().send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000) });
+      getPeer().send({ v: 2, kind: 'error', code: err.code, message: err.message.slice(0, 2000) });
       getPeer().close(4401, err.code);
     } finally {
       helloPending = false;
@@ -58,7 +58,7 @@ export function combinerLinkHandlers(
         return;
       }
       if (msg.kind !== 'combiner.hello') {
-        getPeer().send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: 'the first message must be combiner.hello' });
+        getPeer().send({ v: 2, kind: 'error', code: 'BAD_MESSAGE', message: 'the first message must be combiner.hello' });
         return;
       }
       helloPending = true;
@@ -67,6 +67,9 @@ export function combinerLinkHandlers(
     binary(bytes) {
       if (handle) return registry.handleBinary(handle, bytes);
       if (helloPending && queue.length < 1000) queue.push({ bin: bytes });
+    },
+    frame(uploadId, bytes) {
+      if (handle) registry.handleFrame(handle, uploadId, bytes);
     },
     close() {
       if (handle) registry.drop(handle, 'link closed');

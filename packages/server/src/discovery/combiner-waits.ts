@@ -94,14 +94,14 @@ export class CombinerWaits {
   partialAnnounced(handle: CombinerLink, msg: MessageOf<'round.partial'>): void {
     const key = `${handle.id}\u0000${msg.uploadId}`;
     if (msg.combinerId !== handle.id) {
-      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `partial says combiner ${msg.combinerId}, link is ${handle.id}`, ref: msg.roundId });
+      handle.peer.send({ v: 2, kind: 'error', code: 'BAD_MESSAGE', message: `partial says combiner ${msg.combinerId}, link is ${handle.id}`, ref: msg.roundId });
       return;
     }
     const waitKey = `${handle.id}\u0000${msg.roundId}`;
     const expected = this.partialStreams.get(waitKey)?.maxPartialBytes ?? this.partialWaits.get(waitKey)?.maxPartialBytes;
     if (expected === undefined) {
       this.log.warn({ combinerId: handle.id, roundId: msg.roundId }, 'unexpected partial refused');
-      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `no partial of ${msg.roundId.slice(0, 200)} is expected from combiner ${handle.id}`, ref: msg.roundId });
+      handle.peer.send({ v: 2, kind: 'error', code: 'BAD_MESSAGE', message: `no partial of ${msg.roundId.slice(0, 200)} is expected from combiner ${handle.id}`, ref: msg.roundId });
       return;
     }
     const limit = Math.min(expected, this.maxPartialBytes);
@@ -126,13 +126,13 @@ export class CombinerWaits {
     try {
       chunk = parseChunk(bytes);
     } catch (e) {
-      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: toFedError(e).message.slice(0, 2000) });
+      handle.peer.send({ v: 2, kind: 'error', code: 'BAD_CHUNK', message: toFedError(e).message.slice(0, 2000) });
       return;
     }
     const key = `${handle.id}\u0000${chunk.uploadId}`;
     const upload = this.uploads.get(key);
     if (!upload) {
-      handle.peer.send({ v: 1, kind: 'error', code: 'BAD_CHUNK', message: `no partial announced for upload ${chunk.uploadId}`, ref: chunk.uploadId });
+      handle.peer.send({ v: 2, kind: 'error', code: 'BAD_CHUNK', message: `no partial announced for upload ${chunk.uploadId}`, ref: chunk.uploadId });
       return;
     }
     let frame: Uint8Array | null;
@@ -146,6 +146,26 @@ export class CombinerWaits {
     this.uploads.delete(key);
     if (upload.meta.sha256 && sha256Node(frame) !== upload.meta.sha256) {
       return this.failPartial(handle, upload.meta.roundId, fedError('HASH_MISMATCH', `partial of ${handle.id} does not match its SHA-256`));
+    }
+    const received: Outcome<ReceivedPartial> = { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } };
+    if (this.toStream(handle.id, upload.meta.roundId, received)) return;
+    this.settle(this.partialWaits, handle.id, upload.meta.roundId, received);
+  }
+
+  /**
+   * A whole partial frame handed over in memory by the embedded combiner (announced as usual, its size checked;
+   * no chunks and no SHA-256: it never left this process).
+   */
+  frame(handle: CombinerLink, uploadId: string, frame: Uint8Array): void {
+    const key = `${handle.id}\u0000${uploadId}`;
+    const upload = this.uploads.get(key);
+    if (!upload) {
+      handle.peer.send({ v: 2, kind: 'error', code: 'BAD_CHUNK', message: `no partial announced for upload ${uploadId}`, ref: uploadId });
+      return;
+    }
+    this.uploads.delete(key);
+    if (frame.byteLength !== upload.meta.byteLength) {
+      return this.failPartial(handle, upload.meta.roundId, fedError('BAD_CHUNK', `partial of ${frame.byteLength} bytes, ${upload.meta.byteLength} announced`));
     }
     const received: Outcome<ReceivedPartial> = { ok: true, value: { meta: upload.meta, frame, receivedAt: Date.now() } };
     if (this.toStream(handle.id, upload.meta.roundId, received)) return;
@@ -192,7 +212,7 @@ export class CombinerWaits {
 
   private failPartial(handle: CombinerLink, roundId: string, err: FedError): void {
     this.log.warn({ combinerId: handle.id, roundId, code: err.code }, `partial refused: ${err.message}`);
-    handle.peer.send({ v: 1, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
+    handle.peer.send({ v: 2, kind: 'error', code: err.code, message: err.message.slice(0, 2000), ref: roundId });
     if (this.toStream(handle.id, roundId, { ok: false, error: err })) return;
     this.settle(this.partialWaits, handle.id, roundId, { ok: false, error: err });
   }

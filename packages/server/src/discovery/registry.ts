@@ -169,13 +169,18 @@ export class CombinerRegistry {
         return;
       }
       default:
-        handle.peer.send({ v: 1, kind: 'error', code: 'BAD_MESSAGE', message: `the controller does not accept '${msg.kind}' from a combiner` });
+        handle.peer.send({ v: 2, kind: 'error', code: 'BAD_MESSAGE', message: `the controller does not accept '${msg.kind}' from a combiner` });
     }
   }
 
   /** Binary data from a combiner: chunks of a partial. */
   handleBinary(handle: CombinerHandle, bytes: Uint8Array): void {
     this.waits.chunk(handle, bytes);
+  }
+
+  /** A whole partial frame from the embedded combiner (memory link, transport.ts `handOver`). */
+  handleFrame(handle: CombinerHandle, uploadId: string, frame: Uint8Array): void {
+    this.waits.frame(handle, uploadId, frame);
   }
 
   /**

@@ -72,12 +72,12 @@ describe('free-form maps', () => {
     const c = await f.connect(server, { clientId: 'm', onTrain: () => null });
     await server.controller.startSession({ id: 's1', rounds: 1, clientsRequired: 1, roundTimeoutMs: 20_000, encoding: 'f32' });
     const t: MessageOf<'task.train'> = await c.waitFor('task.train', () => true, 20_000, true);
-    const update = { v: 1, kind: 'update', taskId: t.taskId, roundId: t.roundId, uploadId: 'u-many', numExamples: 1, sha256: 'a'.repeat(64), byteLength: 100, chunkCount: 1 };
+    const update = { v: 2, kind: 'update', taskId: t.taskId, roundId: t.roundId, uploadId: 'u-many', numExamples: 1, sha256: 'a'.repeat(64), byteLength: 100, chunkCount: 1 };
     const refused1 = c.waitFor('error', (m) => m.code === 'BAD_MESSAGE');
     c.sendRaw(JSON.stringify({ ...update, metrics: manyKeys(10_000) }));
     expect((await refused1).message).toMatch(/metrics/);
     const refused2 = c.waitFor('error', (m) => m.code === 'BAD_MESSAGE' && /deeper/.test(m.message));
-    c.sendRaw(`{"v":1,"kind":"heartbeat","t":1,"capabilities":${deepObject(100_000)}}`);
+    c.sendRaw(`{"v":2,"kind":"heartbeat","t":1,"capabilities":${deepObject(100_000)}}`);
     await refused2;
     // Still joined: a valid update for the same task is counted and the round commits with it.
     expect(c.connected).toBe(true);

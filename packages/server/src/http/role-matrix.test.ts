@@ -72,7 +72,7 @@ async function ws(path: string, caller: Caller, hello: (id: string) => object, i
     socket.on('message', (d, binary) => {
       if (!binary) answers.push(JSON.parse(d.toString()) as { kind: string; code?: string });
     });
-    socket.send(JSON.stringify({ v: 1, ...hello(id), ...(token ? { token } : {}) }));
+    socket.send(JSON.stringify({ v: 2, ...hello(id), ...(token ? { token } : {}) }));
     const answer = await until(() => answers.find((m) => m.kind === 'error' || m.kind === 'welcome') ?? (registered?.(id) ? { kind: 'registered' } : undefined), 10_000, `answer on ${path}`);
     return answer.kind === 'error' ? ofCode(answer.code) : 'allowed';
   } finally {

@@ -80,7 +80,7 @@ export async function runAsyncSession(deps: ControllerDeps, rt: SessionRuntime, 
     for (const m of stream.members.values()) {
       m.stop();
       m.handle.peer.resume();
-      m.handle.peer.send({ v: 1, kind: 'round.abort', roundId: stream.id, reason });
+      m.handle.peer.send({ v: 2, kind: 'round.abort', roundId: stream.id, reason });
     }
     stream.members.clear();
     rt.live = null;

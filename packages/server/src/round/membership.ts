@@ -67,7 +67,7 @@ export async function prepareParticipants(
  * ```
  */
 export function prepareMessage(sessionId: string, roundId: string, selection: SelectionPolicy) {
-  return { v: 1 as const, kind: 'round.prepare' as const, sessionId, roundId, selection };
+  return { v: 2 as const, kind: 'round.prepare' as const, sessionId, roundId, selection };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { hasConditions, type ComputePackageManifest, type MessageOf, type TrainSettings } from '@fedweb/codec';
 import { deviceConditions, type SessionConfig } from '../config.js';
 import { packageRef } from '../controller/packages.js';
+import { downloadOf, type DownloadStream } from '../controller/download-stream.js';
 import { modelRef } from '../controller/trail.js';
 import type { ModelRecord, PackageRecord, RoundRecord, SessionRecord } from '../store/types.js';
 import type { Strategy, StrategyContext } from '../strategy/types.js';
@@ -31,19 +32,21 @@ export function roundStartMessage(a: {
   strategy: { strategy: Strategy<unknown, unknown>; settings: Record<string, unknown> };
   /** The round's value bounds (update-bounds.ts `roundBounds`). */
   bounds: RoundBounds;
+  /** Delta downloads: clients train on this stream's reconstruction (absent: on the trail model, downloaded in full). */
+  download?: DownloadStream;
 }): RoundStartBase {
   const config = a.session.config;
   const { model, pkg } = a.refs;
   const { strategy, settings } = a.strategy;
   return {
-    v: 1,
+    v: 2,
     kind: 'round.start',
     sessionId: a.session.id,
     roundId: a.roundId,
     round: a.ctx.round,
     seed: a.ctx.seed,
     ...a.bounds,
-    model: modelRef(model),
+    ...(a.download ? { model: a.download.full, download: downloadOf(a.download) } : { model: modelRef(model) }),
     package: packageRef(pkg),
     settings: clientSettings(config, pkg.manifest as ComputePackageManifest, a.ctx.round, settings),
     strategy: { name: strategy.name, options: config.strategy.options },

@@ -7,12 +7,14 @@
  *  4. check the validity policy (reducer);
  *  5. reduce: merge the partials (example-weighted, associative) and apply the strategy's server step;
  *  6. optionally send validation tasks and average their metrics (validation.ts);
- *  7. commit to the trail (controller/trail.ts): blob first, then one transaction.
+ *  7. commit to the trail (controller/trail.ts): blob first, then one transaction. The download stream's next
+ *     delta (controller/download-stream.ts) is encoded beside steps 6 and 7 and adopted once the commit is in.
  * A stop (the session's abort signal) ends the round as `aborted` at any step before the commit.
  */
 import { fedError, type Metrics } from '@fedweb/codec';
 import type { ControllerDeps, SessionRuntime } from '../controller/runtime.js';
 import { nonce, roundContext, strategySettings } from '../controller/session-state.js';
+import { advanceStream, streamFor } from '../controller/download-stream.js';
 import { commitStep, finishRound, storeStep, trailModelId } from '../controller/trail.js';
 import type { ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { CombinerHandle } from '../discovery/registry.js';
@@ -64,7 +66,8 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const settings = await strategySettings(deps, rt, strategy, ctx);
   rt.updateStats ??= await previousUpdateStats(deps.state, s.id);
   const bounds = roundBounds(config, global.flat, rt.updateStats, privacy !== undefined);
-  const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings }, bounds });
+  const download = config.downloads === 'delta' ? await streamFor(deps, rt) : undefined;
+  const start = roundStartMessage({ session: s, roundId, ctx, refs: { model, pkg }, strategy: { strategy, settings }, bounds, ...(download ? { download } : {}) });
   deps.log.info({ sessionId: s.id, roundId, round, combiners: record.combiners, selected }, 'round started');
   // 3. Partials.
   // When every partial must qualify (validity.minCombiners of them), a part that can no longer reach minClients
@@ -81,7 +84,7 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
   const abort = async (): Promise<void> => {
     // A stop aborts without a reason; a rollback says so ('rolled back').
     const reason = typeof signal.reason === 'string' ? `session ${signal.reason}` : 'session stopped';
-    for (const h of perCombiner.keys()) h.peer.send({ v: 1, kind: 'round.abort', roundId, reason });
+    for (const h of perCombiner.keys()) h.peer.send({ v: 2, kind: 'round.abort', roundId, reason });
     if (!deps.isClosed()) await finishRound(deps, rt, s, { ...record, status: 'aborted', reason }, false);
   };
   if (signal.aborted || deps.isClosed()) return abort();
@@ -123,8 +126,16 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
     return;
   }
   timings.step = Date.now() - t;
-  const stored = await storeStep(deps, strategy, step, global.layout, timings);
   const modelId = trailModelId(s.id, round);
+  // The next download (delta + full frame) is encoded while the step is stored, validated and committed; a
+  // failure only costs the next round its delta (streamFor opens a new stream at the committed model).
+  const advancing = download
+    ? advanceStream(deps, download, { modelId, layout: global.layout, flat: step.model }).catch((e: unknown) => {
+        deps.log.warn({ roundId, err: (e as Error).message }, 'encoding the next model download failed; clients get the full model');
+        return undefined;
+      })
+    : undefined;
+  const stored = await storeStep(deps, strategy, step, global.layout, timings);
   deps.pendingModels.set(modelId, { sha256: stored.blob.sha256, bytes: stored.blob.bytes });
   try {
     // 6. Validation.
@@ -141,6 +152,8 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
 
     // 7. Commit to the trail (one transaction), unless the session was stopped meanwhile.
     if (!(await commitStep(deps, rt, s, { progress, parentId: model.id, stored, layout: global.layout, validationMetrics }, signal))) return await abort();
+    const next = await advancing;
+    if (next) rt.download = next;
   } finally {
     deps.pendingModels.delete(modelId);
   }

@@ -34,7 +34,7 @@ export async function runValidation(
         'validation',
         h,
         roundId,
-        { v: 1, kind: 'validate.start', sessionId: s.id, roundId, model: modelRef(model), package: packageRef(pkg), clientIds: ids, deadline },
+        { v: 2, kind: 'validate.start', sessionId: s.id, roundId, model: modelRef(model), package: packageRef(pkg), clientIds: ids, deadline },
         deadline - Date.now() + deps.timing.partialGraceMs,
         signal,
       ),

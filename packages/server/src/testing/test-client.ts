@@ -215,7 +215,7 @@ export class TestClient extends EventEmitter {
         reject(fedError('TIMEOUT', `${this.clientId}: no welcome from ${target.url}`));
       }, this.opts.httpTimeoutMs ?? 10_000);
       ws.on('open', () => {
-        ws.send(encodeMessage({ v: 1, kind: 'hello', clientId: this.clientId, ...(this.opts.token ? { token: this.opts.token } : {}), capabilities: this.opts.capabilities ?? { platform: 'node' } }));
+        ws.send(encodeMessage({ v: 2, kind: 'hello', clientId: this.clientId, ...(this.opts.token ? { token: this.opts.token } : {}), capabilities: this.opts.capabilities ?? { platform: 'node' } }));
       });
       ws.on('message', (data, isBinary) => {
         if (isBinary) return;
@@ -271,7 +271,7 @@ export class TestClient extends EventEmitter {
   private startHeartbeat(): void {
     this.stopHeartbeat();
     if (this.opts.heartbeat === false) return;
-    this.heartbeatTimer = setInterval(() => this.send({ v: 1, kind: 'heartbeat', t: Date.now() }), this.heartbeatMs);
+    this.heartbeatTimer = setInterval(() => this.send({ v: 2, kind: 'heartbeat', t: Date.now() }), this.heartbeatMs);
   }
 
   private stopHeartbeat(): void {
@@ -343,7 +343,7 @@ export class TestClient extends EventEmitter {
   private async handleValidate(task: ValidateTask): Promise<void> {
     const r = this.opts.onValidate ? await this.opts.onValidate(task) : { numExamples: 1, metrics: { accuracy: 0 } };
     if (!r) return;
-    this.send({ v: 1, kind: 'validation', taskId: task.taskId, roundId: task.roundId, numExamples: r.numExamples, metrics: r.metrics });
+    this.send({ v: 2, kind: 'validation', taskId: task.taskId, roundId: task.roundId, numExamples: r.numExamples, metrics: r.metrics });
   }
 
   /** Encodes and uploads an update for a task (what `onTrain`'s return value triggers). */
@@ -367,7 +367,7 @@ export class TestClient extends EventEmitter {
     if (!ws || ws.readyState !== WebSocket.OPEN) throw fedError('UNAVAILABLE', `${this.clientId}: not connected`);
     ws.send(
       encodeMessage({
-        v: 1,
+        v: 2,
         kind: 'update',
         taskId: task.taskId,
         roundId: update.roundId ?? task.roundId,

@@ -108,7 +108,7 @@ async function trainUnderWatch(parts: TrainParts, task: MessageOf<'task.train'>,
   await cache.putPendingTask({ clientId: cid, task, storedAt: Date.now() });
 
   reporter.setStatus('downloading');
-  await downloads.model(task.model, signal);
+  await downloads.trainModel(task, active.taskId, signal);
 
   // Per-session client state carried across rounds and reloads: the top-k residual and SCAFFOLD's c_i.
   const residualKey = `topk|${cid}|${task.sessionId}`;
@@ -117,7 +117,7 @@ async function trainUnderWatch(parts: TrainParts, task: MessageOf<'task.train'>,
   const timeoutMs = Math.min(bounds.maxTrainMs, Math.max(0, task.deadline - Date.now()) + 60_000);
   const result = await host.run(task.package, signal, async (t) => {
     checkSettings(task.settings, bounds, host.examples);
-    const model = await downloads.model(task.model, signal);
+    const model = await downloads.trainModel(task, active.taskId, signal);
     const residual = task.settings.encoding === 'topk' ? (await cache.getResidual(residualKey))?.data : undefined;
     const control = (await cache.getResidual(controlKey))?.data;
     const strategyTensors = strategyRef.success ? await downloads.blob(strategyRef.data, signal) : undefined;

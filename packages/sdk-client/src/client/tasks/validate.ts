@@ -33,9 +33,9 @@ export async function runValidate(parts: ValidateParts, task: MessageOf<'task.va
   const base = { roundId: task.roundId, taskId: task.taskId, sessionId: task.sessionId, task: 'validate' as const };
   reporter.emit('round', { ...base, phase: 'started' });
   reporter.setStatus('downloading');
-  await downloads.model(task.model, signal);
+  await downloads.model(task.model, signal, false);
   const result = await host.run(task.package, signal, async (t) => {
-    const model = await downloads.model(task.model, signal);
+    const model = await downloads.model(task.model, signal, false);
     reporter.setStatus('validating');
     return host.call(t, `validating round ${task.roundId}`, timeouts.validateMs, signal, t.validate(model));
   });

@@ -126,7 +126,7 @@ export class FakeServer {
         this.hellos.push(m);
         if (this.autoWelcome) {
           this.send(
-            { v: 1, kind: 'welcome', clientId: m.clientId, combinerId: 'comb-1', heartbeatMs: this.heartbeatMs, ...(this.openRoundId ? { openRoundId: this.openRoundId } : {}), ...(this.countedRoundId ? { countedRoundId: this.countedRoundId } : {}) },
+            { v: 2, kind: 'welcome', clientId: m.clientId, combinerId: 'comb-1', heartbeatMs: this.heartbeatMs, ...(this.openRoundId ? { openRoundId: this.openRoundId } : {}), ...(this.countedRoundId ? { countedRoundId: this.countedRoundId } : {}) },
             ws,
           );
         }

@@ -29,7 +29,7 @@ export const dataset = () => ({ x: new Float32Array(12), xShape: [3], y: new Int
 
 /** Records every event of a client, with a way to wait for one. */
 export function record(client: FedClientCore) {
-  const log: { [K in keyof FedClientEvents]: FedClientEvents[K][] } = { status: [], round: [], progress: [], metrics: [], error: [], withdrawn: [], failed: [] };
+  const log: { [K in keyof FedClientEvents]: FedClientEvents[K][] } = { status: [], round: [], model: [], progress: [], metrics: [], error: [], withdrawn: [], failed: [] };
   const waiters: { kind: keyof FedClientEvents; pred: (p: never) => boolean; resolve: (p: unknown) => void }[] = [];
   for (const kind of Object.keys(log) as (keyof FedClientEvents)[]) {
     client.on(kind, (p) => {
@@ -95,7 +95,7 @@ export async function harness(opts: { updateBytes?: number; heartbeatMs?: number
   const pkg = await server.blob('mlp', `/api/packages/${pkgSha}`, pkgBytes);
   const task = (roundId: string, over: Partial<MessageInput<'task.train'>> = {}): MessageInput<'task.train'> => trainTask(roundId, model, pkg, { deadline: Date.now() + 60_000, ...over });
   const validate = (roundId: string): MessageInput<'task.validate'> => ({
-    v: 1,
+    v: 2,
     kind: 'task.validate',
     taskId: `v-${roundId}`,
     sessionId: 's1',
@@ -138,11 +138,11 @@ export async function harness(opts: { updateBytes?: number; heartbeatMs?: number
     await server.nextFrame(update.uploadId);
     return update;
   };
-  const ack = (u: MessageOf<'update'>) => server.send({ v: 1, kind: 'update.ack', uploadId: u.uploadId, roundId: u.roundId });
+  const ack = (u: MessageOf<'update'>) => server.send({ v: 2, kind: 'update.ack', uploadId: u.uploadId, roundId: u.roundId });
   let marks = 0;
   const handled = async (ev: Started['ev']): Promise<void> => {
     const ref = `mark-${++marks}`;
-    server.send({ v: 1, kind: 'error', code: 'UNAVAILABLE', message: 'test barrier', ref });
+    server.send({ v: 2, kind: 'error', code: 'UNAVAILABLE', message: 'test barrier', ref });
     await ev.wait('error', (e) => e.details?.['ref'] === ref);
   };
   return { server, trainers, cache, modelBytes, task, validate, client, joined, holdTraining, uploaded, ack, handled };

@@ -14,7 +14,7 @@ import { encodeFrame, type BlobRef, type MessageInput, type TensorSpec } from '@
  */
 export function trainTask(roundId: string, model: BlobRef, pkg: BlobRef, over: Partial<MessageInput<'task.train'>> = {}): MessageInput<'task.train'> {
   return {
-    v: 1,
+    v: 2,
     kind: 'task.train',
     taskId: `t-${roundId}`,
     sessionId: 's1',

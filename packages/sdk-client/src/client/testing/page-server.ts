@@ -107,7 +107,7 @@ export async function pageServer(pageDir: string, digits: Uint8Array, intercept?
     server.send(task(roundId));
     const u = await server.next('update', (m) => m.roundId === roundId, 90_000);
     await server.nextFrame(u.uploadId, 90_000);
-    server.send({ v: 1, kind: 'update.ack', uploadId: u.uploadId, roundId });
+    server.send({ v: 2, kind: 'update.ack', uploadId: u.uploadId, roundId });
     await pageEvent(page, `round ${roundId} acknowledged`, (e) => e.kind === 'round' && e.payload['roundId'] === roundId && e.payload['phase'] === 'acknowledged');
   };
   return { server, model, pkg, task, healthyRound };

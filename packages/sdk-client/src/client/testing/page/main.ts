@@ -103,7 +103,7 @@ client.on('progress', (p) => {
   reloadOnProgress = false;
   leave(p.roundId);
 });
-for (const kind of ['status', 'round', 'progress', 'metrics', 'error', 'withdrawn'] as const) {
+for (const kind of ['status', 'round', 'model', 'progress', 'metrics', 'error', 'withdrawn'] as const) {
   client.on(kind, (payload) => {
     events.push({ kind, at: Date.now(), payload: plain(payload) });
     if (kind === 'status') statusEl.textContent = (payload as FedClientEvents['status']).status;
