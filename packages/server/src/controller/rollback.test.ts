@@ -44,10 +44,13 @@ describe('session rollback', () => {
     expect(session).toMatchObject({ id: 'rb', status: 'running', currentModelId: 'rb.m1', completedRounds: 2 });
     release();
 
-    // The rerun of round 3 trains m1: the task names m1's hash, and the bytes served for it hash to it.
+    // The rerun of round 3 trains m1: the task names m1's hash, and the bytes served for it (the blob its
+    // BlobRef names: the download stream restarts at m1 in full, no delta from m2's reconstruction) hash to it.
     const rerun = await until(() => tasks.filter((t) => roundOf(t) === 3)[1], 20_000, 'round 3 rerun');
     expect(rerun.model.sha256).toBe(m1?.sha256);
-    expect(sha256Node(await ops.downloadModel(rerun.model.id))).toBe(m1?.sha256);
+    expect(rerun.model.url).toBe(`/api/blobs/${m1?.sha256}`);
+    expect(rerun.download?.delta).toBeUndefined();
+    expect(sha256Node(await ops.downloadBlob(rerun.model.sha256))).toBe(m1?.sha256);
     const done = await server.controller.waitForSession('rb', ['completed', 'failed', 'stopped'], 30_000);
     expect(done.status).toBe('completed');
     const after = await ops.listModels('rb');

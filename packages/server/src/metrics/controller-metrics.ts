@@ -47,7 +47,7 @@ export function controllerMetrics(deps: { controller: Controller; registry: Comb
 }
 
 /**
- * Counts the bytes of every global model served (`GET /api/models/:id`, 200) as `direction="out"`.
+ * Counts the bytes of every global model served (`GET /api/models/:id` or a download-stream blob, 200) as `direction="out"`.
  * @example
  * ```ts
  * countModelDownloads(app, metrics);
@@ -55,7 +55,9 @@ export function controllerMetrics(deps: { controller: Controller; registry: Comb
  */
 export function countModelDownloads(app: FastifyInstance, metrics: FedMetrics): void {
   app.addHook('onResponse', async (req, reply) => {
-    if (req.method !== 'GET' || reply.statusCode !== 200 || !req.url.startsWith('/api/models/')) return;
+    // Models go out as trail models (`/api/models/:id`) or as the download stream's blobs (`/api/blobs/:sha256`:
+    // a delta, or a reconstruction in full).
+    if (req.method !== 'GET' || reply.statusCode !== 200 || !(req.url.startsWith('/api/models/') || req.url.startsWith('/api/blobs/'))) return;
     const n = Number(reply.getHeader('content-length'));
     if (Number.isFinite(n) && n > 0) metrics.bytes.inc({ direction: 'out' }, n);
   });
