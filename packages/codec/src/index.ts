@@ -30,7 +30,7 @@ export * from './messages.js';
 export { DeviceConditionsSchema, WITHDRAW_REASONS, conditionBreach, hasConditions, type DeviceConditions, type WithdrawReason } from './conditions.js';
 export * from './types.js';
 export { FedSgdSettingsSchema, parseFedSgdSettings, type FedSgdSettings } from './fedsgd.js';
-export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth } from './limits.js';
+export { MAX_JSON_DEPTH, MAX_MAP_KEYS, MAX_MAP_KEY_LENGTH, boundedRecord, jsonDepth, valueDepth, Sha256HexSchema, CountSchema } from './limits.js';
 export {
   FRAME_MAGIC,
   FRAME_VERSION,

@@ -89,3 +89,8 @@ export function boundedRecord<V extends z.ZodType>(value: V, opts: { maxKeys?: n
     // The key bound, for the JSON Schema of the protocol reference (the custom check itself has no JSON form).
     .meta({ maxProperties: maxKeys });
 }
+
+/** A SHA-256 on the wire: 64 lowercase hex digits (the one schema for it; see `sha256Hex` in hash.ts). */
+export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
+/** A count on the wire: a non-negative integer. */
+export const CountSchema = z.number().int().nonnegative();

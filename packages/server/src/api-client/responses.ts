@@ -4,11 +4,11 @@
  * field a caller reads is typed and bounded. Browser-safe: zod and the codec only.
  */
 import { z } from 'zod';
-import { CapabilitiesSchema, ComputePackageManifestSchema, ERROR_CODE_NAMES } from '@fedweb/codec';
+import { CapabilitiesSchema, ComputePackageManifestSchema, ERROR_CODE_NAMES, Sha256HexSchema } from '@fedweb/codec';
 import { SessionConfigSchema } from '../config.js';
 
 const id = z.string().min(1).max(256);
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const sha256 = Sha256HexSchema;
 const time = z.number().finite();
 const count = z.number().int().min(0);
 const metrics = z.record(z.string().max(256), z.number());

@@ -3,7 +3,7 @@
  * the typed API client and documentation generators read one definition.
  */
 import { z } from 'zod';
-import { CapabilitiesSchema, fedError, type ErrorCode } from '@fedweb/codec';
+import { CapabilitiesSchema, fedError, Sha256HexSchema, type ErrorCode } from '@fedweb/codec';
 import { SessionConfigSchema } from '../config.js';
 
 /**
@@ -51,7 +51,7 @@ export const DiscoverSchema = z.object({
 /** `:id` of sessions, models and clients. */
 export const IdParam = z.object({ id: z.string().min(1).max(128) });
 /** `:sha256` of blobs and packages. */
-export const ShaParam = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256') });
+export const ShaParam = z.object({ sha256: Sha256HexSchema });
 /**
  * Query of `GET /api/clients`: a page of at most `limit` clients (default 100, at most 1000) with ids after `after`.
  * @example
