@@ -278,8 +278,11 @@ export interface RoundEvent {
  * ```
  */
 export interface ModelEvent {
+  /** The task's round and id; both '' for a prefetch. */
   roundId: string;
   taskId: string;
+  /** Fetched on `model.prefetch`, as soon as the model committed (the next task for it downloads nothing). */
+  prefetch?: boolean;
   via: 'delta' | 'full' | 'cache';
   /** Bytes downloaded for it (0 from the cache), and the model's size as float32 (4 bytes per parameter). */
   bytes: number;
