@@ -8,7 +8,8 @@
  *  - download_ratio_vs_f32: model bytes downloaded per client per round after round 1 / float32 model size;
  *  - total_ratio_vs_f32: (bytes up + bytes down) per client per round after round 1 / (2 x float32 model size);
  *  - turnaround_ms: last update received (the server's round record) -> every client holds the next round's model
- *    (the clients' `model` events), median over rounds 2..N;
+ *    (the clients' `model` events: with delta downloads, prefetched as soon as the model commits), median over
+ *    rounds 2..N;
  *  - commit_ms: last update received -> model committed (commit transaction included), median.
  *
  * Standalone: `npx tsx bench/rounds-turnaround.ts [--rounds N]` merges these keys into bench/results/rounds.json.
@@ -100,6 +101,10 @@ function benchTrainer(frames: Uint8Array[], id: number): () => TrainerHandle {
   };
 }
 
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 interface ModeResult {
   downloads: 'delta' | 'full';
   rounds: number;
@@ -115,7 +120,8 @@ interface ModeResult {
 
 async function runMode(work: string, pkgDir: string, frames: Uint8Array[], mode: 'delta' | 'full', clients: number, rounds: number): Promise<ModeResult> {
   const stack = await startStack({ work, pkgDir, externalCombiners: 0 });
-  const models: ModelEvent[] = [];
+  // Per client, its model events in order: the k-th is the model of round k+1 (a prefetch names no round).
+  const models: ModelEvent[][] = Array.from({ length: clients }, () => []);
   const trained: RoundEvent[] = [];
   const fed = Array.from({ length: clients }, (_, i) => {
     const c = new FedClient({
@@ -126,7 +132,7 @@ async function runMode(work: string, pkgDir: string, frames: Uint8Array[], mode:
       data: { load: () => ({ x: new Float32Array(784 * 4), xShape: [784], y: new Int32Array(4), yShape: [] }) },
       logger: { warn: (m) => console.warn(m) },
     });
-    c.on('model', (e) => models.push(e));
+    c.on('model', (e) => models[i]!.push(e));
     c.on('round', (e) => e.phase === 'trained' && trained.push(e));
     return c;
   });
@@ -141,14 +147,18 @@ async function runMode(work: string, pkgDir: string, frames: Uint8Array[], mode:
     await stopStack(stack);
   }
   const byRound = <E extends { roundId: string }>(events: E[], r: RoundView): E[] => events.filter((e) => e.roundId === r.id);
+  const modelOf = (i: number): ModelEvent[] => models.map((events, c) => events[i] ?? fail(`client ${c} holds no model for round ${i + 1}`));
   const later = views.slice(1);
-  const down = later.flatMap((r) => byRound(models, r)).reduce((n, e) => n + e.bytes, 0) / (clients * later.length);
+  const down = later.flatMap((_, i) => modelOf(i + 1)).reduce((n, e) => n + e.bytes, 0) / (clients * later.length);
   const up = later.flatMap((r) => byRound(trained, r)).reduce((n, e) => n + (e.bytes ?? 0), 0) / (clients * later.length);
-  // Round r's last update in -> the last client holding round r+1's model.
-  const turnaround = views.slice(0, -1).map((r, i) => Math.max(...byRound(models, views[i + 1]!).map((e) => e.at)) - (r.lastUpdateAt as number));
+  // Round r's last update in -> the last client holding round r+1's model (prefetched, or fetched for the task).
+  const turnaround = views.slice(0, -1).map((r, i) => Math.max(...modelOf(i + 1).map((e) => e.at)) - (r.lastUpdateAt as number));
   const commit = views.map((r) => (r.committedAt as number) + (r.timings['commit'] ?? 0) - (r.lastUpdateAt as number));
   const via: Record<string, number> = {};
-  for (const e of models) via[e.via] = (via[e.via] ?? 0) + 1;
+  for (const e of models.flat()) {
+    const how = e.prefetch ? `prefetch ${e.via}` : e.via;
+    via[how] = (via[how] ?? 0) + 1;
+  }
   const res: ModeResult = {
     downloads: mode,
     rounds: views.length,

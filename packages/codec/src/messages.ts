@@ -10,7 +10,10 @@ import { ERROR_CODE_NAMES, fedError, type FedError } from './errors.js';
 import { boundedRecord, CountSchema as count, jsonDepth, MAX_JSON_DEPTH, Sha256HexSchema as sha256Hex } from './limits.js';
 import { DeviceConditionsSchema, WITHDRAW_REASONS } from './conditions.js';
 
-/** 2: `round.start` and `task.train` carry `download` (delta downloads; README "Delta downloads"). */
+/**
+ * 2: `round.start` and `task.train` carry `download` (delta downloads; README "Delta downloads"); `model.ready` and
+ * `model.prefetch` were added later within version 2 (additive: an older peer refuses the unknown kind as BAD_MESSAGE).
+ */
 export const PROTOCOL_VERSION = 2 as const;
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'ids use letters, digits and . _ : @ -');
@@ -112,6 +115,12 @@ export const TrainTaskSchema = envelope('task.train', {
   /** Epoch ms after which the combiner closes its part of the round. */
   deadline: finite,
 });
+/**
+ * The model the session's next round will train on, announced as soon as it commits (sync sessions with delta
+ * downloads; README "Delta downloads"): the client may fetch it now (delta or full, exactly as for `task.train`)
+ * so that the task finds it cached. `model.url` and `download.delta.ref.url` are paths on the client's own server.
+ */
+export const ModelPrefetchSchema = envelope('model.prefetch', { sessionId: id, model: BlobRefSchema, download: ModelDownloadSchema });
 export const ValidateTaskSchema = envelope('task.validate', {
   taskId: id,
   sessionId: id,
@@ -235,6 +244,8 @@ export const RoundPartialSchema = envelope('round.partial', {
    */
   updateStats: z.object({ n: count, claimMedian: z.number().nonnegative().finite(), normMedian: z.number().nonnegative().finite() }).optional(),
 });
+/** A round committed: its model as clients download it (the combiner passes it on as `model.prefetch`). */
+export const ModelReadySchema = envelope('model.ready', { sessionId: id, model: BlobRefSchema, download: ModelDownloadSchema });
 export const RoundAbortSchema = envelope('round.abort', { roundId: id, reason: z.string().max(500) });
 export const ValidateStartSchema = envelope('validate.start', {
   sessionId: id,
@@ -269,6 +280,7 @@ export const MessageSchema = z.discriminatedUnion('kind', [
   WelcomeSchema,
   HeartbeatSchema,
   TrainTaskSchema,
+  ModelPrefetchSchema,
   ValidateTaskSchema,
   CancelTaskSchema,
   UpdateSchema,
@@ -282,6 +294,7 @@ export const MessageSchema = z.discriminatedUnion('kind', [
   RoundStartSchema,
   RoundPartialSchema,
   RoundAbortSchema,
+  ModelReadySchema,
   ValidateStartSchema,
   ValidatePartialSchema,
   ErrorMessageSchema,

@@ -69,24 +69,18 @@ export class Downloads {
   async trainModel(task: MessageOf<'task.train'>, taskId: string, signal: AbortSignal): Promise<ArrayBuffer> {
     const download = task.download;
     const key = download?.weightsSha256 ?? task.model.sha256;
+    // A prefetch of this very model still running: the task waits for it instead of downloading it again.
+    if (this.#prefetching?.key === key) await this.#prefetching.done;
     if (this.#held?.key === key) return this.#held.frame.slice(0);
     let frame: ArrayBuffer;
     let event: { via: 'delta' | 'full' | 'cache'; bytes: number; f32Bytes: number; weightsSha256?: string };
     if (download) {
-      const { limits, options } = this.ctx;
-      const token = await this.ctx.endpoint.token(signal);
-      ({ frame, event } = await modelForTask(
-        {
-          cache: requireCache(this.ctx),
-          fetch: (ref) => this.#fetch(ref, 'HASH_MISMATCH', limits.maxModelBytes, signal, token),
-          deltas: options.deltaDownloads !== false,
-          maxModelBytes: limits.maxModelBytes,
-          ...(this.ctx.platform.compressor ? { compressor: this.ctx.platform.compressor } : {}),
-          signal,
-          warn: (m) => this.ctx.reporter.warn(m),
-        },
-        task,
-      ));
+      ({ frame, event } = await this.#streamed(task, signal));
+      // Already announced by its prefetch (then evicted from #held by a validation model): no second event.
+      if (event.via === 'cache' && this.#prefetched === key) {
+        this.#held = { key, frame: frame.slice(0) };
+        return frame;
+      }
     } else {
       const before = this.#fetched;
       frame = await this.model(task.model, signal);
@@ -102,6 +96,56 @@ export class Downloads {
     this.#held = { key, frame: frame.slice(0) };
     this.ctx.reporter.emit('model', { ...event, roundId: task.roundId, taskId, at: Date.now() });
     return frame;
+  }
+
+  /** The model being prefetched (one at a time), and the key of the last one prefetched. */
+  #prefetching: { key: string; done: Promise<void> } | undefined;
+  #prefetched: string | undefined;
+
+  /**
+   * A `model.prefetch` (README "Delta downloads"): fetches the announced model now, through the same path as a
+   * task's (delta or full, weights SHA-256 checked, cached), and emits the `model` event with `prefetch: true`
+   * (`roundId`, `taskId` empty: no round has named it yet). The next task for that model uses it with no
+   * download and no second event. Ignored while another prefetch runs, for a model already held, and when a
+   * URL is not a path on the client's own server. A failure is only a warning: the task downloads it again.
+   */
+  prefetch(msg: MessageOf<'model.prefetch'>, signal: AbortSignal): void {
+    const key = msg.download.weightsSha256;
+    if (this.#prefetching || this.#held?.key === key || this.#prefetched === key) return;
+    const urls = [msg.model.url, ...(msg.download.delta ? [msg.download.delta.ref.url] : [])];
+    if (!urls.every((u) => u.startsWith('/') && !u.startsWith('//'))) {
+      this.ctx.reporter.warn(`fedweb: model.prefetch ${msg.model.id} ignored: its URLs must be paths on this server`);
+      return;
+    }
+    const done = this.#streamed(msg, signal).then(
+      ({ frame, event }) => {
+        this.#held = { key, frame };
+        this.#prefetched = key;
+        this.ctx.reporter.emit('model', { ...event, roundId: '', taskId: '', prefetch: true, at: Date.now() });
+      },
+      (e: unknown) => {
+        if (!signal.aborted) this.ctx.reporter.warn(`fedweb: prefetching model ${msg.model.id} failed (${(e as Error).message}); the task downloads it`);
+      },
+    );
+    this.#prefetching = { key, done: done.finally(() => (this.#prefetching = undefined)) };
+  }
+
+  /** A model named by its weights (`task.train` with `download`, `model.prefetch`): model-stream.ts. */
+  async #streamed(named: Pick<MessageOf<'task.train'>, 'model' | 'download'>, signal: AbortSignal) {
+    const { limits, options } = this.ctx;
+    const token = await this.ctx.endpoint.token(signal);
+    return modelForTask(
+      {
+        cache: requireCache(this.ctx),
+        fetch: (ref) => this.#fetch(ref, 'HASH_MISMATCH', limits.maxModelBytes, signal, token),
+        deltas: options.deltaDownloads !== false,
+        maxModelBytes: limits.maxModelBytes,
+        ...(this.ctx.platform.compressor ? { compressor: this.ctx.platform.compressor } : {}),
+        signal,
+        warn: (m) => this.ctx.reporter.warn(m),
+      },
+      named,
+    );
   }
 
   /** Bytes of models downloaded by {@link model} (the `model` event of tasks without `download`). */

@@ -53,6 +53,7 @@ export class FedClientCore {
   readonly #dispatcher: Dispatcher;
   readonly #uploader: Uploader;
   readonly #host: TrainerHost;
+  readonly #downloads: Downloads;
   readonly #withdrawal: Withdrawal;
   readonly #trainParts: TrainParts;
   readonly #validateParts: ValidateParts;
@@ -91,6 +92,7 @@ export class FedClientCore {
     };
     this.#ctx = ctx;
     const downloads = new Downloads(ctx);
+    this.#downloads = downloads;
     this.#host = new TrainerHost(ctx, downloads);
     this.#uploader = new Uploader(ctx, { rejoin: (e) => this.#session.close(`upload refused with ${e.code}; joining again`), settled: () => this.#settled() });
     this.#dispatcher = new Dispatcher(ctx, { settled: () => this.#settled() });
@@ -263,6 +265,8 @@ export class FedClientCore {
     switch (m.kind) {
       case 'task.train':
         return this.#queueTrain(m, stop);
+      case 'model.prefetch':
+        return this.#downloads.prefetch(m, stop);
       case 'task.validate':
         return this.#dispatcher.validate(m, stop, (s) => this.#failIfFatal(runValidate(this.#validateParts, m, s)));
       case 'task.cancel':

@@ -71,14 +71,15 @@ export interface TaskModel {
 }
 
 /**
- * The model frame `task` trains on (the caller's own copy), verified against `task.download.weightsSha256`.
+ * The model frame `task` trains on (the caller's own copy), verified against `task.download.weightsSha256`. A
+ * `model.prefetch` message names a model the same way and takes the same path.
  * @throws FedError HASH_MISMATCH when the full model's weights are not the announced ones.
  * @example
  * ```ts
  * const { frame, event } = await modelForTask(deps, task); // event.via: 'cache' | 'delta' | 'full'
  * ```
  */
-export async function modelForTask(deps: ModelStreamDeps, task: MessageOf<'task.train'>): Promise<TaskModel> {
+export async function modelForTask(deps: ModelStreamDeps, task: Pick<MessageOf<'task.train'>, 'model' | 'download'>): Promise<TaskModel> {
   const download = task.download;
   if (!download) throw fedError('INTERNAL', 'modelForTask needs a task with a download field');
   const want = download.weightsSha256;

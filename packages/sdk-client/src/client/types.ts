@@ -271,15 +271,19 @@ export interface RoundEvent {
 
 /**
  * Payload of the `model` event: the global model a train task trains on is held (rebuilt from a delta, downloaded
- * in full, or found in the cache), with the bytes it took and, for a reconstruction, its weights' SHA-256.
+ * in full, or found in the cache), with the bytes it took and, for a reconstruction, its weights' SHA-256. Once per
+ * model: a model prefetched when it committed (`prefetch: true`) gets no second event from its task.
  * @example
  * ```ts
  * client.on('model', (m: ModelEvent) => console.log(`${m.roundId}: ${m.via}, ${m.bytes} B down`));
  * ```
  */
 export interface ModelEvent {
+  /** The task's round and id; both '' for a prefetch. */
   roundId: string;
   taskId: string;
+  /** Fetched on `model.prefetch`, as soon as the model committed (the next task for it downloads nothing). */
+  prefetch?: boolean;
   via: 'delta' | 'full' | 'cache';
   /** Bytes downloaded for it (0 from the cache), and the model's size as float32 (4 bytes per parameter). */
   bytes: number;

@@ -3,7 +3,8 @@
  * FedClients training real rounds. Each round, every client's model must be bit for bit the reconstruction this
  * test rebuilds on its own from the model trail (seed, then `R_r = R_(r-1) + decode(int8(M_r - R_(r-1)))`), by
  * SHA-256 of the weights; after round 1 the clients download only deltas; a client without a base, or with one
- * the server no longer keeps, gets the full model.
+ * the server no longer keeps, gets the full model. With prefetch (`model.prefetch`), each client holds the next
+ * round's model before that round's task arrives, and the task downloads nothing more.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,5 +90,49 @@ describe('delta downloads with Node clients', () => {
       expect(events.map((e) => e.via)).toEqual(['full', 'delta']);
       expect(events.map((e) => e.weightsSha256)).toEqual(r2.sha.slice(0, 2));
     }
+  }, 300_000);
+
+  it('every client prefetches the next model when a round commits: held before the task, no second download', async () => {
+    const server = await startServer({ dataDir: join(root, 'server-prefetch'), port: 0, host: '127.0.0.1', computePackage: { dir: MLP_DIR }, logger: false, heartbeatMs: 2000, waitPollMs: 100 });
+    cleanups.push(() => server.close());
+    let blobRequests = 0;
+    server.app.server.on('request', (req: { url?: string }) => void (req.url?.startsWith('/api/blobs/') && blobRequests++));
+    // Per client, in order: each model event, and each train task as it arrives (`started`, before its model).
+    const logs = new Map<string, string[]>();
+    const joinAs = (id: string): FedClient => {
+      const log = logs.get(id) ?? [];
+      logs.set(id, log);
+      const c = client(server, id, `prefetch-${id}`, []);
+      c.on('model', (e) => log.push(`model ${e.via} ${e.prefetch ? 'prefetch' : 'task'} ${e.weightsSha256}`));
+      c.on('round', (e) => e.task === 'train' && e.phase === 'started' && log.push('task'));
+      return c;
+    };
+    const online = (n: number) => until(() => (server.registry.list()[0]?.clients.size ?? 0) === n, 20_000, `${n} clients online`);
+    const c = joinAs('pre-c');
+    await Promise.all([joinAs('pre-a'), joinAs('pre-b'), c].map((x) => x.start()));
+    await online(3);
+    // Every round needs all three. c leaves once it trained round 1, so round 2 waits for it: c comes back only once
+    // a and b hold round 2's model, which makes "held before the task" certain rather than a race with round 2.
+    const s = await server.controller.startSession({ rounds: 3, clientsRequired: 3, roundTimeoutMs: 120_000, learningRate: 0.1, batchSize: 32, encoding: 'int8' });
+    await until(() => logs.get('pre-c')!.length === 2, 60_000, 'c trained round 1');
+    await c.stop();
+    const prefetched = (id: string) => logs.get(id)!.some((l) => l.includes('prefetch'));
+    await until(() => prefetched('pre-a') && prefetched('pre-b'), 60_000, 'a and b prefetched round 2');
+    await joinAs('pre-c').start();
+    expect((await server.controller.waitForSession(s.id, ['completed', 'failed', 'stopped'], 200_000)).status).toBe('completed');
+    const { sha } = await reconstructions(server, s.id);
+    for (const id of ['pre-a', 'pre-b']) {
+      const log = logs.get(id)!;
+      // Round 1's task downloads the model in full; round 2's task finds the delta-rebuilt model already held (the
+      // prefetch after round 1 committed), and so does round 3's (its prefetch may still run when the task comes:
+      // the task waits for it); nothing is prefetched after the last round.
+      expect(log.slice(0, 4)).toEqual(['task', `model full task ${sha[0]}`, `model delta prefetch ${sha[1]}`, 'task']);
+      expect(log.slice(4).sort()).toEqual([`model delta prefetch ${sha[2]}`, 'task']);
+    }
+    // c was away when round 2's model was announced: its task rebuilt it from the delta; round 3's it prefetched.
+    expect(logs.get('pre-c')!.slice(0, 4)).toEqual(['task', `model full task ${sha[0]}`, 'task', `model delta task ${sha[1]}`]);
+    expect(logs.get('pre-c')!.slice(4).sort()).toEqual([`model delta prefetch ${sha[2]}`, 'task']);
+    // One blob per client per round (round 1's full model, then two deltas): no task downloaded a model twice.
+    expect(blobRequests).toBe(3 * 3);
   }, 300_000);
 });

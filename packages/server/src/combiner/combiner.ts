@@ -276,6 +276,12 @@ export class Combiner {
         return this.control.abort(msg.roundId, msg.reason);
       case 'validate.start':
         return this.onValidateStart(msg);
+      case 'model.ready': {
+        // Every connected client may take part in the next round: each prefetches the model (README "Delta downloads").
+        const prefetch = { v: 2, kind: 'model.prefetch', sessionId: msg.sessionId, model: msg.model, download: msg.download } as const;
+        for (const conn of this.hub.joined()) conn.peer.send(prefetch);
+        return;
+      }
       case 'error':
         this.log.warn({ code: msg.code, ref: msg.ref }, `controller says: ${msg.message}`);
         return;

@@ -35,6 +35,19 @@ export interface DownloadStream {
 type StreamDeps = Pick<ControllerDeps, 'blobs' | 'compressor'>;
 
 /**
+ * Tells every combiner that `stream`'s model is what the next round of `sessionId` trains on (`model.ready`); each
+ * passes it on to its clients as `model.prefetch`, so they download it before the round starts.
+ * @example
+ * ```ts
+ * announceModel(deps, s.id, rt.download);
+ * ```
+ */
+export function announceModel(deps: Pick<ControllerDeps, 'registry'>, sessionId: string, stream: DownloadStream): void {
+  const msg = { v: 2, kind: 'model.ready', sessionId, model: stream.full, download: downloadOf(stream) } as const;
+  for (const h of deps.registry.list()) h.peer.send(msg);
+}
+
+/**
  * Serves `bytes` as a blob and returns its BlobRef (`/api/blobs/<sha256>`): kept in memory when the store allows
  * (store/transient-blobs.ts; the stream is rebuilt after a restart anyway), else written.
  */

@@ -8,13 +8,14 @@
  *  5. reduce: merge the partials (example-weighted, associative) and apply the strategy's server step;
  *  6. optionally send validation tasks and average their metrics (validation.ts);
  *  7. commit to the trail (controller/trail.ts): blob first, then one transaction. The download stream's next
- *     delta (controller/download-stream.ts) is encoded beside steps 6 and 7 and adopted once the commit is in.
+ *     delta (controller/download-stream.ts) is encoded beside steps 6 and 7 and adopted once the commit is in;
+ *     every combiner then gets `model.ready` and its clients prefetch the next round's model.
  * A stop (the session's abort signal) ends the round as `aborted` at any step before the commit.
  */
 import { fedError, type Metrics } from '@fedweb/codec';
 import type { ControllerDeps, SessionRuntime } from '../controller/runtime.js';
 import { nonce, roundContext, strategySettings } from '../controller/session-state.js';
-import { advanceStream, streamFor } from '../controller/download-stream.js';
+import { advanceStream, announceModel, streamFor } from '../controller/download-stream.js';
 import { commitStep, finishRound, storeStep, trailModelId } from '../controller/trail.js';
 import type { ReceivedPartial } from '../discovery/combiner-waits.js';
 import type { CombinerHandle } from '../discovery/registry.js';
@@ -153,7 +154,11 @@ export async function runSyncRound(deps: ControllerDeps, rt: SessionRuntime, s: 
     // 7. Commit to the trail (one transaction), unless the session was stopped meanwhile.
     if (!(await commitStep(deps, rt, s, { progress, parentId: model.id, stored, layout: global.layout, validationMetrics }, signal))) return await abort();
     const next = await advancing;
-    if (next) rt.download = next;
+    if (next) {
+      rt.download = next;
+      // Clients prefetch the next round's model now, not after its selection (README "Delta downloads").
+      if (round < config.rounds) announceModel(deps, s.id, next);
+    }
   } finally {
     deps.pendingModels.delete(modelId);
   }
