@@ -34,6 +34,7 @@ export interface SimulateResult {
   rounds: number;
   split: string;
   strategy: string;
+  strategy_options: Record<string, unknown>;
   model: string;
   accuracy_per_round: number[];
   final_accuracy: number;
@@ -135,7 +136,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       encoding: o.encoding,
       downloads: o.downloads,
       extra: { optimizer: o.optimizer },
-      strategy: { name: o.strategy, options: {} },
+      strategy: { name: o.strategy, options: o.strategyOptions },
       validate: false,
       roundTimeoutMs: Math.round(o.roundTimeoutS * 1000),
       seed: o.seed,
@@ -275,6 +276,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulateResult>
       rounds: o.rounds,
       split: o.split,
       strategy: o.strategy,
+      strategy_options: o.strategyOptions,
       model: o.model,
       accuracy_per_round: accuracy,
       final_accuracy: accuracy.at(-1) ?? acc0.accuracy,

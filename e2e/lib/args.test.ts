@@ -11,8 +11,9 @@ describe('parseSimulateArgs', () => {
     expect(parseSimulateArgs(['--model', 'mlp']).shardSize).toBe(0);
   });
   it('parses every flag', () => {
-    const o = parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--split', 'labels:2', '--strategy', 'fedadam', '--node-clients', '2', '--combiners', '3', '--kill-tab-every', '2', '--kill-combiner-at-round', '2', '--shard-size', '100', '--optimizer', 'adam', '--lr', '0.001', '--lr-decay', '0.9', '--no-centralized', '--dataset', 'fashion']);
-    expect(o).toMatchObject({ tabs: 4, rounds: 3, split: 'labels:2', strategy: 'fedadam', nodeClients: 2, combiners: 3, killTabEvery: 2, killCombinerAtRound: 2, shardSize: 100, optimizer: 'adam', learningRate: 0.001, learningRateDecay: 0.9, centralized: false, dataset: 'fashion' });
+    const o = parseSimulateArgs(['--tabs', '4', '--rounds', '3', '--split', 'labels:2', '--strategy', 'fedadam', '--node-clients', '2', '--combiners', '3', '--kill-tab-every', '2', '--kill-combiner-at-round', '2', '--shard-size', '100', '--optimizer', 'adam', '--lr', '0.001', '--lr-decay', '0.9', '--no-centralized', '--dataset', 'fashion', '--strategy-options', '{"momentum":0.5,"lr":1}']);
+    expect(o).toMatchObject({ tabs: 4, rounds: 3, split: 'labels:2', strategy: 'fedadam', nodeClients: 2, combiners: 3, killTabEvery: 2, killCombinerAtRound: 2, shardSize: 100, optimizer: 'adam', learningRate: 0.001, learningRateDecay: 0.9, centralized: false, dataset: 'fashion', strategyOptions: { momentum: 0.5, lr: 1 } });
+    expect(parseSimulateArgs([]).strategyOptions).toEqual({});
   });
   it('refuses bad values and impossible combinations', () => {
     expect(() => parseSimulateArgs(['--split', 'noniid'])).toThrow(/split/);
@@ -22,5 +23,7 @@ describe('parseSimulateArgs', () => {
     expect(() => parseSimulateArgs(['--lr-decay', '1.2'])).toThrow(/learningRateDecay/);
     expect(() => parseSimulateArgs(['--bogus'])).toThrow();
     expect(() => parseSimulateArgs(['--dataset', 'cifar'])).toThrow(/dataset/);
+    expect(() => parseSimulateArgs(['--strategy-options', '{momentum: 0.5}'])).toThrow(/--strategy-options: not JSON/);
+    expect(() => parseSimulateArgs(['--strategy-options', '[0.5]'])).toThrow(/strategyOptions/);
   });
 });

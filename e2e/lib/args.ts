@@ -10,6 +10,8 @@ export const SimulateOptionsSchema = z
     rounds: z.number().int().min(1).max(1000),
     split: z.string().regex(/^(iid|dirichlet:[0-9.]+|labels:[0-9]+)$/, 'iid, dirichlet:<alpha> or labels:<k>'),
     strategy: z.string().min(1).max(64),
+    /** The strategy's options (JSON object; the server validates them against the strategy's own schema). */
+    strategyOptions: z.record(z.string(), z.unknown()),
     model: z.enum(['cnn', 'mlp']),
     /** The task: MNIST digits or Fashion-MNIST clothing (the server's simulation mode serves it). */
     dataset: z.enum(['mnist', 'fashion']),
@@ -57,7 +59,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --tabs N                    headless Chromium tabs (clients), default 10
   --rounds R                  rounds, default 20
   --split S                   iid | dirichlet:<alpha> | labels:<k>, default dirichlet:0.5
-  --strategy NAME             aggregation strategy (fedavg, fedadam, ...), default fedavg
+  --strategy NAME             aggregation strategy (fedavg, fedavgm, fedadam, ...), default fedavg
+  --strategy-options JSON     the strategy's options, e.g. '{"momentum":0.5,"lr":1}' for fedavgm, default {}
   --model cnn|mlp             compute package: small CNN (WebGL) or MLP (WASM), default cnn
   --dataset mnist|fashion     the task: MNIST digits (7,000 train / 1,000 validation / 2,000 test) or Fashion-MNIST
                               (55,000 / 5,000 / 10,000; Debian's dataset-fashion-mnist), default mnist
@@ -82,6 +85,15 @@ export const USAGE = `usage: npm run simulate -- [options]
   --out FILE                  result JSON, default bench/results/simulate.json
   --headful                   show the browser (debugging)`;
 
+/** Parses a JSON option's text; a typed error names the option when it is not JSON. */
+function jsonOption(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new Error(`bad option ${name}: not JSON (${(e as Error).message})\n\n${USAGE}`);
+  }
+}
+
 /**
  * Parses `process.argv`-style arguments into validated options.
  * @example
@@ -100,6 +112,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
       rounds: { type: 'string' },
       split: { type: 'string' },
       strategy: { type: 'string' },
+      'strategy-options': { type: 'string' },
       model: { type: 'string' },
       dataset: { type: 'string' },
       'node-clients': { type: 'string' },
@@ -136,6 +149,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
     rounds: num(values.rounds, 20),
     split: (values.split ?? 'dirichlet:0.5').toLowerCase(),
     strategy: values.strategy ?? 'fedavg',
+    strategyOptions: jsonOption('--strategy-options', values['strategy-options'] ?? '{}'),
     model,
     dataset: (values.dataset ?? 'mnist').toLowerCase(),
     nodeClients: num(values['node-clients'], 0),

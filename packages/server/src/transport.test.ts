@@ -10,21 +10,42 @@ describe('memory link', () => {
     const handlers = (onBinary: (b: Uint8Array) => void): PeerHandlers => ({ message: () => undefined, binary: onBinary, close: () => undefined });
     const controller = link.connectA(handlers((b) => got.push(b[0] as number)));
     const combiner = link.connectB(handlers(() => undefined));
-    controller.pause();
+    const release = controller.hold();
     let sent = false;
     const send = combiner.sendBinary(new Uint8Array([7])).then(() => (sent = true));
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(sent).toBe(false);
     expect(got).toEqual([]);
-    controller.resume();
+    release();
     await send;
     await new Promise((r) => setImmediate(r));
     expect(got).toEqual([7]);
     // Closing the link rejects what still waits.
-    controller.pause();
+    controller.hold();
     const held = combiner.sendBinary(new Uint8Array([8]));
     combiner.close();
     await expect(held).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('holds are counted: one holder releasing (twice, even) does not undo another holder’s pause', async () => {
+    const link = createMemoryLink(quiet);
+    const got: number[] = [];
+    const handlers = (onBinary: (b: Uint8Array) => void): PeerHandlers => ({ message: () => undefined, binary: onBinary, close: () => undefined });
+    const controller = link.connectA(handlers((b) => got.push(b[0] as number)));
+    const combiner = link.connectB(handlers(() => undefined));
+    const engine = controller.hold();
+    const operator = controller.hold();
+    let sent = false;
+    const send = combiner.sendBinary(new Uint8Array([9])).then(() => (sent = true));
+    engine();
+    engine();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toBe(false);
+    operator();
+    await send;
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual([9]);
   });
 });

@@ -33,9 +33,12 @@ export interface Peer {
   sendBinary(bytes: Uint8Array): Promise<void>;
   /** Bytes queued and not yet written. */
   buffered(): number;
-  /** Stops reading from the peer (inbound backpressure). */
-  pause(): void;
-  resume(): void;
+  /**
+   * Stops reading from the peer (inbound backpressure) until the returned release is called. Holds are counted:
+   * reading resumes once every holder has released (each release counts once), so two holders (the engine's
+   * bounded queue and an operator, say) cannot undo each other's pause.
+   */
+  hold(): () => void;
   close(code?: number, reason?: string): void;
   /** Drops the connection without a closing handshake. */
   terminate(): void;
@@ -121,6 +124,7 @@ export function helloDeadline(handlers: PeerHandlers, kind: Message['kind'], ms:
  */
 export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer {
   const OPEN = 1;
+  const reading = { holds: 0 };
   const peer: Peer = {
     get open() {
       return ws.readyState === OPEN;
@@ -150,11 +154,8 @@ export function wsPeer(ws: WebSocket, log: Logger, handlers: PeerHandlers): Peer
     buffered() {
       return ws.bufferedAmount;
     },
-    pause() {
-      ws.pause();
-    },
-    resume() {
-      ws.resume();
+    hold() {
+      return holdCounter(() => ws.pause(), () => ws.resume(), reading);
     },
     close(code = 1000, reason = '') {
       try {
@@ -208,6 +209,17 @@ export function releaseUpgrade(ws: WebSocket, raw: Socket, log: Logger): void {
   });
 }
 
+/** Counted holds of one reader: `stop` on the first, `go` once the last is released; each release counts once. */
+function holdCounter(stop: () => void, go: () => void, counter: { holds: number }): () => void {
+  if (counter.holds++ === 0) stop();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--counter.holds === 0) go();
+  };
+}
+
 /**
  * An in-process pair of peers (the embedded combiner's link to the controller). Messages are encoded and
  * parsed like on a socket and delivered asynchronously (never re-entrantly). A side that pauses holds back the
@@ -224,8 +236,8 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
   let handlersB: PeerHandlers | null = null;
   let open = true;
   /** Per side: paused, and the binary sends of the other side waiting for it to resume. */
-  const sideA = { paused: false, waiting: [] as Array<(ok: boolean) => void> };
-  const sideB = { paused: false, waiting: [] as Array<(ok: boolean) => void> };
+  const sideA = { paused: false, holds: 0, waiting: [] as Array<(ok: boolean) => void> };
+  const sideB = { paused: false, holds: 0, waiting: [] as Array<(ok: boolean) => void> };
   const deliver = (to: () => PeerHandlers | null, fn: (h: PeerHandlers) => void): void => {
     setImmediate(() => {
       const h = to();
@@ -280,13 +292,15 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
       return whenReading(peerSide, () => deliver(other, (h) => h.binary(copy)));
     },
     buffered: () => 0,
-    pause: () => {
-      self.paused = true;
-    },
-    resume: () => {
-      self.paused = false;
-      for (const w of self.waiting.splice(0)) w(true);
-    },
+    hold: () =>
+      holdCounter(
+        () => (self.paused = true),
+        () => {
+          self.paused = false;
+          for (const w of self.waiting.splice(0)) w(true);
+        },
+        self,
+      ),
     close: (code = 1000, reason = '') => closeBoth(code, reason),
     terminate: () => closeBoth(1006, 'terminated'),
     handOver(uploadId, frame) {

@@ -31,9 +31,16 @@ import { roundBounds } from './update-bounds.js';
 export const ASYNC_QUEUE_CAPACITY = 16;
 
 /** One run of an asynchronous session: its stream id, the combiners in it and what they forwarded. */
+/** A combiner in the stream: its partials' subscription, and its link's hold while the queue is full. */
+interface StreamMember {
+  handle: CombinerHandle;
+  stop: () => void;
+  release: (() => void) | null;
+}
+
 interface AsyncRun {
   id: string;
-  members: Map<string, { handle: CombinerHandle; stop: () => void }>;
+  members: Map<string, StreamMember>;
   queue: EventQueue<{ handle: CombinerHandle; outcome: Outcome<ReceivedPartial> }>;
   bufferSize: number;
   pkg: PackageRecord;
@@ -79,7 +86,7 @@ export async function runAsyncSession(deps: ControllerDeps, rt: SessionRuntime, 
   } finally {
     for (const m of stream.members.values()) {
       m.stop();
-      m.handle.peer.resume();
+      m.release?.();
       m.handle.peer.send({ v: 2, kind: 'round.abort', roundId: stream.id, reason });
     }
     stream.members.clear();
@@ -112,15 +119,20 @@ function announceVersion(deps: ControllerDeps, s: SessionRecord, stream: AsyncRu
     if (member?.handle !== h) {
       // New here (or the same id on a new link after a reconnect: it must open the stream again).
       member?.stop();
+      member?.release?.();
       if (member && !initial) h.peer.send(prepare);
       // Each forwarded partial is a batch of one update: announcements larger than that model's partial are refused.
-      const stop = deps.registry.streamPartials(h, stream.id, (outcome) => {
-        if (stream.queue.push({ handle: h, outcome })) return;
+      const entry: StreamMember = { handle: h, stop: () => undefined, release: null };
+      entry.stop = deps.registry.streamPartials(h, stream.id, (outcome) => {
+        if (stream.queue.push({ handle: h, outcome }) || entry.release) return;
         // Backpressure: stop reading this combiner's link until the engine has caught up.
-        h.peer.pause();
-        stream.queue.onDrain(() => h.peer.resume());
+        entry.release = h.peer.hold();
+        stream.queue.onDrain(() => {
+          entry.release?.();
+          entry.release = null;
+        });
       }, maxPartialFrameBytes(paramCount, 1));
-      stream.members.set(h.id, { handle: h, stop });
+      stream.members.set(h.id, entry);
     }
     // Combiners forward every folded update at once (a batch of one), so the buffer steps at exactly K.
     h.peer.send({ ...start, clientIds: eligible, deadline: Date.now() + config.roundTimeoutMs, forwardEvery: 1 });
@@ -176,6 +188,7 @@ async function runVersion(deps: ControllerDeps, rt: SessionRuntime, s: SessionRe
       const member = stream.members.get(handle.id);
       if (member?.handle === handle) {
         member.stop();
+        member.release?.();
         stream.members.delete(handle.id);
       }
       continue;
