@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- --tabs 10 --rounds 20 --split dirichlet:0.5 --strategy fedavg [options]`
+ * `npm run simulate -- --tabs 10 --rounds 20 --split dirichlet:0.5 --strategy fedavgm [options]`
  *
  * One command, one real federated run: a fedweb server (embedded combiner, or K combiner processes), N
  * headless Chromium tabs of the demo page (each a FedClient training in its worker on its own shard),

@@ -55,12 +55,19 @@ export const MODEL_DEFAULTS = {
   mlp: { shardSize: 0, epochs: 1, batchSize: 32, learningRate: 0.1, optimizer: 'sgd', backend: 'wasm' },
 } as const;
 
+/**
+ * The default strategy: the recommendation for non-IID browser fleets, chosen on validation by
+ * `npm run bench -- strategies-cnn` (FedAvg with server momentum 0.5 at server rate 1, two local epochs).
+ */
+export const RECOMMENDED_STRATEGY = { name: 'fedavgm', options: { momentum: 0.5, lr: 1 } } as const;
+
 export const USAGE = `usage: npm run simulate -- [options]
   --tabs N                    headless Chromium tabs (clients), default 10
   --rounds R                  rounds, default 20
   --split S                   iid | dirichlet:<alpha> | labels:<k>, default dirichlet:0.5
-  --strategy NAME             aggregation strategy (fedavg, fedavgm, fedadam, ...), default fedavg
-  --strategy-options JSON     the strategy's options, e.g. '{"momentum":0.5,"lr":1}' for fedavgm, default {}
+  --strategy NAME             aggregation strategy (fedavg, fedavgm, fedprox, fedadam, ...), default fedavgm
+  --strategy-options JSON     the strategy's options as JSON, e.g. '{"mu":0.01}' for fedprox; default
+                              '{"momentum":0.5,"lr":1}' with the default strategy, {} with --strategy
   --model cnn|mlp             compute package: small CNN (WebGL) or MLP (WASM), default cnn
   --dataset mnist|fashion     the task: MNIST digits (7,000 train / 1,000 validation / 2,000 test) or Fashion-MNIST
                               (55,000 / 5,000 / 10,000; Debian's dataset-fashion-mnist), default mnist
@@ -148,8 +155,8 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
     tabs: num(values.tabs, 10),
     rounds: num(values.rounds, 20),
     split: (values.split ?? 'dirichlet:0.5').toLowerCase(),
-    strategy: values.strategy ?? 'fedavg',
-    strategyOptions: jsonOption('--strategy-options', values['strategy-options'] ?? '{}'),
+    strategy: values.strategy ?? RECOMMENDED_STRATEGY.name,
+    strategyOptions: values['strategy-options'] !== undefined ? jsonOption('--strategy-options', values['strategy-options']) : values.strategy === undefined ? { ...RECOMMENDED_STRATEGY.options } : {},
     model,
     dataset: (values.dataset ?? 'mnist').toLowerCase(),
     nodeClients: num(values['node-clients'], 0),
