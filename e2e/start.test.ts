@@ -61,11 +61,11 @@ describe('npm start', () => {
     expect(output).not.toMatch(/TensorFlow\.js in Node\.js|EBADENGINE/);
   });
 
-  it('tells the page the centralized reference for its data (2 shards of 4,000 digits: all 8,000 in play)', async () => {
+  it('tells the page the centralized reference for its data (2 shards of 3,500 digits: all 7,000 training digits in play)', async () => {
     const info = await new ApiClient({ baseUrl: base }).request<{ numShards: number; reference: { accuracy: number; note: string } | null }>('/api/sim/info');
     expect(info.numShards).toBe(2);
     expect(info.reference?.accuracy).toBeGreaterThan(0.9);
-    expect(info.reference?.note).toMatch(/same 8,000 digits/);
+    expect(info.reference?.note).toMatch(/same 7,000 digits/);
   });
 
   it('serves the demo page with COOP/COEP headers', async () => {
