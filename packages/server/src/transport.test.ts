@@ -3,13 +3,19 @@ import { createMemoryLink, type PeerHandlers } from './transport.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as never;
 
+/** A memory link whose controller side records the first byte of every binary message it reads. */
+function linkPair() {
+  const link = createMemoryLink(quiet);
+  const got: number[] = [];
+  const handlers = (onBinary: (b: Uint8Array) => void): PeerHandlers => ({ message: () => undefined, binary: onBinary, close: () => undefined });
+  const controller = link.connectA(handlers((b) => got.push(b[0] as number)));
+  const combiner = link.connectB(handlers(() => undefined));
+  return { got, controller, combiner };
+}
+
 describe('memory link', () => {
   it('a paused side holds back the other side’s binary sends until it resumes (backpressure of the embedded combiner link)', async () => {
-    const link = createMemoryLink(quiet);
-    const got: number[] = [];
-    const handlers = (onBinary: (b: Uint8Array) => void): PeerHandlers => ({ message: () => undefined, binary: onBinary, close: () => undefined });
-    const controller = link.connectA(handlers((b) => got.push(b[0] as number)));
-    const combiner = link.connectB(handlers(() => undefined));
+    const { got, controller, combiner } = linkPair();
     const release = controller.hold();
     let sent = false;
     const send = combiner.sendBinary(new Uint8Array([7])).then(() => (sent = true));
@@ -29,11 +35,7 @@ describe('memory link', () => {
   });
 
   it('holds are counted: one holder releasing (twice, even) does not undo another holder’s pause', async () => {
-    const link = createMemoryLink(quiet);
-    const got: number[] = [];
-    const handlers = (onBinary: (b: Uint8Array) => void): PeerHandlers => ({ message: () => undefined, binary: onBinary, close: () => undefined });
-    const controller = link.connectA(handlers((b) => got.push(b[0] as number)));
-    const combiner = link.connectB(handlers(() => undefined));
+    const { got, controller, combiner } = linkPair();
     const engine = controller.hold();
     const operator = controller.hold();
     let sent = false;
