@@ -235,9 +235,9 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
   let handlersA: PeerHandlers | null = null;
   let handlersB: PeerHandlers | null = null;
   let open = true;
-  /** Per side: paused, and the binary sends of the other side waiting for it to resume. */
-  const sideA = { paused: false, holds: 0, waiting: [] as Array<(ok: boolean) => void> };
-  const sideB = { paused: false, holds: 0, waiting: [] as Array<(ok: boolean) => void> };
+  /** Per side: its holds (paused while any), and the binary sends of the other side waiting for it to resume. */
+  const sideA = { holds: 0, waiting: [] as Array<(ok: boolean) => void> };
+  const sideB = { holds: 0, waiting: [] as Array<(ok: boolean) => void> };
   const deliver = (to: () => PeerHandlers | null, fn: (h: PeerHandlers) => void): void => {
     setImmediate(() => {
       const h = to();
@@ -258,7 +258,7 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
   /** Runs `hand` now, or once the other side resumes reading (rejects when the link closes first). */
   const whenReading = (peerSide: typeof sideA, hand: () => void): Promise<void> => {
     if (!open) return Promise.reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
-    if (!peerSide.paused) return Promise.resolve(hand());
+    if (peerSide.holds === 0) return Promise.resolve(hand());
     return new Promise<void>((resolve, reject) => {
       peerSide.waiting.push((ok) => {
         if (!ok) return reject(toFedError(new Error('link closed'), 'UNAVAILABLE'));
@@ -294,9 +294,8 @@ export function createMemoryLink(log: Logger): { connectA(h: PeerHandlers): Peer
     buffered: () => 0,
     hold: () =>
       holdCounter(
-        () => (self.paused = true),
+        () => undefined,
         () => {
-          self.paused = false;
           for (const w of self.waiting.splice(0)) w(true);
         },
         self,

@@ -30,7 +30,6 @@ import { roundBounds } from './update-bounds.js';
  */
 export const ASYNC_QUEUE_CAPACITY = 16;
 
-/** One run of an asynchronous session: its stream id, the combiners in it and what they forwarded. */
 /** A combiner in the stream: its partials' subscription, and its link's hold while the queue is full. */
 interface StreamMember {
   handle: CombinerHandle;
@@ -38,6 +37,7 @@ interface StreamMember {
   release: (() => void) | null;
 }
 
+/** One run of an asynchronous session: its stream id, the combiners in it and what they forwarded. */
 interface AsyncRun {
   id: string;
   members: Map<string, StreamMember>;
